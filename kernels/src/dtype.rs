@@ -1,0 +1,212 @@
+//! Element types: plain floats, integers and the ggml/GGUF quantization block formats.
+
+use std::fmt;
+
+/// The element type of a tensor.
+///
+/// Quantized types store elements in fixed-size blocks whose byte layout is identical to
+/// ggml's (and so to a GGUF file's): the same bytes go to every backend unchanged.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(non_camel_case_types)]
+pub enum DType {
+    /// IEEE 754 binary32.
+    F32,
+    /// IEEE 754 binary16.
+    F16,
+    /// bfloat16 (the upper half of an f32).
+    BF16,
+    /// 32-bit signed integer (token ids, positions).
+    I32,
+    /// ggml Q4_0: 32 elements, f16 scale, 4-bit unsigned quants offset by 8.
+    Q4_0,
+    /// ggml Q4_1: 32 elements, f16 scale and minimum, 4-bit quants.
+    Q4_1,
+    /// ggml Q5_0: 32 elements, f16 scale, 5-bit quants offset by 16.
+    Q5_0,
+    /// ggml Q5_1: 32 elements, f16 scale and minimum, 5-bit quants.
+    Q5_1,
+    /// ggml Q8_0: 32 elements, f16 scale, 8-bit signed quants.
+    Q8_0,
+    /// ggml Q2_K: 256-element super-block of 16×16, 4-bit scales and mins.
+    Q2_K,
+    /// ggml Q3_K: 256-element super-block of 16×16, 6-bit scales, high-bit mask.
+    Q3_K,
+    /// ggml Q4_K: 256-element super-block of 8×32, 6-bit scales and mins.
+    Q4_K,
+    /// ggml Q5_K: 256-element super-block of 8×32, 6-bit scales and mins, high bits.
+    Q5_K,
+    /// ggml Q6_K: 256-element super-block of 16×16, 8-bit scales.
+    Q6_K,
+    /// ggml IQ4_NL: 32 elements, f16 scale, 4-bit indices into a non-linear table.
+    IQ4_NL,
+}
+
+impl DType {
+    /// Every dtype, in declaration order.
+    pub const ALL: [DType; 15] = [
+        DType::F32,
+        DType::F16,
+        DType::BF16,
+        DType::I32,
+        DType::Q4_0,
+        DType::Q4_1,
+        DType::Q5_0,
+        DType::Q5_1,
+        DType::Q8_0,
+        DType::Q2_K,
+        DType::Q3_K,
+        DType::Q4_K,
+        DType::Q5_K,
+        DType::Q6_K,
+        DType::IQ4_NL,
+    ];
+
+    /// The quantized block formats.
+    pub const QUANTIZED: [DType; 11] = [
+        DType::Q4_0,
+        DType::Q4_1,
+        DType::Q5_0,
+        DType::Q5_1,
+        DType::Q8_0,
+        DType::Q2_K,
+        DType::Q3_K,
+        DType::Q4_K,
+        DType::Q5_K,
+        DType::Q6_K,
+        DType::IQ4_NL,
+    ];
+
+    /// Elements per block (1 for plain types).
+    pub const fn block_len(self) -> usize {
+        match self {
+            DType::F32 | DType::F16 | DType::BF16 | DType::I32 => 1,
+            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL => 32,
+            DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K => 256,
+        }
+    }
+
+    /// Bytes per block (the element size for plain types).
+    pub const fn block_bytes(self) -> usize {
+        match self {
+            DType::F32 | DType::I32 => 4,
+            DType::F16 | DType::BF16 => 2,
+            DType::Q4_0 => 18,
+            DType::Q4_1 => 20,
+            DType::Q5_0 => 22,
+            DType::Q5_1 => 24,
+            DType::Q8_0 => 34,
+            DType::Q2_K => 84,
+            DType::Q3_K => 110,
+            DType::Q4_K => 144,
+            DType::Q5_K => 176,
+            DType::Q6_K => 210,
+            DType::IQ4_NL => 18,
+        }
+    }
+
+    /// True for the ggml block formats.
+    pub const fn is_quantized(self) -> bool {
+        self.block_len() > 1
+    }
+
+    /// True for f32, f16 and bf16.
+    pub const fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F16 | DType::BF16)
+    }
+
+    /// Bytes taken by `elems` elements, or `None` when `elems` is not a whole number of blocks.
+    pub const fn bytes_for(self, elems: usize) -> Option<usize> {
+        if elems % self.block_len() != 0 {
+            return None;
+        }
+        Some(elems / self.block_len() * self.block_bytes())
+    }
+
+    /// Bits per element, counting block headers (e.g. 4.5 for Q4_0).
+    pub fn bits_per_element(self) -> f64 {
+        self.block_bytes() as f64 * 8.0 / self.block_len() as f64
+    }
+
+    /// The lower-case name used by the CLI and reports (`f32`, `q4_0`, `q4_k`, `iq4_nl`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F16 => "f16",
+            DType::BF16 => "bf16",
+            DType::I32 => "i32",
+            DType::Q4_0 => "q4_0",
+            DType::Q4_1 => "q4_1",
+            DType::Q5_0 => "q5_0",
+            DType::Q5_1 => "q5_1",
+            DType::Q8_0 => "q8_0",
+            DType::Q2_K => "q2_k",
+            DType::Q3_K => "q3_k",
+            DType::Q4_K => "q4_k",
+            DType::Q5_K => "q5_k",
+            DType::Q6_K => "q6_k",
+            DType::IQ4_NL => "iq4_nl",
+        }
+    }
+
+    /// Parses a name as written by [`DType::name`], case-insensitively.
+    pub fn from_name(name: &str) -> Option<DType> {
+        let lower = name.to_ascii_lowercase();
+        DType::ALL.into_iter().find(|d| d.name() == lower)
+    }
+
+    /// The type id ggml and GGUF use for this format.
+    pub const fn ggml_type_id(self) -> u32 {
+        match self {
+            DType::F32 => 0,
+            DType::F16 => 1,
+            DType::Q4_0 => 2,
+            DType::Q4_1 => 3,
+            DType::Q5_0 => 6,
+            DType::Q5_1 => 7,
+            DType::Q8_0 => 8,
+            DType::Q2_K => 10,
+            DType::Q3_K => 11,
+            DType::Q4_K => 12,
+            DType::Q5_K => 13,
+            DType::Q6_K => 14,
+            DType::IQ4_NL => 20,
+            DType::I32 => 26,
+            DType::BF16 => 30,
+        }
+    }
+
+    /// The dtype for a ggml/GGUF type id, if edgehal supports it.
+    pub fn from_ggml_type_id(id: u32) -> Option<DType> {
+        DType::ALL.into_iter().find(|d| d.ggml_type_id() == id)
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for d in DType::ALL {
+            assert_eq!(DType::from_name(d.name()), Some(d));
+            assert_eq!(DType::from_ggml_type_id(d.ggml_type_id()), Some(d));
+        }
+        assert_eq!(DType::from_name("Q4_K"), Some(DType::Q4_K));
+        assert_eq!(DType::from_name("q4_2"), None);
+    }
+
+    #[test]
+    fn block_arithmetic() {
+        assert_eq!(DType::Q4_0.bytes_for(64), Some(36));
+        assert_eq!(DType::Q4_K.bytes_for(512), Some(288));
+        assert_eq!(DType::Q4_K.bytes_for(300), None);
+        assert_eq!(DType::F16.bytes_for(3), Some(6));
+        assert!((DType::Q4_0.bits_per_element() - 4.5).abs() < 1e-12);
+    }
+}

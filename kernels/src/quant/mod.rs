@@ -1,0 +1,1 @@
+//! Dequantization and quantization of the ggml block formats.

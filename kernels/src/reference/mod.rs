@@ -1,0 +1,1 @@
+//! Reference kernels: obviously correct, accumulating in f64. The oracle for every backend.
