@@ -1,0 +1,1 @@
+//! Matrix multiplication `y = x · wᵀ` with weights stored `[n, k]`.

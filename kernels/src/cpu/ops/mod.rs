@@ -1,0 +1,1 @@
+//! Attention and the element-wise ops around matmul.
