@@ -1,0 +1,3 @@
+//! stub
+pub fn rms_norm(){}
+pub fn layer_norm(){}
