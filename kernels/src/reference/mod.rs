@@ -7,7 +7,7 @@
 //! These are internal oracle functions, not a user-facing API: each documents its preconditions
 //! and `assert!`s them, panicking with a message that names the broken one.
 //!
-//! Conventions shared by the softmax-like kernels ([`softmax`], [`attention`]): a row whose every
+//! Conventions shared by the softmax-like kernels ([`softmax()`], [`attention()`]): a row whose every
 //! entry is `-inf` (every key masked) yields zeros; a `NaN` or `+inf` entry makes the whole row `NaN`.
 
 mod activation;
