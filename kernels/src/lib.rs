@@ -2,7 +2,7 @@
 //!
 //! - [`DType`]: element types, including ggml's quant block formats (byte-compatible with GGUF);
 //! - [`quant`]: dequantization and quantization of every block format;
-//! - [`reference`]: obviously-correct kernels accumulating in f64, the oracle for every backend;
+//! - [`reference`](mod@reference): obviously-correct kernels accumulating in f64, the oracle for every backend;
 //! - [`cpu`]: fast CPU kernels (runtime-dispatched SIMD, multi-threaded with rayon).
 //!
 //! Everything here is a pure function on slices: no graphs, no devices.
