@@ -1,0 +1,251 @@
+//! Host tensors: a dtype, a shape and little-endian bytes (ggml block bytes for quant formats).
+
+use crate::error::{Error, Result};
+use edgehal_kernels::{DType, quant};
+use half::{bf16, f16};
+
+/// A tensor's dtype and shape, without data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TensorDesc {
+    /// Element type.
+    pub dtype: DType,
+    /// Dimensions, outermost first (row-major).
+    pub shape: Vec<usize>,
+}
+
+impl TensorDesc {
+    /// A descriptor.
+    pub fn new(dtype: DType, shape: impl Into<Vec<usize>>) -> Self {
+        TensorDesc { dtype, shape: shape.into() }
+    }
+
+    /// Number of elements.
+    pub fn elems(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Rank.
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The innermost dimension (1 for scalars).
+    pub fn last_dim(&self) -> usize {
+        self.shape.last().copied().unwrap_or(1)
+    }
+
+    /// Bytes the data takes, or an error naming `tensor` when the last dimension is not a whole
+    /// number of quant blocks.
+    pub fn byte_len(&self, tensor: &str) -> Result<usize> {
+        let rows = self.elems() / self.last_dim().max(1);
+        let row = self.dtype.bytes_for(self.last_dim()).ok_or_else(|| {
+            Error::shape(
+                format!("tensor `{tensor}`"),
+                format!(
+                    "{} needs the last dimension to be a multiple of {}, shape is {:?}",
+                    self.dtype,
+                    self.dtype.block_len(),
+                    self.shape
+                ),
+            )
+        })?;
+        Ok(if self.elems() == 0 { 0 } else { rows * row })
+    }
+}
+
+/// A tensor in host memory.
+#[derive(Clone, PartialEq)]
+pub struct Tensor {
+    desc: TensorDesc,
+    data: AlignedBytes,
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor({} {:?}, {} bytes)", self.desc.dtype, self.desc.shape, self.data.len())
+    }
+}
+
+impl Tensor {
+    /// A tensor from raw bytes (GGUF block bytes for quant formats), checking the size.
+    pub fn from_bytes(dtype: DType, shape: impl Into<Vec<usize>>, bytes: &[u8]) -> Result<Self> {
+        let desc = TensorDesc::new(dtype, shape);
+        let expected = desc.byte_len("input")?;
+        if bytes.len() != expected {
+            return Err(Error::Size { tensor: "input".into(), dtype, shape: desc.shape, expected, got: bytes.len() });
+        }
+        let mut data = AlignedBytes::zeroed(expected);
+        data.as_mut().copy_from_slice(bytes);
+        Ok(Tensor { desc, data })
+    }
+
+    /// A zero-filled tensor.
+    pub fn zeros(desc: TensorDesc) -> Result<Self> {
+        let len = desc.byte_len("zeros")?;
+        Ok(Tensor { desc, data: AlignedBytes::zeroed(len) })
+    }
+
+    /// An f32 tensor; `values.len()` must equal the shape's element count.
+    pub fn from_f32(shape: impl Into<Vec<usize>>, values: &[f32]) -> Result<Self> {
+        Self::from_bytes(DType::F32, shape, bytemuck::cast_slice(values))
+    }
+
+    /// An f16 tensor.
+    pub fn from_f16(shape: impl Into<Vec<usize>>, values: &[f16]) -> Result<Self> {
+        Self::from_bytes(DType::F16, shape, bytemuck::cast_slice(values))
+    }
+
+    /// An i32 tensor.
+    pub fn from_i32(shape: impl Into<Vec<usize>>, values: &[i32]) -> Result<Self> {
+        Self::from_bytes(DType::I32, shape, bytemuck::cast_slice(values))
+    }
+
+    /// Converts f32 values to `dtype` (quantizing with ggml's reference rounding for block formats).
+    pub fn from_f32_as(dtype: DType, shape: impl Into<Vec<usize>>, values: &[f32]) -> Result<Self> {
+        let desc = TensorDesc::new(dtype, shape);
+        if values.len() != desc.elems() {
+            return Err(Error::Size {
+                tensor: "values".into(),
+                dtype: DType::F32,
+                expected: desc.elems() * 4,
+                shape: desc.shape,
+                got: values.len() * 4,
+            });
+        }
+        let mut t = Tensor::zeros(desc)?;
+        match dtype {
+            DType::I32 => {
+                let out: &mut [i32] = bytemuck::cast_slice_mut(t.data.as_mut());
+                for (o, v) in out.iter_mut().zip(values) {
+                    *o = *v as i32;
+                }
+            }
+            _ => quant::quantize_row(dtype, values, t.data.as_mut())?,
+        }
+        Ok(t)
+    }
+
+    /// Dtype and shape.
+    pub fn desc(&self) -> &TensorDesc {
+        &self.desc
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        self.desc.dtype
+    }
+
+    /// Dimensions.
+    pub fn shape(&self) -> &[usize] {
+        &self.desc.shape
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.data.as_ref()
+    }
+
+    /// The raw bytes, mutable.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        self.data.as_mut()
+    }
+
+    /// The data as f32 values when the dtype is f32.
+    pub fn as_f32(&self) -> Option<&[f32]> {
+        (self.dtype() == DType::F32).then(|| bytemuck::cast_slice(self.data.as_ref()))
+    }
+
+    /// The data as mutable f32 values when the dtype is f32.
+    pub fn as_f32_mut(&mut self) -> Option<&mut [f32]> {
+        (self.dtype() == DType::F32).then(|| bytemuck::cast_slice_mut(self.data.as_mut()))
+    }
+
+    /// The data as f16 values when the dtype is f16.
+    pub fn as_f16(&self) -> Option<&[f16]> {
+        (self.dtype() == DType::F16).then(|| bytemuck::cast_slice(self.data.as_ref()))
+    }
+
+    /// The data as bf16 values when the dtype is bf16.
+    pub fn as_bf16(&self) -> Option<&[bf16]> {
+        (self.dtype() == DType::BF16).then(|| bytemuck::cast_slice(self.data.as_ref()))
+    }
+
+    /// The data as i32 values when the dtype is i32.
+    pub fn as_i32(&self) -> Option<&[i32]> {
+        (self.dtype() == DType::I32).then(|| bytemuck::cast_slice(self.data.as_ref()))
+    }
+
+    /// Every element converted to f32 (exactly, for every dtype: quant blocks decode exactly).
+    pub fn to_f32_vec(&self) -> Result<Vec<f32>> {
+        match self.dtype() {
+            DType::I32 => Ok(self.as_i32().unwrap_or_default().iter().map(|&v| v as f32).collect()),
+            dtype => Ok(quant::dequantize(dtype, self.bytes(), self.desc.elems())?),
+        }
+    }
+
+    /// The same data under another shape with the same element count.
+    pub fn reshaped(mut self, shape: impl Into<Vec<usize>>) -> Result<Self> {
+        let shape = shape.into();
+        let desc = TensorDesc::new(self.dtype(), shape.clone());
+        if desc.elems() != self.desc.elems() || desc.byte_len("reshape")? != self.data.len() {
+            return Err(Error::shape("reshape", format!("cannot view {:?} as {:?}", self.desc.shape, shape)));
+        }
+        self.desc = desc;
+        Ok(self)
+    }
+}
+
+/// A byte buffer aligned to 64 bytes, so it can be viewed as any element type and fed to SIMD loads.
+#[derive(Clone, Default)]
+pub struct AlignedBytes {
+    blocks: Vec<Align64>,
+    len: usize,
+}
+
+#[derive(Copy, Clone, bytemuck::Zeroable, bytemuck::Pod)]
+#[repr(C, align(64))]
+struct Align64([u8; 64]);
+
+impl AlignedBytes {
+    /// `len` zero bytes.
+    pub fn zeroed(len: usize) -> Self {
+        AlignedBytes { blocks: vec![Align64([0; 64]); len.div_ceil(64)], len }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Allocates `len` zero bytes, reporting allocation failure instead of aborting.
+    pub fn try_reserve(&mut self, len: usize) -> std::result::Result<(), std::collections::TryReserveError> {
+        let mut blocks = Vec::new();
+        blocks.try_reserve_exact(len.div_ceil(64))?;
+        blocks.resize(len.div_ceil(64), Align64([0; 64]));
+        *self = AlignedBytes { blocks, len };
+        Ok(())
+    }
+}
+
+impl AsRef<[u8]> for AlignedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.blocks)[..self.len]
+    }
+}
+
+impl AsMut<[u8]> for AlignedBytes {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut bytemuck::cast_slice_mut(&mut self.blocks)[..self.len]
+    }
+}
+
+impl PartialEq for AlignedBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_ref() == other.as_ref()
+    }
+}
