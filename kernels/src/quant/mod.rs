@@ -1,1 +1,162 @@
 //! Dequantization and quantization of the ggml block formats.
+//!
+//! Every format is byte-compatible with ggml (and so with GGUF files): same block sizes, field
+//! order, nibble order and scale packing. Blocks are parsed from bytes, so buffers need no
+//! alignment. Quantizers follow ggml's reference code (`quantize_row_*_ref`), including its
+//! rounding, so the bytes match what ggml writes for the same input.
+
+mod common;
+mod float;
+mod iq4_nl;
+mod q2_k;
+mod q3_k;
+mod q4_0;
+mod q4_1;
+mod q4_k;
+mod q5_0;
+mod q5_1;
+mod q5_k;
+mod q6_k;
+mod q8_0;
+
+#[cfg(test)]
+mod tests;
+
+use crate::{DType, KernelError};
+
+/// Decodes `dst.len()` elements of `dtype` from `src` (GGUF bytes). F32/F16/BF16 are
+/// little-endian raw.
+///
+/// Errors: [`KernelError::Unsupported`] for I32, [`KernelError::NotBlockMultiple`] when
+/// `dst.len()` is not a whole number of blocks, [`KernelError::LengthMismatch`] (`"src"`) when
+/// `src` is not exactly `dtype.bytes_for(dst.len())` bytes.
+pub fn dequantize_row(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), KernelError> {
+    check_sizes("dequantize_row", dtype, dst.len(), src.len(), "src")?;
+    match dtype {
+        DType::I32 => return Err(unsupported("dequantize_row", dtype)),
+        DType::F32 => float::decode_f32(src, dst),
+        DType::F16 => float::decode_f16(src, dst),
+        DType::BF16 => float::decode_bf16(src, dst),
+        DType::Q4_0 => dequantize_blocks(src, dst, q4_0::dequantize_block),
+        DType::Q4_1 => dequantize_blocks(src, dst, q4_1::dequantize_block),
+        DType::Q5_0 => dequantize_blocks(src, dst, q5_0::dequantize_block),
+        DType::Q5_1 => dequantize_blocks(src, dst, q5_1::dequantize_block),
+        DType::Q8_0 => dequantize_blocks(src, dst, q8_0::dequantize_block),
+        DType::Q2_K => dequantize_blocks(src, dst, q2_k::dequantize_block),
+        DType::Q3_K => dequantize_blocks(src, dst, q3_k::dequantize_block),
+        DType::Q4_K => dequantize_blocks(src, dst, q4_k::dequantize_block),
+        DType::Q5_K => dequantize_blocks(src, dst, q5_k::dequantize_block),
+        DType::Q6_K => dequantize_blocks(src, dst, q6_k::dequantize_block),
+        DType::IQ4_NL => dequantize_blocks(src, dst, iq4_nl::dequantize_block),
+    }
+    Ok(())
+}
+
+/// Encodes `src` into `dtype` with ggml's reference rounding (`quantize_row_*_ref`).
+/// `dst.len()` must be `dtype.bytes_for(src.len())`.
+///
+/// Errors: [`KernelError::Unsupported`] for a dtype [`can_quantize`] rejects,
+/// [`KernelError::NotBlockMultiple`] when `src.len()` is not a whole number of blocks,
+/// [`KernelError::LengthMismatch`] (`"dst"`) for a wrong `dst` length.
+pub fn quantize_row(dtype: DType, src: &[f32], dst: &mut [u8]) -> Result<(), KernelError> {
+    if !can_quantize(dtype) {
+        return Err(unsupported("quantize_row", dtype));
+    }
+    check_sizes("quantize_row", dtype, src.len(), dst.len(), "dst")?;
+    match dtype {
+        DType::F32 => float::encode_f32(src, dst),
+        DType::F16 => float::encode_f16(src, dst),
+        DType::BF16 => float::encode_bf16(src, dst),
+        DType::Q8_0 => quantize_blocks(src, dst, q8_0::quantize_block),
+        _ => return Err(unsupported("quantize_row", dtype)),
+    }
+    Ok(())
+}
+
+/// Convenience: allocates and dequantizes `elems` elements (see [`dequantize_row`]).
+pub fn dequantize(dtype: DType, src: &[u8], elems: usize) -> Result<Vec<f32>, KernelError> {
+    let mut out = vec![0.0; elems];
+    dequantize_row(dtype, src, &mut out)?;
+    Ok(out)
+}
+
+/// Convenience: allocates and quantizes (see [`quantize_row`]).
+pub fn quantize(dtype: DType, src: &[f32]) -> Result<Vec<u8>, KernelError> {
+    if !can_quantize(dtype) {
+        return Err(unsupported("quantize", dtype));
+    }
+    let bytes = dtype
+        .bytes_for(src.len())
+        .ok_or(KernelError::NotBlockMultiple {
+            dtype,
+            elems: src.len(),
+            block: dtype.block_len(),
+        })?;
+    let mut out = vec![0; bytes];
+    quantize_row(dtype, src, &mut out)?;
+    Ok(out)
+}
+
+/// Whether [`quantize_row`] implements this dtype.
+pub fn can_quantize(dtype: DType) -> bool {
+    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::Q8_0)
+}
+
+fn unsupported(op: &'static str, dtype: DType) -> KernelError {
+    KernelError::Unsupported { op, dtype }
+}
+
+/// Checks that `elems` is a whole number of blocks and `bytes` the matching byte count.
+fn check_sizes(
+    op: &'static str,
+    dtype: DType,
+    elems: usize,
+    bytes: usize,
+    bytes_name: &'static str,
+) -> Result<(), KernelError> {
+    if dtype == DType::I32 {
+        return Err(unsupported(op, dtype));
+    }
+    let expected = dtype
+        .bytes_for(elems)
+        .ok_or(KernelError::NotBlockMultiple {
+            dtype,
+            elems,
+            block: dtype.block_len(),
+        })?;
+    if bytes != expected {
+        return Err(KernelError::LengthMismatch {
+            what: bytes_name,
+            expected,
+            got: bytes,
+            unit: "bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Runs a per-block decoder over whole blocks (lengths already checked).
+fn dequantize_blocks<const BYTES: usize, const LEN: usize>(
+    src: &[u8],
+    dst: &mut [f32],
+    decode: impl Fn(&[u8; BYTES], &mut [f32; LEN]),
+) {
+    let (blocks, _) = src.as_chunks::<BYTES>();
+    let (outs, _) = dst.as_chunks_mut::<LEN>();
+    for (block, out) in blocks.iter().zip(outs) {
+        decode(block, out);
+    }
+}
+
+/// Runs a per-block encoder over whole blocks (lengths already checked).
+fn quantize_blocks<const BYTES: usize, const LEN: usize>(
+    src: &[f32],
+    dst: &mut [u8],
+    encode: impl Fn(&[f32; LEN], &mut [u8; BYTES]),
+) {
+    let (xs, _) = src.as_chunks::<LEN>();
+    let (blocks, _) = dst.as_chunks_mut::<BYTES>();
+    for (x, block) in xs.iter().zip(blocks) {
+        encode(x, block);
+    }
+}

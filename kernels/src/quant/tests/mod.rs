@@ -1,0 +1,51 @@
+//! Tests of the quant module across formats: hand-built blocks, digests of an independent
+//! decoder's output, round trips and argument errors.
+
+mod errors;
+mod known_answer;
+mod reference_digests;
+
+/// 64-bit FNV-1a.
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A deterministic byte stream (xorshift64) that scripts in other languages can reproduce.
+pub(super) fn xorshift_bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 24) as u8
+        })
+        .collect()
+}
+
+/// Puts a small finite f16 (|x| in [2^-7, 2^-3)) at each of `offsets` in every block, derived
+/// from the bytes already there, so random block bytes decode to finite values.
+pub(super) fn tame_f16_fields(bytes: &mut [u8], block_bytes: usize, offsets: &[usize]) {
+    for block in bytes.chunks_exact_mut(block_bytes) {
+        for &at in offsets {
+            let raw = u16::from_le_bytes([block[at], block[at + 1]]);
+            let tamed = 0x2000 | (raw & 0x8FFF);
+            block[at..at + 2].copy_from_slice(&tamed.to_le_bytes());
+        }
+    }
+}
+
+/// The f16 field offsets of each quantized format.
+pub(super) fn f16_offsets(dtype: crate::DType) -> &'static [usize] {
+    use crate::DType::*;
+    match dtype {
+        Q4_0 | Q5_0 | Q8_0 | IQ4_NL => &[0],
+        Q4_1 | Q5_1 | Q4_K | Q5_K => &[0, 2],
+        Q2_K => &[80, 82],
+        Q3_K => &[108],
+        Q6_K => &[208],
+        F32 | F16 | BF16 | I32 => &[],
+    }
+}
