@@ -18,6 +18,7 @@ mod q5_1;
 mod q5_k;
 mod q6_k;
 mod q8_0;
+mod scale_search;
 
 #[cfg(test)]
 mod tests;
@@ -67,8 +68,18 @@ pub fn quantize_row(dtype: DType, src: &[f32], dst: &mut [u8]) -> Result<(), Ker
         DType::F32 => float::encode_f32(src, dst),
         DType::F16 => float::encode_f16(src, dst),
         DType::BF16 => float::encode_bf16(src, dst),
+        DType::Q4_0 => quantize_blocks(src, dst, q4_0::quantize_block),
+        DType::Q4_1 => quantize_blocks(src, dst, q4_1::quantize_block),
+        DType::Q5_0 => quantize_blocks(src, dst, q5_0::quantize_block),
+        DType::Q5_1 => quantize_blocks(src, dst, q5_1::quantize_block),
         DType::Q8_0 => quantize_blocks(src, dst, q8_0::quantize_block),
-        _ => return Err(unsupported("quantize_row", dtype)),
+        DType::Q2_K => quantize_blocks(src, dst, q2_k::quantize_block),
+        DType::Q3_K => quantize_blocks(src, dst, q3_k::quantize_block),
+        DType::Q4_K => quantize_blocks(src, dst, q4_k::quantize_block),
+        DType::Q5_K => quantize_blocks(src, dst, q5_k::quantize_block),
+        DType::Q6_K => quantize_blocks(src, dst, q6_k::quantize_block),
+        DType::IQ4_NL => quantize_blocks(src, dst, iq4_nl::quantize_block),
+        DType::I32 => return Err(unsupported("quantize_row", dtype)),
     }
     Ok(())
 }
@@ -99,7 +110,7 @@ pub fn quantize(dtype: DType, src: &[f32]) -> Result<Vec<u8>, KernelError> {
 
 /// Whether [`quantize_row`] implements this dtype.
 pub fn can_quantize(dtype: DType) -> bool {
-    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::Q8_0)
+    dtype != DType::I32
 }
 
 fn unsupported(op: &'static str, dtype: DType) -> KernelError {
