@@ -23,6 +23,8 @@ mod scale_search;
 #[cfg(test)]
 mod tests;
 
+use rayon::prelude::*;
+
 use crate::{DType, KernelError};
 
 /// Decodes `dst.len()` elements of `dtype` from `src` (GGUF bytes). F32/F16/BF16 are
@@ -159,15 +161,27 @@ fn dequantize_blocks<const BYTES: usize, const LEN: usize>(
     }
 }
 
-/// Runs a per-block encoder over whole blocks (lengths already checked).
+/// Below this many elements quantization runs on the calling thread.
+const PARALLEL_MIN_ELEMS: usize = 1 << 14;
+
+/// Runs a per-block encoder over whole blocks (lengths already checked). Blocks are
+/// independent, so long rows are split across rayon's pool; the bytes do not depend on the
+/// split.
 fn quantize_blocks<const BYTES: usize, const LEN: usize>(
     src: &[f32],
     dst: &mut [u8],
-    encode: impl Fn(&[f32; LEN], &mut [u8; BYTES]),
+    encode: impl Fn(&[f32; LEN], &mut [u8; BYTES]) + Sync,
 ) {
     let (xs, _) = src.as_chunks::<LEN>();
     let (blocks, _) = dst.as_chunks_mut::<BYTES>();
-    for (x, block) in xs.iter().zip(blocks) {
-        encode(x, block);
+    if src.len() < PARALLEL_MIN_ELEMS {
+        for (x, block) in xs.iter().zip(blocks) {
+            encode(x, block);
+        }
+    } else {
+        xs.par_iter()
+            .zip(blocks.par_iter_mut())
+            .with_min_len(PARALLEL_MIN_ELEMS / (4 * LEN))
+            .for_each(|(x, block)| encode(x, block));
     }
 }
