@@ -3,7 +3,10 @@
 //! Every format is byte-compatible with ggml (and so with GGUF files): same block sizes, field
 //! order, nibble order and scale packing. Blocks are parsed from bytes, so buffers need no
 //! alignment. Quantizers follow ggml's reference code (`quantize_row_*_ref`), including its
-//! rounding, so the bytes match what ggml writes for the same input.
+//! rounding, so the bytes match what ggml writes for the same input without an importance
+//! matrix (for IQ4_NL: `quantize_iq4_nl`, the path llama-quantize takes, whose scale search
+//! the newer `quantize_row_iq4_nl_ref` skips). Long rows are quantized in parallel (rayon);
+//! dequantization runs on the calling thread.
 
 mod common;
 mod float;
@@ -110,7 +113,7 @@ pub fn quantize(dtype: DType, src: &[f32]) -> Result<Vec<u8>, KernelError> {
     Ok(out)
 }
 
-/// Whether [`quantize_row`] implements this dtype.
+/// Whether [`quantize_row`] implements this dtype: every dtype except I32.
 pub fn can_quantize(dtype: DType) -> bool {
     dtype != DType::I32
 }
