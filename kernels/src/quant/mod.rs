@@ -3,7 +3,10 @@
 //! Every format is byte-compatible with ggml (and so with GGUF files): same block sizes, field
 //! order, nibble order and scale packing. Blocks are parsed from bytes, so buffers need no
 //! alignment. Quantizers follow ggml's reference code (`quantize_row_*_ref`), including its
-//! rounding, so the bytes match what ggml writes for the same input.
+//! rounding, so the bytes match what ggml writes for the same input without an importance
+//! matrix (for IQ4_NL: `quantize_iq4_nl`, the path llama-quantize takes, whose scale search
+//! the newer `quantize_row_iq4_nl_ref` skips). Long rows are quantized in parallel (rayon);
+//! dequantization runs on the calling thread.
 
 mod common;
 mod float;
@@ -22,6 +25,8 @@ mod scale_search;
 
 #[cfg(test)]
 mod tests;
+
+use rayon::prelude::*;
 
 use crate::{DType, KernelError};
 
@@ -108,7 +113,7 @@ pub fn quantize(dtype: DType, src: &[f32]) -> Result<Vec<u8>, KernelError> {
     Ok(out)
 }
 
-/// Whether [`quantize_row`] implements this dtype.
+/// Whether [`quantize_row`] implements this dtype: every dtype except I32.
 pub fn can_quantize(dtype: DType) -> bool {
     dtype != DType::I32
 }
@@ -159,15 +164,27 @@ fn dequantize_blocks<const BYTES: usize, const LEN: usize>(
     }
 }
 
-/// Runs a per-block encoder over whole blocks (lengths already checked).
+/// Below this many elements quantization runs on the calling thread.
+const PARALLEL_MIN_ELEMS: usize = 1 << 14;
+
+/// Runs a per-block encoder over whole blocks (lengths already checked). Blocks are
+/// independent, so long rows are split across rayon's pool; the bytes do not depend on the
+/// split.
 fn quantize_blocks<const BYTES: usize, const LEN: usize>(
     src: &[f32],
     dst: &mut [u8],
-    encode: impl Fn(&[f32; LEN], &mut [u8; BYTES]),
+    encode: impl Fn(&[f32; LEN], &mut [u8; BYTES]) + Sync,
 ) {
     let (xs, _) = src.as_chunks::<LEN>();
     let (blocks, _) = dst.as_chunks_mut::<BYTES>();
-    for (x, block) in xs.iter().zip(blocks) {
-        encode(x, block);
+    if src.len() < PARALLEL_MIN_ELEMS {
+        for (x, block) in xs.iter().zip(blocks) {
+            encode(x, block);
+        }
+    } else {
+        xs.par_iter()
+            .zip(blocks.par_iter_mut())
+            .with_min_len(PARALLEL_MIN_ELEMS / (4 * LEN))
+            .for_each(|(x, block)| encode(x, block));
     }
 }

@@ -90,14 +90,15 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
     block[SCALES..SCALES + 16].copy_from_slice(&packed);
 
     let (d, dmin) = (round_to_f16(d_stored), round_to_f16(dmin_stored));
-    for j in 0..16 {
-        let dl = d * (packed[j] & 0xF) as f32;
+    let groups = x.chunks_exact(16).zip(levels.chunks_exact_mut(16));
+    for ((xs, ls), &sc) in groups.zip(&packed) {
+        let dl = d * (sc & 0xF) as f32;
         if dl == 0.0 {
             continue;
         }
-        let ml = dmin * (packed[j] >> 4) as f32;
-        for i in 16 * j..16 * j + 16 {
-            levels[i] = nearest_int((x[i] + ml) / dl).clamp(0, 3) as u8;
+        let ml = dmin * (sc >> 4) as f32;
+        for (l, &v) in ls.iter_mut().zip(xs) {
+            *l = nearest_int((v + ml) / dl).clamp(0, 3) as u8;
         }
     }
     pack_2bit_planes(&levels, &mut block[QS..QS + 64]);

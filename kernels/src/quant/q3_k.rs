@@ -107,13 +107,14 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
 
     let d = round_to_f16(d_stored);
     let signed_scales = unpack_scales(&block[SCALES..SCALES + 12]);
-    for j in 0..16 {
-        let dl = d * signed_scales[j] as f32;
+    let groups = x.chunks_exact(16).zip(levels.chunks_exact_mut(16));
+    for ((xs, ls), &sc) in groups.zip(&signed_scales) {
+        let dl = d * sc as f32;
         if dl == 0.0 {
             continue;
         }
-        for i in 16 * j..16 * j + 16 {
-            levels[i] = (nearest_int(x[i] / dl).clamp(-4, 3) + 4) as u8;
+        for (l, &v) in ls.iter_mut().zip(xs) {
+            *l = (nearest_int(v / dl).clamp(-4, 3) + 4) as u8;
         }
     }
     // Third bit of value e: bit e / 32 of hmask[e % 32].
