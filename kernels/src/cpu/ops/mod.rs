@@ -6,8 +6,8 @@
 
 mod activation;
 mod attention;
-mod attention_decode;
-mod attention_prefill;
+mod attention_block;
+mod attention_micro;
 mod binary;
 mod norm;
 mod parallel;

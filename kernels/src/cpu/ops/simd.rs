@@ -122,6 +122,8 @@ pub(crate) trait Vf32:
     fn reduce_sum(self) -> f32;
     /// Maximum of the lanes; NaN if any lane is NaN.
     fn reduce_max(self) -> f32;
+    /// `out[i] = v[i].reduce_sum()` for 16 vectors at once (a transposing reduction tree).
+    fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]);
 }
 
 /// Loads `n < LANES` values, padding the rest with `pad`.
@@ -322,6 +324,43 @@ mod x86 {
                 Avx2(lo).max(Avx2(hi)).reduce_max()
             }
         }
+        #[inline(always)]
+        fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
+            unsafe {
+                // Level 1: pairs of vectors, 256-bit halves added: quarters 0-1 of s[p] belong
+                // to v[2p], quarters 2-3 to v[2p+1].
+                let s: [__m512; 8] = std::array::from_fn(|p| {
+                    let (a, b) = (v[2 * p].0, v[2 * p + 1].0);
+                    _mm512_add_ps(
+                        _mm512_shuffle_f32x4::<0x44>(a, b),
+                        _mm512_shuffle_f32x4::<0xEE>(a, b),
+                    )
+                });
+                // Level 2: quarter q of u[t] sums to the total of v[4t + q].
+                let u: [__m512; 4] = std::array::from_fn(|t| {
+                    let (c, e) = (s[2 * t], s[2 * t + 1]);
+                    _mm512_add_ps(
+                        _mm512_shuffle_f32x4::<0x88>(c, e),
+                        _mm512_shuffle_f32x4::<0xDD>(c, e),
+                    )
+                });
+                // Levels 3-4, within quarters: lane 4q + e of z is the total of v[4e + q].
+                let w0 = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x44>(u[0], u[1]),
+                    _mm512_shuffle_ps::<0xEE>(u[0], u[1]),
+                );
+                let w1 = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x44>(u[2], u[3]),
+                    _mm512_shuffle_ps::<0xEE>(u[2], u[3]),
+                );
+                let z = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x88>(w0, w1),
+                    _mm512_shuffle_ps::<0xDD>(w0, w1),
+                );
+                let idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+                _mm512_storeu_ps(out.as_mut_ptr(), _mm512_permutexvar_ps(idx, z));
+            }
+        }
     }
 
     impl Avx2 {
@@ -436,6 +475,21 @@ mod x86 {
             // SAFETY: lanes holds 8 values.
             unsafe { self.store(lanes.as_mut_ptr()) };
             lanes.iter().fold(f32::NEG_INFINITY, |m, &x| m.max_nan(x))
+        }
+        #[inline(always)]
+        fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
+            for (half, o) in v.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
+                unsafe {
+                    let h = |a: usize, b: usize| _mm256_hadd_ps(half[a].0, half[b].0);
+                    let (h01, h23, h45, h67) = (h(0, 1), h(2, 3), h(4, 5), h(6, 7));
+                    // Lane k of h0123: partial sum of half[k % 4], low or high 128 bits.
+                    let h0123 = _mm256_hadd_ps(h01, h23);
+                    let h4567 = _mm256_hadd_ps(h45, h67);
+                    let lo = _mm256_permute2f128_ps::<0x20>(h0123, h4567);
+                    let hi = _mm256_permute2f128_ps::<0x31>(h0123, h4567);
+                    _mm256_storeu_ps(o.as_mut_ptr(), _mm256_add_ps(lo, hi));
+                }
+            }
         }
     }
 }
@@ -567,5 +621,49 @@ impl Vf32 for Portable {
     #[inline(always)]
     fn reduce_max(self) -> f32 {
         self.0.iter().fold(f32::NEG_INFINITY, |m, &x| m.max_nan(x))
+    }
+    #[inline(always)]
+    fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
+        for (o, x) in out.iter_mut().zip(v) {
+            *o = x.reduce_sum();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[inline(always)]
+    fn check_reduce_sum16<V: Vf32>() {
+        let data: Vec<f32> = (0..16 * V::LANES)
+            .map(|i| ((i * 7919) % 1000) as f32)
+            .collect();
+        // SAFETY: data holds 16 vectors.
+        let v: [V; 16] =
+            std::array::from_fn(|i| unsafe { V::load(data.as_ptr().add(i * V::LANES)) });
+        let mut got = [f32::NAN; 16];
+        V::reduce_sum16(&v, &mut got);
+        for (i, g) in got.iter().enumerate() {
+            let want: f32 = data[i * V::LANES..(i + 1) * V::LANES].iter().sum();
+            assert_eq!(*g, want, "vector {i}");
+        }
+    }
+
+    dispatch!(fn check_reduce_sum16_dispatched() => check_reduce_sum16);
+
+    #[test]
+    fn reduce_sum16_orders_lanes() {
+        check_reduce_sum16::<Portable>();
+        check_reduce_sum16_dispatched();
+        #[cfg(target_arch = "x86_64")]
+        if isa() != Isa::Portable {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            fn avx2() {
+                check_reduce_sum16::<Avx2>()
+            }
+            // SAFETY: the CPU has the features.
+            unsafe { avx2() };
+        }
     }
 }
