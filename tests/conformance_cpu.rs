@@ -17,23 +17,28 @@ fn run(suite: &Suite, backend: Arc<dyn Backend>) -> Report {
     conform::run(suite, backend, &mut |_, _, _: &CaseResult| {})
 }
 
-#[test]
-fn quick_suite_passes_on_the_cpu_backend() {
-    let suite = Suite::quick();
-    let report = conform::run(&suite, cpu(), &mut |done, total, c| {
-        if c.status != Status::Pass {
-            eprintln!("[{done}/{total}] {} {}: {}", c.info.id, c.status, c.message.as_deref().unwrap_or(""));
-        }
-    });
-    eprintln!("{} cases in {:.1} s", report.summary.total, report.duration_s);
-    // CI can keep the reports: EDGEHAL_CONFORM_REPORT_DIR=dir cargo test --test conformance_cpu
+/// CI can keep the reports: `EDGEHAL_CONFORM_REPORT_DIR=dir cargo test --test conformance_cpu`.
+fn keep_reports(report: &Report) {
     if let Ok(dir) = std::env::var("EDGEHAL_CONFORM_REPORT_DIR") {
         std::fs::create_dir_all(&dir).expect("report directory");
-        let path = |ext: &str| std::path::Path::new(&dir).join(format!("conform-cpu-quick.{ext}"));
+        let path = |ext: &str| std::path::Path::new(&dir).join(format!("conform-cpu-{}.{ext}", report.suite));
         std::fs::write(path("json"), report.to_json()).expect("write json");
         std::fs::write(path("xml"), report.to_junit_xml()).expect("write junit");
         std::fs::write(path("md"), report.to_markdown()).expect("write markdown");
     }
+}
+
+#[test]
+fn quick_suite_passes_on_the_cpu_backend() {
+    let suite = Suite::quick();
+    let report = conform::run(&suite, cpu(), &mut |done, total, c| {
+        if c.status != Status::Pass || c.duration_ms > 500.0 {
+            let msg = c.message.as_deref().unwrap_or("");
+            eprintln!("[{done}/{total}] {} {} {:.0} ms {msg}", c.info.id, c.status, c.duration_ms);
+        }
+    });
+    eprintln!("{} cases in {:.1} s", report.summary.total, report.duration_s);
+    keep_reports(&report);
     if report.failed() + report.unsupported() > 0 {
         eprintln!("{}", report.to_markdown());
     }
@@ -59,6 +64,7 @@ fn full_suite_passes_on_the_cpu_backend() {
         }
     });
     eprintln!("{} cases in {:.1} s", report.summary.total, report.duration_s);
+    keep_reports(&report);
     if report.failed() + report.unsupported() > 0 {
         eprintln!("{}", report.to_markdown());
     }

@@ -7,6 +7,10 @@ use half::f16;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 
+/// Largest quant tensor made by quantizing floats (the K-quant and IQ4_NL quantizers search
+/// scales and take seconds for LLM-sized matrices); bigger ones get random blocks.
+pub(crate) const QUANTIZE_MAX_ELEMS: usize = 1 << 20;
+
 /// The random source of one case, seeded from the suite seed and the case id.
 pub(crate) struct CaseRng(StdRng);
 
@@ -42,12 +46,15 @@ impl CaseRng {
 
 /// A `[rows, cols]` tensor of `dtype` with random contents and its exact f32 decoding.
 ///
-/// Floats: uniform in [-1, 1) rounded to the dtype. Quant formats with a quantizer: uniform values
-/// quantized with `quant::quantize`. Others: random block bytes whose f16 scales are set so that
-/// decoded values are of order 1 (random bytes there could be NaN or huge).
+/// Floats: uniform in [-1, 1) rounded to the dtype. Quant formats, up to [`QUANTIZE_MAX_ELEMS`]
+/// elements and where a quantizer exists: uniform values quantized with `quant::quantize`
+/// (realistic blocks). Otherwise: random block bytes whose f16 scales are set so that decoded
+/// values are of order 1 (random bytes there could be NaN or huge); these reach every bit
+/// pattern of quants and sub-block scales, and cost nothing to make at LLM sizes.
 pub(crate) fn random_tensor(rng: &mut CaseRng, dtype: DType, shape: &[usize]) -> Result<(Tensor, Vec<f32>)> {
     let elems: usize = shape.iter().product();
-    let tensor = if !dtype.is_quantized() || quant::can_quantize(dtype) {
+    let quantize = quant::can_quantize(dtype) && elems <= QUANTIZE_MAX_ELEMS;
+    let tensor = if !dtype.is_quantized() || quantize {
         Tensor::from_f32_as(dtype, shape.to_vec(), &rng.uniform(elems, -1.0, 1.0))?
     } else {
         Tensor::from_bytes(dtype, shape.to_vec(), &random_blocks(rng, dtype, elems / dtype.block_len()))?

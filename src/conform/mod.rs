@@ -24,8 +24,8 @@
 //! [`run`] runs each case the same way:
 //!
 //! 1. fresh random inputs from a seed derived from the suite seed and the case id (never zeros;
-//!    quant weights are random f32 quantized with [`quant::quantize`](crate::kernels::quant) where
-//!    a quantizer exists, else random block bytes with sane f16 scales);
+//!    quant weights are random f32 quantized with [`quant::quantize`](crate::kernels::quant) up to
+//!    a million elements, random block bytes with sane f16 scales beyond);
 //! 2. a one-op [`Graph`](crate::Graph) (weights as graph weights, so a backend may repack them),
 //!    compiled with `Session::new(graph, vec![backend], Policy::strict())` — no CPU fallback, no
 //!    fusion; a backend that refuses a node (`Error::Unsupported`, `Error::DeviceLimit`) makes the

@@ -105,7 +105,8 @@ fn specs() -> Vec<(Level, &'static str, &'static str, Spec)> {
         (Quick, "nan", "q", planted(Spec::new(4, 2, 8, 8, 64), Plant::Q(1, 2, 5))),
         (Quick, "nan", "k_causal", planted(Spec::new(4, 2, 8, 8, 64), Plant::K(0, 3, 7))),
         (Quick, "nan", "v_causal", planted(Spec::new(4, 2, 8, 8, 64), Plant::V(1, 5, 0))),
-        (Quick, "large", "decode_4k", Spec::new(32, 8, 1, 4096, 128).past(Position::Fixed(4000))),
+        (Quick, "gemv", "decode_1k_gqa", Spec::new(16, 4, 1, 1024, 128).past(Position::Fixed(1000))),
+        (Full, "large", "decode_4k", Spec::new(32, 8, 1, 4096, 128).past(Position::Fixed(4000))),
         (Full, "large", "prefill_512", Spec::new(32, 8, 512, 512, 128)),
         (Full, "large", "mask_prefill_256", masked(Spec::new(16, 4, 256, 256, 128))),
     ]
@@ -115,7 +116,6 @@ pub(super) fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for kv in [DType::F32, DType::F16] {
         for (level, family, detail, spec) in specs() {
-            let level = if family == "large" && kv == DType::F32 { Level::Full } else { level };
             let shapes = vec![
                 vec![spec.batch, spec.n_head, spec.seq, spec.head_dim],
                 vec![spec.batch, spec.n_kv_head, spec.capacity, spec.head_dim],

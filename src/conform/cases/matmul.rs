@@ -55,7 +55,6 @@ fn level_of(name: &str, w: DType, x: DType) -> Option<Level> {
         ("tiny" | "aligned" | "odd" | "k_tail" | "gemv" | "batched", DType::F32) => Some(Level::Quick),
         ("odd" | "gemv", DType::F16) if quick_f16_x.contains(&w) => Some(Level::Quick),
         ("tiny" | "aligned" | "odd" | "k_tail" | "gemv", DType::F16) => Some(Level::Full),
-        ("gemv_large", DType::F32) if w == DType::Q4_0 => Some(Level::Quick),
         ("gemv_large", DType::F32) => Some(Level::Full),
         ("large", DType::F32) if common.contains(&w) => Some(Level::Full),
         _ => None,
