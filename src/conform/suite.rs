@@ -219,7 +219,7 @@ mod tests {
             assert!(Op::NAMES.contains(&c.op.as_str()), "unknown op {}", c.op);
         }
         for op in Op::NAMES {
-            assert!(Suite::quick().filter_op(op).len() > 0, "quick suite has no {op} case");
+            assert!(!Suite::quick().filter_op(op).is_empty(), "quick suite has no {op} case");
         }
         assert!(full.len() > Suite::quick().len());
     }

@@ -8,9 +8,12 @@ use crate::error::Result;
 use crate::kernels::{DType, quant, reference};
 use crate::tensor::Tensor;
 
+/// (level, family, dtype, input shape, new shape or permutation)
+type Spec = (Level, &'static str, DType, Vec<usize>, Vec<usize>);
+
 pub(super) fn cases() -> Vec<Case> {
     let mut cases = cast_cases();
-    let reshapes: [(Level, &str, DType, Vec<usize>, Vec<usize>); 4] = [
+    let reshapes: [Spec; 4] = [
         (Level::Quick, "odd", DType::F32, vec![6, 35], vec![2, 3, 35]),
         (Level::Quick, "odd", DType::F32, vec![6, 35], vec![210]),
         (Level::Quick, "odd", DType::F16, vec![4, 8], vec![8, 4]),
@@ -20,10 +23,10 @@ pub(super) fn cases() -> Vec<Case> {
         let detail = format!("to_{}", to.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"));
         let f = from.clone();
         cases.push(Case::new(level, "reshape", dtype.name(), family, detail, vec![from], move |ctx| {
-            unary_layout(ctx, dtype, &f, |g, x| g.reshape(x, &to), |x| widen(x))
+            unary_layout(ctx, dtype, &f, |g, x| g.reshape(x, &to), widen)
         }));
     }
-    let permutes: [(Level, &str, DType, Vec<usize>, Vec<usize>); 5] = [
+    let permutes: [Spec; 5] = [
         (Level::Quick, "tiny", DType::F32, vec![1, 1], vec![1, 0]),
         (Level::Quick, "odd", DType::F32, vec![2, 3, 4, 5], vec![0, 2, 1, 3]),
         (Level::Quick, "odd", DType::F32, vec![2, 3, 4, 5], vec![3, 1, 0, 2]),
@@ -40,7 +43,7 @@ pub(super) fn cases() -> Vec<Case> {
     for (dtype, shape) in [(DType::F32, vec![7, 37]), (DType::F16, vec![7, 37]), (DType::Q4_K, vec![2, 512])] {
         let s = shape.clone();
         cases.push(Case::new(Level::Quick, "copy", dtype.name(), "odd", "", vec![shape], move |ctx| {
-            unary_layout(ctx, dtype, &s, |g, x| g.copy(x), |x| widen(x))
+            unary_layout(ctx, dtype, &s, |g, x| g.copy(x), widen)
         }));
     }
     cases

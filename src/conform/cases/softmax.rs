@@ -23,7 +23,10 @@ enum Plant {
     PosInf,
 }
 
-fn specs() -> Vec<(Level, &'static str, &'static str, Vec<usize>, f32, Plant)> {
+/// (level, family, detail, shape, values in ±range, what is planted)
+type Spec = (Level, &'static str, &'static str, Vec<usize>, f32, Plant);
+
+fn specs() -> Vec<Spec> {
     use Level::{Full, Quick};
     vec![
         (Quick, "tiny", "", vec![1, 1], 1.0, Plant::None),
