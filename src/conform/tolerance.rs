@@ -7,20 +7,20 @@
 //! every bound so that a backend flushing subnormal results to zero passes; NaN and infinities
 //! are never "close": they must match the reference's class exactly.
 //!
-//! | op | bound on `|got − ref|` |
+//! | op | bound on `\|got − ref\|` |
 //! |---|---|
-//! | matmul `y = x·wᵀ`, depth `k` | `c·ε·√k·Σ|x||w|` (+ `Σ_l amax₂₅₆(x)_l/127·|w_l|` when activations may be 8-bit) |
-//! | attention | `c·ε·(2·Δs + √kv_len + 8)·Σ_j p_j·|v_j|`, `Δs = √d·scale·max_j Σ|q||k_j| + max|mask| + softcap` |
-//! | softmax | `c·ε·(√d + |x_j − max| + 8)·p_j` (+ [`EXP_UNDERFLOW`]) |
-//! | rms_norm | `c·ε·(√d + 8)·|ref|` |
-//! | layer_norm | `c·ε·((√d + 8)·|ref − b| + (|x| + √d·mean|x|)·|w|/σ + |b|)` |
-//! | rope, pair `i` at angle `θ` | `c·ε·((2 + i)·|θ| + 8)·hypot(x₀, x₁)` |
-//! | silu | `8·ε·|ref|` + [`EXP_UNDERFLOW`] |
-//! | swiglu | `8·ε·|ref|` + [`EXP_UNDERFLOW`]`·|up|` |
-//! | gelu | `8·ε·|ref| + 4·ε·|x|` (the tanh/erf form cancels for negative `x`) |
-//! | add, mul | `ε·|ref|` |
+//! | matmul `y = x·wᵀ`, depth `k` | `c·ε·√k·Σ\|x\|\|w\|` (+ `Σ_l amax₂₅₆(x)_l/127·\|w_l\|` when activations may be 8-bit) |
+//! | attention | `c·ε·(2·Δs + √kv_len + 8)·Σ_j p_j·\|v_j\|`, `Δs = √d·scale·max_j Σ\|q\|\|k_j\| + max\|mask\| + softcap` |
+//! | softmax | `c·ε·(√d + \|x_j − max\| + 8)·p_j` (+ [`EXP_UNDERFLOW`]) |
+//! | rms_norm | `c·ε·(√d + 8)·\|ref\|` |
+//! | layer_norm | `c·ε·((√d + 8)·\|ref − b\| + (\|x\| + √d·mean\|x\|)·\|w\|/σ + \|b\|)` |
+//! | rope, pair `i` at angle `θ` | `c·ε·((2 + i)·\|θ\| + 8)·hypot(x₀, x₁)` |
+//! | silu | `8·ε·\|ref\|` + [`EXP_UNDERFLOW`] |
+//! | swiglu | `8·ε·\|ref\|` + [`EXP_UNDERFLOW`]`·\|up\|` |
+//! | gelu | `8·ε·\|ref\| + 4·ε·\|x\|` (the tanh/erf form cancels for negative `x`) |
+//! | add, mul | `ε·\|ref\|` |
 //! | dequantize, get_rows (quant) | `8·ε·amax(block)`; plain float sources are exact |
-//! | cast / store to f16, bf16 | half a unit of the target: `2⁻¹¹·|x|` (+ 2⁻¹⁴ for f16 flushing), `2⁻⁸·|x|` |
+//! | cast / store to f16, bf16 | half a unit of the target: `2⁻¹¹·\|x\|` (+ 2⁻¹⁴ for f16 flushing), `2⁻⁸·\|x\|` |
 //! | cast to a quant format | `amax(block)·step(format)` (Q8_0: 1/127) |
 //! | reshape, permute, copy, kv_write (f32), f16/bf16 → f32 | exact |
 //!
