@@ -48,7 +48,7 @@ fn quick_suite_passes_on_the_cpu_backend() {
     assert!(report.cases.iter().all(|c| c.deterministic == Some(true)));
 }
 
-/// The full suite (LLM-sized shapes); about two minutes in release mode on 2 cores.
+/// The full suite (LLM-sized shapes); about a minute in release mode on 2 cores.
 #[test]
 #[ignore]
 fn full_suite_passes_on_the_cpu_backend() {

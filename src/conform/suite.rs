@@ -121,7 +121,7 @@ impl Suite {
     }
 
     /// The full suite: the quick cases plus LLM-sized shapes (e.g. a 64×4096×4096 matmul) and the
-    /// rarer combinations (about two minutes on a 2-core CPU in release mode).
+    /// rarer combinations (about a minute on a 2-core CPU in release mode).
     pub fn full() -> Suite {
         Self::at_level("full", Level::Full)
     }

@@ -34,6 +34,8 @@ struct Spec {
     head_dim: usize,
     op: AttentionOp,
     mask: bool,
+    /// Mask row 1 entirely.
+    full_mask_row: bool,
     position: usize,
     plant: Plant,
 }
@@ -49,6 +51,7 @@ impl Spec {
             head_dim,
             op: AttentionOp::default(),
             mask: false,
+            full_mask_row: false,
             position: 0,
             plant: Plant::None,
         }
@@ -71,6 +74,11 @@ fn specs() -> Vec<(Level, &'static str, &'static str, Spec)> {
     };
     let masked = |mut s: Spec| {
         s.mask = true;
+        s
+    };
+    let full_row = |mut s: Spec| {
+        s.mask = true;
+        s.full_mask_row = true;
         s
     };
     let softcapped = |mut s: Spec| {
@@ -100,6 +108,7 @@ fn specs() -> Vec<(Level, &'static str, &'static str, Spec)> {
         (Quick, "gemv", "decode_run_position_mqa", run_at(Spec::new(4, 1, 1, 64, 64), 40)),
         (Quick, "odd", "chunked_prefill", Spec::new(4, 2, 5, 32, 64).past(Position::Fixed(20))),
         (Quick, "odd", "mask_non_causal", non_causal(masked(Spec::new(4, 4, 12, 12, 64)))),
+        (Quick, "odd", "mask_full_row", non_causal(full_row(Spec::new(2, 2, 5, 9, 64)))),
         (Quick, "odd", "mask_causal_capacity", masked(Spec::new(4, 2, 4, 16, 64).past(Position::Fixed(10)))),
         (Quick, "odd", "softcap", softcapped(Spec::new(4, 2, 20, 20, 64))),
         (Quick, "nan", "q", planted(Spec::new(4, 2, 8, 8, 64), Plant::Q(1, 2, 5))),
@@ -134,11 +143,12 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 /// An additive mask `[seq, kv_len]`: values in [-2, 0), a fifth of them `-inf`, key 0 always kept
-/// (every query row keeps at least one key, causal or not).
-fn random_mask(ctx: &mut CaseCtx, seq: usize, kv_len: usize) -> Vec<f32> {
+/// (every query row keeps at least one key, causal or not) — except with `full_row`, where row 1
+/// masks every key and must come out as zeros (the reference's convention).
+fn random_mask(ctx: &mut CaseCtx, seq: usize, kv_len: usize, full_row: bool) -> Vec<f32> {
     let mut mask = ctx.rng.uniform(seq * kv_len, -2.0, 0.0);
     for (i, m) in mask.iter_mut().enumerate() {
-        if i % kv_len != 0 && ctx.rng.index(0, 5) == 0 {
+        if (i % kv_len != 0 && ctx.rng.index(0, 5) == 0) || (full_row && i / kv_len == 1) {
             *m = f32::NEG_INFINITY;
         }
     }
@@ -168,7 +178,7 @@ fn build(ctx: &mut CaseCtx, s: &Spec, kv: DType) -> Result<Prepared> {
     let k_t = Tensor::from_f32_as(kv, kv_shape.to_vec(), &k)?;
     let v_t = Tensor::from_f32_as(kv, kv_shape.to_vec(), &v)?;
     let (k, v) = (k_t.to_f32_vec()?, v_t.to_f32_vec()?);
-    let mask = s.mask.then(|| random_mask(ctx, s.seq, kv_len));
+    let mask = s.mask.then(|| random_mask(ctx, s.seq, kv_len, s.full_mask_row));
     let shape = AttentionShape {
         batch: s.batch,
         n_head: s.n_head,

@@ -43,25 +43,27 @@ fn family(name: &str, w: DType) -> Option<(Vec<usize>, usize)> {
         "batched" => (vec![2, 3, 256], 48),
         "gemv_large" => (vec![1, 4096], 4096),
         "large" => (vec![64, 4096], 4096),
+        "prefill_large" => (vec![512, 4096], 4096),
         _ => return None,
     })
 }
 
 /// Which families run at which level for weight dtype `w` and activation dtype `x`.
 fn level_of(name: &str, w: DType, x: DType) -> Option<Level> {
-    let common = [DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K];
     let quick_f16_x = [DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K];
     match (name, x) {
         ("tiny" | "aligned" | "odd" | "k_tail" | "gemv" | "batched", DType::F32) => Some(Level::Quick),
         ("odd" | "gemv", DType::F16) if quick_f16_x.contains(&w) => Some(Level::Quick),
         ("tiny" | "aligned" | "odd" | "k_tail" | "gemv", DType::F16) => Some(Level::Full),
-        ("gemv_large", DType::F32) => Some(Level::Full),
-        ("large", DType::F32) if common.contains(&w) => Some(Level::Full),
+        ("gemv_large" | "large", DType::F32) => Some(Level::Full),
+        ("large", DType::F16) if w == DType::F16 => Some(Level::Full),
+        ("prefill_large", DType::F32) if w == DType::Q4_0 || w == DType::F16 => Some(Level::Full),
         _ => None,
     }
 }
 
-const FAMILIES: [&str; 8] = ["tiny", "aligned", "odd", "k_tail", "gemv", "batched", "gemv_large", "large"];
+const FAMILIES: [&str; 9] =
+    ["tiny", "aligned", "odd", "k_tail", "gemv", "batched", "gemv_large", "large", "prefill_large"];
 
 pub(super) fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
