@@ -37,8 +37,8 @@ pub(crate) fn write(report: &Report) -> String {
     );
     let _ = writeln!(
         md,
-        "Tolerance profile: compute {:?}, 8-bit activations allowed for: {}.\n",
-        report.profile.compute,
+        "Tolerance profile: {} arithmetic, 8-bit activations allowed for: {}.\n",
+        format!("{:?}", report.profile.compute).to_lowercase(),
         if report.profile.quantized_activations.is_empty() {
             "none".to_string()
         } else {
