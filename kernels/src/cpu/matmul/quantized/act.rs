@@ -56,7 +56,7 @@ pub(crate) fn quantize_acts(
     kp: usize,
     order: ActOrder,
 ) -> QuantizedActs {
-    debug_assert!(k % 32 == 0 && kp % 128 == 0 && kp >= k && x.len() >= rows * k);
+    debug_assert!(k.is_multiple_of(32) && kp.is_multiple_of(128) && kp >= k && x.len() >= rows * k);
     let mut acts = QuantizedActs {
         kp,
         q: vec![0; rows * kp],
@@ -143,7 +143,7 @@ fn quantize_row(x: &[f32], out: RowOut<'_>, order: ActOrder) {
 #[inline(always)]
 fn quantize_block(x: &[f32], q: &mut [i8]) -> (f32, [i32; 2]) {
     let amax = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-    let finite = x.iter().fold(0.0f32, |a, v| a + (v - v)) == 0.0;
+    let finite = x.iter().all(|v| v.is_finite());
     let d = amax / 127.0;
     let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
     let mut sums = [0i32; 2];

@@ -32,7 +32,7 @@ fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
             _ => {}
         }
     }
-    let _ = layout;
+    let _ = (level, layout);
     (generic_rows, ActOrder::Natural)
 }
 
