@@ -58,6 +58,9 @@ rows_kernel!(q8_0_rows, q8_0_row);
 rows_kernel!(q4_k_rows, q4_k_row);
 rows_kernel!(q6_k_rows, q6_k_row);
 
+/// How far ahead of the current weight bytes to prefetch.
+const PREFETCH: usize = 1024;
+
 /// Lane indices repeating each of the first 4 values 4 times.
 const REPEAT4_LO: [i32; 16] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
 /// Lane indices repeating values 4..8 four times each.
@@ -110,6 +113,7 @@ unsafe fn q4_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
     // SAFETY: kp / 128 groups of 64 quant bytes, 4 f16 scales, 128 activations, 4 d and dsum32.
     unsafe {
         for g in 0..w.kp / 128 {
+            _mm_prefetch::<_MM_HINT_T0>(qs.add(64 * g + PREFETCH).cast());
             let packed = _mm512_loadu_si512(qs.add(64 * g).cast());
             let lo = _mm512_and_si512(packed, nibble);
             let hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
