@@ -256,3 +256,28 @@ pub(crate) fn q6_k_scales(scales: &[u8], d: f32, s: &mut [f32], m: &mut [f32]) {
         m[g] = -32.0 * s[g];
     }
 }
+
+/// Q4_K's eight 6-bit scales (bytes 0..8) and mins (bytes 8..16) unpacked from 12 bytes.
+#[inline(always)]
+pub(crate) fn q4_k_scales_mins(packed: &[u8]) -> (u64, u64) {
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let word = |i: usize| {
+        u32::from_le_bytes([
+            packed[4 * i],
+            packed[4 * i + 1],
+            packed[4 * i + 2],
+            packed[4 * i + 3],
+        ])
+    };
+    let (a, b, c) = (word(0), word(1), word(2));
+    let scales_lo = a & LOW6;
+    let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
+    let mins_lo = b & LOW6;
+    let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
+    (
+        scales_lo as u64 | (scales_hi as u64) << 32,
+        mins_lo as u64 | (mins_hi as u64) << 32,
+    )
+}

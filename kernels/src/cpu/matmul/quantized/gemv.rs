@@ -27,7 +27,9 @@ fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
             return (kernel, layout.act_order());
         }
         match level {
-            SimdLevel::Avx512Vnni => return (super::gemv_avx512::generic_rows, ActOrder::Natural),
+            SimdLevel::Avx512Vnni => {
+                return (super::gemv_avx512_generic::generic_rows, ActOrder::Natural);
+            }
             SimdLevel::Avx2 => return (super::gemv_avx2::generic_rows, ActOrder::Natural),
             _ => {}
         }

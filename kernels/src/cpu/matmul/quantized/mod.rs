@@ -17,6 +17,7 @@ mod gemm_vnni;
 mod gemv;
 mod gemv_avx2;
 mod gemv_avx512;
+mod gemv_avx512_generic;
 pub(crate) mod layout;
 
 pub(crate) use layout::QuantRows;
