@@ -34,6 +34,12 @@ fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
             _ => {}
         }
     }
+    #[cfg(target_arch = "aarch64")]
+    if level == SimdLevel::Neon {
+        if let Some(kernel) = super::gemv_neon::kernel(layout) {
+            return (kernel, layout.act_order());
+        }
+    }
     let _ = (level, layout);
     (generic_rows, ActOrder::Natural)
 }
