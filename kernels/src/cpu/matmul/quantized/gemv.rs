@@ -35,10 +35,10 @@ fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
         }
     }
     #[cfg(target_arch = "aarch64")]
-    if level == SimdLevel::Neon {
-        if let Some(kernel) = super::gemv_neon::kernel(layout) {
-            return (kernel, layout.act_order());
-        }
+    if level == SimdLevel::Neon
+        && let Some(kernel) = super::gemv_neon::kernel(layout)
+    {
+        return (kernel, layout.act_order());
     }
     let _ = (level, layout);
     (generic_rows, ActOrder::Natural)

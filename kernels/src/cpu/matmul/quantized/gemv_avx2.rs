@@ -136,13 +136,13 @@ unsafe fn q4_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
             let dw = load_4_f16(scales.add(8 * g));
             let scale = _mm256_castps128_ps256(_mm_mul_ps(dw, _mm_loadu_ps(d.add(4 * g))));
             offset = _mm_fmadd_ps(dw, _mm_loadu_ps(dsum32.add(4 * g)), offset);
-            for half in 0..2 {
+            for (half, repeat) in REPEAT4.iter().enumerate().take(2) {
                 let packed = load(qs.add(64 * g + 32 * half));
                 let lo = _mm256_and_si256(packed, nibble);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
                 let x = q.add(128 * g + 32 * half);
                 let dot = dot_pair(lo, load(x), hi, load(x.add(64)));
-                let lanes = _mm256_permutevar8x32_ps(scale, idx(&REPEAT4[half]));
+                let lanes = _mm256_permutevar8x32_ps(scale, idx(repeat));
                 acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), lanes, acc);
             }
         }
@@ -218,13 +218,13 @@ unsafe fn q4_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
                 super_dmin,
                 offset,
             );
-            for quarter in 0..4 {
+            for (quarter, repeat) in REPEAT4.iter().enumerate() {
                 let packed = load(qs.add(128 * sb + 32 * quarter));
                 let lo = _mm256_and_si256(packed, nibble);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble);
                 let x = q.add(256 * sb + 128 * (quarter / 2) + 32 * (quarter % 2));
                 let dot = dot_pair(lo, load(x), hi, load(x.add(64)));
-                let lanes = _mm256_permutevar8x32_ps(scale, idx(&REPEAT4[quarter]));
+                let lanes = _mm256_permutevar8x32_ps(scale, idx(repeat));
                 acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), lanes, acc);
             }
         }
@@ -269,7 +269,7 @@ unsafe fn q6_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
                 let scale = _mm256_mul_ps(group_scale, dx);
                 let base = quants.add(192 * sb + 96 * h);
                 let high = load(base.add(64));
-                for c in 0..2 {
+                for (c, repeat) in REPEAT2.iter().enumerate().take(2) {
                     let low = load(base.add(32 * c));
                     let (high_lo, high_hi) = if c == 0 {
                         (_mm256_slli_epi16(high, 4), high)
@@ -286,7 +286,7 @@ unsafe fn q6_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
                     );
                     let x = q.add(256 * sb + 128 * h + 32 * c);
                     let dot = dot_pair(w_lo, load(x), w_hi, load(x.add(64)));
-                    let lanes = _mm256_permutevar8x32_ps(scale, idx(&REPEAT2[c]));
+                    let lanes = _mm256_permutevar8x32_ps(scale, idx(repeat));
                     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), lanes, acc);
                 }
             }

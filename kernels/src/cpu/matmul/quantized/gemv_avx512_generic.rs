@@ -72,7 +72,7 @@ unsafe fn generic_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize)
         // multiple of 128 past `len`, and the decoded bytes past `len` are never read.
         unsafe {
             let scale = _mm512_loadu_ps(scale.as_ptr());
-            for c in 0..len.div_ceil(64) {
+            for (c, repeat) in REPEAT4.iter().enumerate().take(len.div_ceil(64)) {
                 let at = 64 * c;
                 let (wv, xv) = if at + 64 <= len {
                     (
@@ -87,7 +87,7 @@ unsafe fn generic_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize)
                     )
                 };
                 let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv);
-                let idx = _mm512_loadu_si512(REPEAT4[c].as_ptr().cast());
+                let idx = _mm512_loadu_si512(repeat.as_ptr().cast());
                 let lanes = _mm512_permutexvar_ps(idx, scale);
                 acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), lanes, acc);
             }

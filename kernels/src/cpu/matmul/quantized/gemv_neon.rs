@@ -96,7 +96,7 @@ fn q4_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
 fn q8_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
     let (q, d) = (acts.row_q(r), acts.row_d(r));
     let mut acc = 0f32;
-    for b in 0..w.kp / 32 {
+    for (b, &dx) in d[..w.kp / 32].iter().enumerate() {
         let dw = f16_at(row, w.scale_offset + 2 * b);
         // SAFETY: NEON is always present on aarch64.
         let dot = unsafe {
@@ -110,7 +110,7 @@ fn q8_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
             );
             vaddvq_s32(sum)
         };
-        acc += dw * d[b] * dot as f32;
+        acc += dw * dx * dot as f32;
     }
     acc
 }
