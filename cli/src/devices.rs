@@ -93,7 +93,8 @@ fn text(r: &DevicesReport) -> String {
     for b in &r.backends {
         s += &format!("\n{}: {}\n", b.backend, if b.available { "available" } else { "not available" });
         if let Some(d) = &b.device {
-            s += &format!("  device:   {} ({:?}, {} workers)\n", d.name, d.kind, d.workers);
+            let kind = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            s += &format!("  device:   {} ({kind}, {} workers)\n", d.name, d.workers);
             s += &format!("  memory:   {:.1} GiB\n", d.memory_bytes as f64 / (1u64 << 30) as f64);
             s += &format!("  features: {}\n", d.features.join(" "));
             s += &format!("  timing:   {}\n", if d.device_timestamps { "device timestamps" } else { "host clock" });

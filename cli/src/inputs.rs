@@ -55,9 +55,9 @@ impl InputSpec {
                         format.block_len()
                     ))
                 })?;
-                let expected = rows.checked_mul(row_bytes).ok_or_else(|| {
-                    CliError::Usage(format!("{path}: shape {} is too large", fmt_dims(dims)))
-                })?;
+                let expected = rows
+                    .checked_mul(row_bytes)
+                    .ok_or_else(|| CliError::Usage(format!("{path}: shape {} is too large", fmt_dims(dims))))?;
                 if bytes.len() != expected {
                     return Err(CliError::BinSize {
                         path: path.clone(),

@@ -88,7 +88,8 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Tensor, String> {
             let mut narrowed = Vec::with_capacity(elems);
             for (i, chunk) in data.chunks_exact(8).enumerate() {
                 let v = i64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
-                let v = i32::try_from(v).map_err(|_| format!("int64 value {v} at flat index {i} does not fit in int32"))?;
+                let v =
+                    i32::try_from(v).map_err(|_| format!("int64 value {v} at flat index {i} does not fit in int32"))?;
                 narrowed.push(v);
             }
             Tensor::from_i32(shape, &narrowed)
@@ -179,11 +180,7 @@ impl DictParser<'_> {
     }
 
     fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!("malformed header: expected '{}' at byte {}", c as char, self.i))
-        }
+        if self.eat(c) { Ok(()) } else { Err(format!("malformed header: expected '{}' at byte {}", c as char, self.i)) }
     }
 
     fn string(&mut self) -> std::result::Result<String, String> {
@@ -192,10 +189,7 @@ impl DictParser<'_> {
             _ => return Err(format!("malformed header: expected a quoted string at byte {}", self.i)),
         };
         let start = self.i + 1;
-        let len = self.s[start..]
-            .iter()
-            .position(|&c| c == quote)
-            .ok_or("malformed header: unterminated string")?;
+        let len = self.s[start..].iter().position(|&c| c == quote).ok_or("malformed header: unterminated string")?;
         self.i = start + len + 1;
         Ok(String::from_utf8_lossy(&self.s[start..start + len]).into_owned())
     }
@@ -223,7 +217,8 @@ impl DictParser<'_> {
                 self.i += 1;
             }
             let digits = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
-            let dim = digits.parse().map_err(|_| format!("malformed header: bad dimension in shape at byte {start}"))?;
+            let dim =
+                digits.parse().map_err(|_| format!("malformed header: bad dimension in shape at byte {start}"))?;
             dims.push(dim);
             self.skip_ws();
             if !self.eat(b',') {

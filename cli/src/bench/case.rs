@@ -4,7 +4,7 @@
 use super::random::{Rng, tensor};
 use crate::error::{CliError, Result};
 use crate::inputs::fmt_dims;
-use edgehal::{AttentionOp, DType, Graph, GeluKind, Op, OpCost, Position, RopeMode, RopeOp, TensorDesc};
+use edgehal::{AttentionOp, DType, GeluKind, Graph, Op, OpCost, Position, RopeMode, RopeOp, TensorDesc};
 
 /// The ops `bench` can build, with the meaning of `--shape` for each.
 pub const OPS: &[(&str, &str)] = &[

@@ -78,7 +78,8 @@ fn select(args: &BenchArgs) -> Result<(String, Vec<BenchCase>)> {
             .shape
             .iter()
             .map(|s| {
-                let dims = parse_dims(s).ok_or_else(|| CliError::Usage(format!("--shape `{s}`: write dims as 1x4096x4096")))?;
+                let dims = parse_dims(s)
+                    .ok_or_else(|| CliError::Usage(format!("--shape `{s}`: write dims as 1x4096x4096")))?;
                 BenchCase::new(op, dtype, dims)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -141,7 +142,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     print!("{}", report::table(&results));
 
     if let Some(path) = &args.json {
-        let report = BenchReport { machine: &machine, device: &device, peaks: &peaks, preset: &preset, results: &results };
+        let report =
+            BenchReport { machine: &machine, device: &device, peaks: &peaks, preset: &preset, results: &results };
         let text = serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(format!("JSON: {e}")))?;
         write_file(path, text + "\n")?;
     }

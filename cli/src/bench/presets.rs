@@ -7,7 +7,10 @@ use edgehal::DType;
 /// Every preset: name, description.
 pub const PRESETS: &[(&str, &str)] = &[
     ("quick", "default: GEMV and GEMM at 4096x4096, decode and prefill attention, norms (< 1 min)"),
-    ("llama-matmul", "Llama-3-8B projections 4096x4096, 14336x4096, 4096x14336 at m=1 and 512; f32, q4_0, q8_0, q4_k, q6_k"),
+    (
+        "llama-matmul",
+        "Llama-3-8B projections 4096x4096, 14336x4096, 4096x14336 at m=1 and 512; f32, q4_0, q8_0, q4_k, q6_k",
+    ),
     ("attention", "decode (1 query, 4096 cached) and 512-token causal prefill; 32/8 heads, d=128"),
     ("ops", "element-wise ops, norms, rope and dequantize at LLM sizes"),
     ("small", "tiny shapes of every op, a sanity check that takes seconds"),

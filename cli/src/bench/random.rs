@@ -62,7 +62,9 @@ pub fn tensor(dtype: DType, shape: &[usize], rng: &mut Rng, i32_bound: usize) ->
     let bytes = t.bytes_mut();
     match dtype {
         DType::F32 => bytes.chunks_exact_mut(4).for_each(|c| c.copy_from_slice(&rng.unit().to_le_bytes())),
-        DType::F16 => bytes.chunks_exact_mut(2).for_each(|c| c.copy_from_slice(&f16::from_f32(rng.unit()).to_le_bytes())),
+        DType::F16 => {
+            bytes.chunks_exact_mut(2).for_each(|c| c.copy_from_slice(&f16::from_f32(rng.unit()).to_le_bytes()))
+        }
         DType::BF16 => {
             bytes.chunks_exact_mut(2).for_each(|c| c.copy_from_slice(&bf16::from_f32(rng.unit()).to_le_bytes()))
         }

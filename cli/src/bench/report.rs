@@ -126,17 +126,18 @@ pub struct BenchReport<'a> {
 pub fn table(results: &[BenchResult]) -> String {
     let width = results.iter().map(|r| r.label.len()).max().unwrap_or(4).max(4);
     let mut out = format!(
-        "{:<width$}  {:>7} {:>6} {:>10} {:>10} {:>9} {:>8} {:>6} {:>6}\n",
-        "case", "bound", "copies", "median ms", "best ms", "GFLOP/s", "GB/s", "%FMA", "%BW"
+        "{:<width$}  {:>7} {:>6} {:>9} {:>10} {:>10} {:>9} {:>8} {:>6} {:>6}\n",
+        "case", "bound", "copies", "data MiB", "median ms", "best ms", "GFLOP/s", "GB/s", "%FMA", "%BW"
     );
     for r in results {
         match (&r.figures, &r.error) {
             (Some(f), _) => {
                 out += &format!(
-                    "{:<width$}  {:>7} {:>6} {:>10.3} {:>10.3} {:>9.1} {:>8.1} {:>5.1}% {:>5.1}%\n",
+                    "{:<width$}  {:>7} {:>6} {:>9.1} {:>10.3} {:>10.3} {:>9.1} {:>8.1} {:>5.1}% {:>5.1}%\n",
                     r.label,
                     f.bound,
                     f.copies,
+                    f.working_set_bytes as f64 / (1u64 << 20) as f64,
                     f.median_ns as f64 / 1e6,
                     f.best_ns as f64 / 1e6,
                     f.gflops,

@@ -80,9 +80,7 @@ pub fn measure(
     loop {
         let done = match iters {
             Some(n) => samples.len() >= n.max(1),
-            None => {
-                samples.len() >= AUTO_MAX_ITERS || (samples.len() >= AUTO_MIN_ITERS && total >= AUTO_TARGET_NS)
-            }
+            None => samples.len() >= AUTO_MAX_ITERS || (samples.len() >= AUTO_MIN_ITERS && total >= AUTO_TARGET_NS),
         };
         if done {
             break;

@@ -32,7 +32,9 @@ impl Params {
     fn get<T>(&self, key: &str, parse: impl Fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>> {
         match self.values.get(key) {
             None => Ok(None),
-            Some(v) => parse(v).map(Some).ok_or_else(|| CliError::param(self.op, key, v, format!("expected {expected}"))),
+            Some(v) => {
+                parse(v).map(Some).ok_or_else(|| CliError::param(self.op, key, v, format!("expected {expected}")))
+            }
         }
     }
 

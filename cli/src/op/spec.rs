@@ -93,7 +93,8 @@ impl OpSpec {
             "softmax" => Op::Softmax,
             "rope" => Op::Rope(RopeOp {
                 theta: params.f32("theta")?.unwrap_or(10000.0),
-                mode: params.choice("mode", &[("normal", RopeMode::Normal), ("neox", RopeMode::Neox)])?
+                mode: params
+                    .choice("mode", &[("normal", RopeMode::Normal), ("neox", RopeMode::Neox)])?
                     .unwrap_or(RopeMode::Normal),
                 offset: Position::Fixed(params.usize("offset")?.unwrap_or(0)),
             }),
