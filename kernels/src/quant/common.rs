@@ -24,11 +24,17 @@ pub(super) fn round_to_f16(value: f32) -> f32 {
     f16::from_f32(value).to_f32()
 }
 
-/// ggml's `nearest_int`: round half to even (its magic-number trick is exact for
-/// |x| < 2^22, the only range ggml allows).
+/// ggml's `nearest_int`: round half to even. Uses ggml's trick (adding 1.5 * 2^23 leaves the
+/// rounded integer in the low mantissa bits), which is exact for |x| < 2^22 and needs no
+/// SSE4.1; larger or NaN inputs, which ggml does not allow, saturate instead.
 #[inline(always)]
 pub(super) fn nearest_int(x: f32) -> i32 {
-    x.round_ties_even() as i32
+    if x.abs() <= 4_194_303.0 {
+        let shifted = x + 12_582_912.0;
+        (shifted.to_bits() & 0x007f_ffff) as i32 - 0x0040_0000
+    } else {
+        x.round_ties_even() as i32
+    }
 }
 
 /// The 6-bit scale and min of sub-block `j` (0..8) from Q4_K/Q5_K's 12 packed bytes
@@ -77,6 +83,15 @@ mod tests {
         assert_eq!(nearest_int(-1.5), -2);
         assert_eq!(nearest_int(-2.7), -3);
         assert_eq!(nearest_int(3.49), 3);
+        assert_eq!(nearest_int(4_194_302.5), 4_194_302);
+        assert_eq!(nearest_int(-4_194_303.0), -4_194_303);
+        assert_eq!(nearest_int(1e9), 1_000_000_000);
+        assert_eq!(nearest_int(-1e12), i32::MIN);
+        assert_eq!(nearest_int(f32::NAN), 0);
+        for i in -2000..2000 {
+            let x = i as f32 * 0.37;
+            assert_eq!(nearest_int(x), x.round_ties_even() as i32, "{x}");
+        }
     }
 
     #[test]

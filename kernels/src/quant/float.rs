@@ -1,6 +1,10 @@
 //! The plain float formats as little-endian bytes: f32, f16 and bf16.
 
+use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
+
+/// Values converted per batch through the (SIMD) slice conversions of `half`.
+const BATCH: usize = 256;
 
 /// Decodes little-endian f32s.
 pub(super) fn decode_f32(src: &[u8], dst: &mut [f32]) {
@@ -9,10 +13,15 @@ pub(super) fn decode_f32(src: &[u8], dst: &mut [f32]) {
     }
 }
 
-/// Decodes little-endian f16s.
+/// Decodes little-endian f16s (batched: `half` converts slices with F16C when available).
 pub(super) fn decode_f16(src: &[u8], dst: &mut [f32]) {
-    for (o, b) in dst.iter_mut().zip(src.as_chunks::<2>().0) {
-        *o = f16::from_bits(u16::from_le_bytes(*b)).to_f32();
+    let mut batch = [f16::ZERO; BATCH];
+    for (bytes, out) in src.chunks(2 * BATCH).zip(dst.chunks_mut(BATCH)) {
+        let halves = &mut batch[..out.len()];
+        for (h, b) in halves.iter_mut().zip(bytes.as_chunks::<2>().0) {
+            *h = f16::from_bits(u16::from_le_bytes(*b));
+        }
+        halves.convert_to_f32_slice(out);
     }
 }
 
@@ -30,10 +39,15 @@ pub(super) fn encode_f32(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Encodes little-endian f16s, rounding to nearest even.
+/// Encodes little-endian f16s, rounding to nearest even (batched like [`decode_f16`]).
 pub(super) fn encode_f16(src: &[f32], dst: &mut [u8]) {
-    for (b, &x) in dst.as_chunks_mut::<2>().0.iter_mut().zip(src) {
-        *b = f16::from_f32(x).to_bits().to_le_bytes();
+    let mut batch = [f16::ZERO; BATCH];
+    for (xs, bytes) in src.chunks(BATCH).zip(dst.chunks_mut(2 * BATCH)) {
+        let halves = &mut batch[..xs.len()];
+        halves.convert_from_f32_slice(xs);
+        for (b, h) in bytes.as_chunks_mut::<2>().0.iter_mut().zip(halves.iter()) {
+            *b = h.to_bits().to_le_bytes();
+        }
     }
 }
 
@@ -69,6 +83,32 @@ mod tests {
         let nan = f32_to_bf16_bits(f32::from_bits(0x7f80_0001));
         assert!(bf16::from_bits(nan).is_nan());
         assert_eq!(f32_to_bf16_bits(f32::INFINITY), 0x7f80);
+    }
+
+    #[test]
+    fn f16_batches_match_scalar_conversion() {
+        // More than one batch and a ragged tail; includes subnormals, infinities and ties.
+        let n = 2 * BATCH + 37;
+        let x: Vec<f32> = (0..n)
+            .map(|i| match i % 7 {
+                0 => f32::INFINITY,
+                1 => 6.0e-8 * i as f32,
+                2 => 1.0 + (i as f32) * 2f32.powi(-11), // many exact f16 ties
+                _ => (i as f32 - 300.0) * 0.37,
+            })
+            .collect();
+        let mut bytes = vec![0u8; 2 * n];
+        encode_f16(&x, &mut bytes);
+        let mut back = vec![f32::NAN; n];
+        decode_f16(&bytes, &mut back);
+        for i in 0..n {
+            let scalar = f16::from_f32(x[i]);
+            assert_eq!(
+                u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]),
+                scalar.to_bits()
+            );
+            assert_eq!(back[i], scalar.to_f32());
+        }
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! Every format is byte-compatible with ggml (and so with GGUF files): same block sizes, field
 //! order, nibble order and scale packing. Blocks are parsed from bytes, so buffers need no
 //! alignment. Quantizers follow ggml's reference code (`quantize_row_*_ref`), including its
-//! rounding, so the bytes match what ggml writes for the same input.
+//! rounding, so the bytes match what ggml writes for the same input without an importance
+//! matrix (for IQ4_NL: `quantize_iq4_nl`, the path llama-quantize takes, whose scale search
+//! the newer `quantize_row_iq4_nl_ref` skips). Long rows are quantized in parallel (rayon);
+//! dequantization runs on the calling thread.
 
 mod common;
 mod float;
@@ -18,9 +21,12 @@ mod q5_1;
 mod q5_k;
 mod q6_k;
 mod q8_0;
+mod scale_search;
 
 #[cfg(test)]
 mod tests;
+
+use rayon::prelude::*;
 
 use crate::{DType, KernelError};
 
@@ -67,8 +73,18 @@ pub fn quantize_row(dtype: DType, src: &[f32], dst: &mut [u8]) -> Result<(), Ker
         DType::F32 => float::encode_f32(src, dst),
         DType::F16 => float::encode_f16(src, dst),
         DType::BF16 => float::encode_bf16(src, dst),
+        DType::Q4_0 => quantize_blocks(src, dst, q4_0::quantize_block),
+        DType::Q4_1 => quantize_blocks(src, dst, q4_1::quantize_block),
+        DType::Q5_0 => quantize_blocks(src, dst, q5_0::quantize_block),
+        DType::Q5_1 => quantize_blocks(src, dst, q5_1::quantize_block),
         DType::Q8_0 => quantize_blocks(src, dst, q8_0::quantize_block),
-        _ => return Err(unsupported("quantize_row", dtype)),
+        DType::Q2_K => quantize_blocks(src, dst, q2_k::quantize_block),
+        DType::Q3_K => quantize_blocks(src, dst, q3_k::quantize_block),
+        DType::Q4_K => quantize_blocks(src, dst, q4_k::quantize_block),
+        DType::Q5_K => quantize_blocks(src, dst, q5_k::quantize_block),
+        DType::Q6_K => quantize_blocks(src, dst, q6_k::quantize_block),
+        DType::IQ4_NL => quantize_blocks(src, dst, iq4_nl::quantize_block),
+        DType::I32 => return Err(unsupported("quantize_row", dtype)),
     }
     Ok(())
 }
@@ -97,9 +113,9 @@ pub fn quantize(dtype: DType, src: &[f32]) -> Result<Vec<u8>, KernelError> {
     Ok(out)
 }
 
-/// Whether [`quantize_row`] implements this dtype.
+/// Whether [`quantize_row`] implements this dtype: every dtype except I32.
 pub fn can_quantize(dtype: DType) -> bool {
-    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::Q8_0)
+    dtype != DType::I32
 }
 
 fn unsupported(op: &'static str, dtype: DType) -> KernelError {
@@ -148,15 +164,27 @@ fn dequantize_blocks<const BYTES: usize, const LEN: usize>(
     }
 }
 
-/// Runs a per-block encoder over whole blocks (lengths already checked).
+/// Below this many elements quantization runs on the calling thread.
+const PARALLEL_MIN_ELEMS: usize = 1 << 14;
+
+/// Runs a per-block encoder over whole blocks (lengths already checked). Blocks are
+/// independent, so long rows are split across rayon's pool; the bytes do not depend on the
+/// split.
 fn quantize_blocks<const BYTES: usize, const LEN: usize>(
     src: &[f32],
     dst: &mut [u8],
-    encode: impl Fn(&[f32; LEN], &mut [u8; BYTES]),
+    encode: impl Fn(&[f32; LEN], &mut [u8; BYTES]) + Sync,
 ) {
     let (xs, _) = src.as_chunks::<LEN>();
     let (blocks, _) = dst.as_chunks_mut::<BYTES>();
-    for (x, block) in xs.iter().zip(blocks) {
-        encode(x, block);
+    if src.len() < PARALLEL_MIN_ELEMS {
+        for (x, block) in xs.iter().zip(blocks) {
+            encode(x, block);
+        }
+    } else {
+        xs.par_iter()
+            .zip(blocks.par_iter_mut())
+            .with_min_len(PARALLEL_MIN_ELEMS / (4 * LEN))
+            .for_each(|(x, block)| encode(x, block));
     }
 }

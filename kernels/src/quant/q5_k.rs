@@ -3,6 +3,8 @@
 //! `qh[l]`. Value = d * scale * q - dmin * min.
 
 use super::common::{read_f16, scale_min_k4};
+use super::q4_k::quantize_scales_mins;
+use super::scale_search::Qkx2Search;
 use crate::DType;
 
 /// Bytes per block.
@@ -36,4 +38,28 @@ pub(super) fn dequantize_block(block: &[u8; BLOCK_BYTES], out: &mut [f32; BLOCK_
             hi[l] = d2 * ((q[l] >> 4) + h2) as f32 - min2;
         }
     }
+}
+
+/// ggml's `make_qkx2_quants` parameters for Q5_K.
+const SEARCH: Qkx2Search = Qkx2Search {
+    rmin: -0.5,
+    rdelta: 0.1,
+    nstep: 15,
+    use_mad: false,
+};
+
+/// Encodes one block as ggml's `quantize_row_q5_K_ref`.
+pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]) {
+    let mut levels = [0u8; BLOCK_LEN];
+    quantize_scales_mins(x, 31, SEARCH, block, &mut levels);
+    let mut qh = [0u8; 32];
+    for chunk in 0..4 {
+        let l64 = &levels[64 * chunk..64 * chunk + 64];
+        for l in 0..32 {
+            let (lo, hi) = (l64[l], l64[l + 32]);
+            qh[l] |= ((lo >> 4) << (2 * chunk)) | ((hi >> 4) << (2 * chunk + 1));
+            block[QS + 32 * chunk + l] = (lo & 0xF) | ((hi & 0xF) << 4);
+        }
+    }
+    block[QH..QH + 32].copy_from_slice(&qh);
 }

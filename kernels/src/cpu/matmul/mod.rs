@@ -1,1 +1,174 @@
-//! Matrix multiplication `y = x · wᵀ` with weights stored `[n, k]`.
+//! Matrix multiplication `y = x · wᵀ` with weights stored `[n, k]` (GGUF layout) in f32, f16,
+//! bf16 or any ggml quant format.
+//!
+//! Weights are prepared once ([`PackedWeights::new`]): float weights into 32-row panels (still
+//! 16-bit for f16/bf16), quantized weights either as GGUF blocks or, for Q4_0/Q8_0/Q4_K/Q6_K,
+//! split into SIMD-friendly quant and scale areas of the same size. No f32 copy of the weights
+//! is ever made: kernels widen or decode small tiles on the fly.
+//!
+//! Quantized weights multiply 8-bit activations (ggml Q8_0 style, blocks of 32, see
+//! [`quantizes_activations`]) with integer dot products (`vpdpbusd` on AVX-512 VNNI).
+//! The SIMD level is detected once ([`simd_level`]); work runs on the current rayon pool.
+
+mod aligned;
+mod features;
+mod float;
+mod quantized;
+#[cfg(test)]
+mod tests;
+
+use crate::{DType, KernelError};
+use features::SimdLevel;
+use float::FloatPanels;
+use quantized::QuantRows;
+
+/// Weights prepared for fast matmul (repacked into a kernel-friendly layout if that helps; the
+/// GGUF bytes stay the interchange format).
+pub struct PackedWeights {
+    dtype: DType,
+    n: usize,
+    k: usize,
+    storage: Storage,
+}
+
+/// The packed form.
+enum Storage {
+    Float(FloatPanels),
+    Quant(QuantRows),
+}
+
+impl PackedWeights {
+    /// `bytes` holds n rows of k elements of `dtype` in GGUF layout. Errors: k not a multiple
+    /// of the block, wrong byte length, I32.
+    pub fn new(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> Result<Self, KernelError> {
+        if dtype == DType::I32 {
+            return Err(KernelError::Unsupported {
+                op: "matmul",
+                dtype,
+            });
+        }
+        let row_bytes = dtype.bytes_for(k).ok_or(KernelError::NotBlockMultiple {
+            dtype,
+            elems: k,
+            block: dtype.block_len(),
+        })?;
+        let expected = row_bytes
+            .checked_mul(n)
+            .ok_or(KernelError::LengthMismatch {
+                what: "weights",
+                expected: usize::MAX,
+                got: bytes.len(),
+                unit: "bytes",
+            })?;
+        if bytes.len() != expected {
+            return Err(KernelError::LengthMismatch {
+                what: "weights",
+                expected,
+                got: bytes.len(),
+                unit: "bytes",
+            });
+        }
+        let storage = if dtype.is_float() {
+            Storage::Float(FloatPanels::pack(dtype, n, k, bytes))
+        } else {
+            Storage::Quant(QuantRows::pack(dtype, n, k, bytes))
+        };
+        Ok(PackedWeights {
+            dtype,
+            n,
+            k,
+            storage,
+        })
+    }
+
+    /// The element type of the weights.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Rows of `w` (output features).
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Columns of `w` (input features).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Bytes the packed form occupies (for memory reports).
+    pub fn packed_bytes(&self) -> usize {
+        match &self.storage {
+            Storage::Float(p) => p.packed_bytes(),
+            Storage::Quant(q) => q.bytes().len(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PackedWeights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackedWeights")
+            .field("dtype", &self.dtype)
+            .field("n", &self.n)
+            .field("k", &self.k)
+            .field("packed_bytes", &self.packed_bytes())
+            .finish()
+    }
+}
+
+/// y[m,n] = x[m,k] · wᵀ; x f32. m = 1 takes the GEMV path.
+///
+/// Errors when `x.len() != m·k` or `y.len() != m·n`.
+pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, y: &mut [f32]) -> Result<(), KernelError> {
+    matmul_at(SimdLevel::detected(), x, m, w, y)
+}
+
+/// [`matmul`] with an explicit SIMD level (which must be supported by this CPU).
+pub(crate) fn matmul_at(
+    level: SimdLevel,
+    x: &[f32],
+    m: usize,
+    w: &PackedWeights,
+    y: &mut [f32],
+) -> Result<(), KernelError> {
+    let check = |what: &'static str, expected: Option<usize>, got: usize| match expected {
+        Some(e) if e == got => Ok(()),
+        _ => Err(KernelError::LengthMismatch {
+            what,
+            expected: expected.unwrap_or(usize::MAX),
+            got,
+            unit: "elements",
+        }),
+    };
+    check("x", m.checked_mul(w.k), x.len())?;
+    check("y", m.checked_mul(w.n), y.len())?;
+    if m == 0 || w.n == 0 {
+        return Ok(());
+    }
+    if w.k == 0 {
+        y.fill(0.0);
+        return Ok(());
+    }
+    match &w.storage {
+        Storage::Float(panels) => float::gemm(level, x, m, panels, y),
+        Storage::Quant(rows) => quantized::matmul(level, x, m, rows, y),
+    }
+    Ok(())
+}
+
+/// Whether `matmul` quantizes activations to 8 bits for this weight dtype (the conformance
+/// tolerance depends on it).
+///
+/// True for every quantized format: activations are quantized like ggml's Q8_0, in blocks of
+/// **32** consecutive elements (K-quants included) with an f32 scale `amax / 127` and
+/// round-to-nearest, so each activation is off by at most `amax / 254` of its block. (Paths
+/// that decode weights to f32 instead, used on CPUs without AVX-512 VNNI for more than a few
+/// rows, are more accurate than that.) False for f32, f16 and bf16.
+pub fn quantizes_activations(dtype: DType) -> bool {
+    dtype.is_quantized()
+}
+
+/// The SIMD level chosen at run time, for reports: "avx512-vnni", "avx2", "neon" or "scalar".
+pub fn simd_level() -> &'static str {
+    SimdLevel::detected().name()
+}

@@ -120,3 +120,45 @@ fn empty_rows_are_fine() {
         }
     }
 }
+
+#[test]
+fn non_finite_and_extreme_inputs_do_not_panic() {
+    let specials = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        3e38,
+        -3e38,
+        1e-40,
+        0.0,
+        1.0,
+    ];
+    let x: Vec<f32> = (0..1024)
+        .map(|i| specials[(i * 7 + i / 13) % specials.len()])
+        .collect();
+    for dtype in DType::ALL.into_iter().filter(|d| can_quantize(*d)) {
+        let bytes = quantize(dtype, &x).unwrap();
+        assert_eq!(
+            dequantize(dtype, &bytes, x.len()).map(|v| v.len()),
+            Ok(x.len()),
+            "{dtype}"
+        );
+        // A block of one huge value among ordinary ones.
+        let mut y = vec![0.25f32; 256];
+        y[17] = 3e38;
+        let bytes = quantize(dtype, &y).unwrap();
+        assert!(dequantize(dtype, &bytes, y.len()).is_ok(), "{dtype}");
+    }
+}
+
+#[test]
+fn arbitrary_block_bytes_decode_without_panic() {
+    // Every byte value in every position, including f16 NaN/inf scales.
+    for dtype in DType::QUANTIZED {
+        let bytes: Vec<u8> = (0..256 * dtype.block_bytes())
+            .map(|i| (i * 131 + i / 256) as u8)
+            .collect();
+        let out = dequantize(dtype, &bytes, 256 * dtype.block_len()).unwrap();
+        assert_eq!(out.len(), 256 * dtype.block_len());
+    }
+}

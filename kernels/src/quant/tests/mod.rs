@@ -4,6 +4,7 @@
 mod errors;
 mod known_answer;
 mod reference_digests;
+mod round_trip;
 
 /// 64-bit FNV-1a.
 pub(super) fn fnv1a(bytes: &[u8]) -> u64 {

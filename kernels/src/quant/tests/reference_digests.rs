@@ -52,3 +52,58 @@ fn dequantize_matches_gguf_py_on_random_blocks() {
         );
     }
 }
+
+/// FNV-1a-64 of the bytes ggml's own quantizers (llama.cpp's ggml-quants.c as vendored by
+/// llama-cpp-python 0.3.36, compiled for x86-64 without FMA) write for [`reference_input`]`(4096)`:
+/// `quantize_row_*_ref`, and for IQ4_NL `quantize_iq4_nl` without importance weights.
+const GGML_QUANTIZE_DIGESTS: [(DType, u64); 11] = [
+    (DType::Q4_0, 0xe403bc884b10d2fd),
+    (DType::Q4_1, 0xf0fc92e541033b31),
+    (DType::Q5_0, 0x7f50bc6705b5fb44),
+    (DType::Q5_1, 0x40f551d4339f6090),
+    (DType::Q8_0, 0xf8070bf339e3656c),
+    (DType::Q2_K, 0x56043e6a8922d721),
+    (DType::Q3_K, 0xc8b3bbe6c58b1198),
+    (DType::Q4_K, 0xf2778af6dc531368),
+    (DType::Q5_K, 0x9e3e184951400883),
+    (DType::Q6_K, 0xa088556ecfe4c1ac),
+    (DType::IQ4_NL, 0xd2f271e080d09a07),
+];
+
+/// Reproducible input: uniform values from the xorshift stream (seed `0x243F6A8885A308D3`,
+/// 4 bytes per value, top 24 bits), centred, scaled by 0.01, 1 or 7 per group of 32 and with
+/// every 97th value multiplied by 8. Every step is exact or a single f32 rounding.
+fn reference_input(n: usize) -> Vec<f32> {
+    let bytes = xorshift_bytes(0x243F_6A88_85A3_08D3, 4 * n);
+    let group_scales = [0.01f32, 1.0, 7.0];
+    let mut x: Vec<f32> = bytes
+        .chunks_exact(4)
+        .enumerate()
+        .map(|(i, b)| {
+            let u = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let v = (u >> 8) as f32 * (-24f32).exp2();
+            (v - 0.5) * group_scales[(i / 32) % 3]
+        })
+        .collect();
+    for v in x.iter_mut().step_by(97) {
+        *v *= 8.0;
+    }
+    x
+}
+
+#[test]
+fn reference_input_is_the_documented_one() {
+    let x = reference_input(4096);
+    let le: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(fnv1a(&le), 0xefc2dc43c52ee3a2);
+}
+
+#[test]
+fn quantize_writes_the_same_bytes_as_ggml() {
+    let x = reference_input(4096);
+    for (dtype, expected) in GGML_QUANTIZE_DIGESTS {
+        let mut bytes = vec![0x5Au8; dtype.bytes_for(x.len()).unwrap()];
+        crate::quant::quantize_row(dtype, &x, &mut bytes).unwrap();
+        assert_eq!(fnv1a(&bytes), expected, "{dtype}: bytes differ from ggml's");
+    }
+}

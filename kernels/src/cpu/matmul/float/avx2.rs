@@ -1,0 +1,115 @@
+//! AVX2 + FMA f32 kernels: a 6 × 16 register tile (12 ymm accumulators), run on each half of
+//! a 32-column panel.
+#![cfg(target_arch = "x86_64")]
+
+use std::arch::x86_64::*;
+
+use super::{F32Kernels, NR, store_tile};
+
+/// Rows per GEMM tile.
+const MR: usize = 6;
+
+pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
+
+/// See [`super::GemmKernel`].
+unsafe fn gemm(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+) {
+    // SAFETY: only reachable through `SimdLevel::Avx2` or higher, which checked the CPU.
+    unsafe { gemm_6x32(kc, a, b, c, ldc, rows, cols, accumulate) }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_6x32(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+) {
+    for half in 0..2 {
+        let half_cols = cols.saturating_sub(16 * half).min(16);
+        if half_cols == 0 {
+            break;
+        }
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        // SAFETY (all pointer reads): a holds kc·MR values, b holds kc·NR.
+        unsafe {
+            let (mut ak, mut bk) = (a, b.add(16 * half));
+            for _ in 0..kc {
+                let b0 = _mm256_loadu_ps(bk);
+                let b1 = _mm256_loadu_ps(bk.add(8));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let ar = _mm256_broadcast_ss(&*ak.add(r));
+                    row[0] = _mm256_fmadd_ps(ar, b0, row[0]);
+                    row[1] = _mm256_fmadd_ps(ar, b1, row[1]);
+                }
+                ak = ak.add(MR);
+                bk = bk.add(NR);
+            }
+        }
+        let dst = c.wrapping_add(16 * half);
+        if rows == MR && half_cols == 16 {
+            for (r, row) in acc.iter().enumerate() {
+                // SAFETY: full tile, inside c.
+                unsafe {
+                    let d = dst.add(r * ldc);
+                    let (mut v0, mut v1) = (row[0], row[1]);
+                    if accumulate {
+                        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(d));
+                        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(d.add(8)));
+                    }
+                    _mm256_storeu_ps(d, v0);
+                    _mm256_storeu_ps(d.add(8), v1);
+                }
+            }
+        } else {
+            let mut tile = [[0f32; NR]; MR];
+            for (t, row) in tile.iter_mut().zip(&acc) {
+                // SAFETY: t has room for 16 values.
+                unsafe {
+                    _mm256_storeu_ps(t.as_mut_ptr(), row[0]);
+                    _mm256_storeu_ps(t.as_mut_ptr().add(8), row[1]);
+                }
+            }
+            // SAFETY: rows and half_cols bound the writes inside c's tile.
+            unsafe { store_tile(&tile, dst, ldc, rows, half_cols, accumulate) };
+        }
+    }
+}
+
+/// See [`super::GemvKernel`].
+unsafe fn gemv(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]) {
+    // SAFETY: only reachable through `SimdLevel::Avx2` or higher, which checked the CPU.
+    unsafe { gemv_32(kc, x, b, acc) }
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemv_32(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]) {
+    let mut sum = [_mm256_setzero_ps(); 4];
+    // SAFETY (all pointer accesses): x holds kc values, b holds kc·NR, acc 32.
+    unsafe {
+        for kk in 0..kc {
+            let xv = _mm256_broadcast_ss(&*x.add(kk));
+            let row = b.add(kk * NR);
+            for (v, s) in sum.iter_mut().enumerate() {
+                *s = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row.add(8 * v)), *s);
+            }
+        }
+        for (v, s) in sum.iter().enumerate() {
+            let out = acc.as_mut_ptr().add(8 * v);
+            _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), *s));
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Blocking and threading of the f32 GEMM/GEMV over a [`PanelSource`].
+//!
+//! GEMM: `x` is packed once into `[k][MR]` row panels; the output is cut into tasks of
+//! (up to [`MC`] rows) × (a few 32-column panels), run on the current rayon pool. A task walks
+//! k in chunks of [`KC`]; for each chunk and panel it fetches the `[KC][32]` weight slice once
+//! (widening or decoding into a per-task scratch when needed) and sweeps all its row panels.
+
+use rayon::prelude::*;
+
+use super::{F32Kernels, NR, PanelSource};
+use crate::cpu::matmul::features::SimdLevel;
+
+/// k elements per chunk (a multiple of every quant block length).
+const KC: usize = 256;
+/// Most rows per task.
+const MC: usize = 512;
+
+/// A raw output pointer shared by tasks that write disjoint tiles.
+#[derive(Copy, Clone)]
+struct OutPtr(*mut f32);
+// SAFETY: tasks only write disjoint regions (see `gemm`).
+unsafe impl Send for OutPtr {}
+// SAFETY: as above.
+unsafe impl Sync for OutPtr {}
+
+/// `y[m, n] = x[m, k] · wᵀ` with `w` from `src` (`x`, `y` length-checked, `m >= 1`).
+pub(crate) fn gemm(level: SimdLevel, x: &[f32], m: usize, src: &dyn PanelSource, y: &mut [f32]) {
+    let (n, k) = (src.n(), src.k());
+    debug_assert_eq!(KC % src.k_step(), 0);
+    if m == 1 {
+        return gemv(level, x, src, y);
+    }
+    let kernels = F32Kernels::for_level(level);
+    let mr = kernels.mr;
+    let row_panels = m.div_ceil(mr);
+    let mut xp = vec![0f32; row_panels * mr * k];
+    if k > 0 {
+        xp.par_chunks_mut(mr * k)
+            .enumerate()
+            .for_each(|(i, panel)| {
+                for r in 0..mr.min(m - i * mr) {
+                    let row = &x[(i * mr + r) * k..(i * mr + r + 1) * k];
+                    for (kk, &v) in row.iter().enumerate() {
+                        panel[kk * mr + r] = v;
+                    }
+                }
+            });
+    }
+    let col_panels = n.div_ceil(NR);
+    let rows_per_task = MC.div_ceil(mr) * mr;
+    let row_blocks = m.div_ceil(rows_per_task);
+    let threads = rayon::current_num_threads();
+    let panels_per_task = (col_panels * row_blocks / (4 * threads)).clamp(1, 8);
+    let col_groups = col_panels.div_ceil(panels_per_task);
+    let out = OutPtr(y.as_mut_ptr());
+    (0..row_blocks * col_groups)
+        .into_par_iter()
+        .for_each(|task| {
+            let (rb, cg) = (task / col_groups, task % col_groups);
+            let first_panel = rb * rows_per_task / mr;
+            let last_panel = row_panels.min(first_panel + rows_per_task / mr);
+            let panels = cg * panels_per_task..col_panels.min((cg + 1) * panels_per_task);
+            let mut scratch = vec![0f32; KC * NR];
+            let out = out;
+            for k0 in (0..k).step_by(KC) {
+                let kc = KC.min(k - k0);
+                for p in panels.clone() {
+                    let b = src.panel(p, k0, kc, &mut scratch);
+                    let cols = NR.min(n - p * NR);
+                    for i in first_panel..last_panel {
+                        let rows = mr.min(m - i * mr);
+                        // SAFETY: panel i of `xp` holds k·mr values, so kc·mr from k0; `b` holds
+                        // kc·NR; the tile rows i·mr.., columns p·NR.. lie inside y and belong to
+                        // this task only (tasks partition rows by `rb` and panels by `cg`).
+                        unsafe {
+                            (kernels.gemm)(
+                                kc,
+                                xp.as_ptr().add((i * k + k0) * mr),
+                                b.as_ptr(),
+                                out.0.add(i * mr * n + p * NR),
+                                n,
+                                rows,
+                                cols,
+                                k0 > 0,
+                            );
+                        }
+                    }
+                }
+            }
+            if k == 0 {
+                for i in first_panel..last_panel {
+                    for r in i * mr..m.min((i + 1) * mr) {
+                        for j in panels.start * NR..n.min(panels.end * NR) {
+                            // SAFETY: inside y, owned by this task as above.
+                            unsafe { *out.0.add(r * n + j) = 0.0 };
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// `y[n] = w · x` for one activation row (`x.len() == k`, `y.len() == n`).
+pub(crate) fn gemv(level: SimdLevel, x: &[f32], src: &dyn PanelSource, y: &mut [f32]) {
+    let (n, k) = (src.n(), src.k());
+    let kernels = F32Kernels::for_level(level);
+    let threads = rayon::current_num_threads();
+    let panels_per_task = (n.div_ceil(NR) / (8 * threads)).clamp(1, 16);
+    y.par_chunks_mut(NR * panels_per_task)
+        .enumerate()
+        .for_each(|(task, ys)| {
+            let mut scratch = vec![0f32; KC * NR];
+            for (q, yp) in ys.chunks_mut(NR).enumerate() {
+                let p = task * panels_per_task + q;
+                let mut acc = [0f32; NR];
+                for k0 in (0..k).step_by(KC) {
+                    let kc = KC.min(k - k0);
+                    let b = src.panel(p, k0, kc, &mut scratch);
+                    // SAFETY: x holds k values, so kc from k0; b holds kc·NR.
+                    unsafe { (kernels.gemv)(kc, x.as_ptr().add(k0), b.as_ptr(), &mut acc) };
+                }
+                yp.copy_from_slice(&acc[..yp.len()]);
+            }
+        });
+}

@@ -1,0 +1,97 @@
+//! The f32 GEMM/GEMV machinery: weights come as `[kc][32]` f32 panel slices from a
+//! [`PanelSource`] (packed f32 directly, f16/bf16 widened, or quantized weights decoded on
+//! non-VNNI CPUs), activations are packed into `[k][MR]` row panels, and a per-ISA register-
+//! blocked microkernel computes `MR × 32` output tiles.
+
+mod avx2;
+mod avx512;
+mod driver;
+mod neon;
+pub(crate) mod panels;
+mod scalar;
+
+pub(crate) use driver::gemm;
+pub(crate) use panels::{FloatPanels, NR};
+
+use crate::cpu::matmul::features::SimdLevel;
+
+/// Weights seen as panels of [`NR`] output columns in f32.
+pub(crate) trait PanelSource: Sync {
+    /// Output columns (weight rows).
+    fn n(&self) -> usize;
+    /// Inner dimension.
+    fn k(&self) -> usize;
+    /// `panel` k ranges must start at multiples of this (the quant block length, or 1).
+    fn k_step(&self) -> usize;
+    /// The f32 weights of panel `p` for `k0..k0 + kc`, laid out `[kc][NR]` (columns past `n`
+    /// zero). Returns a slice of the packed data, or of `scratch` (`>= kc · NR` long) after
+    /// filling it.
+    fn panel<'a>(&'a self, p: usize, k0: usize, kc: usize, scratch: &'a mut [f32]) -> &'a [f32];
+}
+
+/// `c[r·ldc + j] (+)= Σ_kk a[kk·MR + r] · b[kk·NR + j]` for `r < rows <= MR`, `j < cols <= NR`;
+/// overwrites unless `accumulate`. `a` holds `kc · MR` values, `b` `kc · NR`.
+pub(crate) type GemmKernel = unsafe fn(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+);
+
+/// `acc[j] += Σ_kk x[kk] · b[kk·NR + j]`; `x` holds `kc` values, `b` `kc · NR`.
+pub(crate) type GemvKernel =
+    unsafe fn(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]);
+
+/// One ISA's f32 kernels.
+#[derive(Copy, Clone)]
+pub(crate) struct F32Kernels {
+    /// Rows per GEMM tile.
+    pub(crate) mr: usize,
+    /// The GEMM microkernel.
+    pub(crate) gemm: GemmKernel,
+    /// The GEMV panel kernel.
+    pub(crate) gemv: GemvKernel,
+}
+
+impl F32Kernels {
+    /// The kernels of `level` (which must be supported by this CPU).
+    pub(crate) fn for_level(level: SimdLevel) -> F32Kernels {
+        match level {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512Vnni => avx512::KERNELS,
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => avx2::KERNELS,
+            #[cfg(target_arch = "aarch64")]
+            SimdLevel::Neon => neon::KERNELS,
+            _ => scalar::KERNELS,
+        }
+    }
+}
+
+/// Writes an `MR × NR` tile held in memory to `c` (rows `< rows`, columns `< cols`).
+///
+/// # Safety
+/// `c` must be valid for `rows` rows of `cols` values at stride `ldc`.
+#[inline(always)]
+pub(crate) unsafe fn store_tile(
+    tile: &[[f32; NR]],
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+) {
+    for (r, row) in tile.iter().enumerate().take(rows) {
+        for (j, &value) in row.iter().enumerate().take(cols) {
+            // SAFETY: r < rows, j < cols, per the caller's contract.
+            unsafe {
+                let dst = c.add(r * ldc + j);
+                *dst = if accumulate { *dst + value } else { value };
+            }
+        }
+    }
+}

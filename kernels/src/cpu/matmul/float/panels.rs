@@ -1,0 +1,94 @@
+//! f32/f16/bf16 weights packed into panels of [`NR`] rows: panel `p` holds rows
+//! `32p..32p + 32` transposed, `[k][32]`, so that a kernel reads 32 output columns' weights
+//! for one `k` with one contiguous load. The last panel is zero-padded. f16 and bf16 stay
+//! 16-bit; [`FloatPanels::panel_f32`] widens a `[kc][32]` slice on demand.
+
+use rayon::prelude::*;
+
+use super::PanelSource;
+use crate::DType;
+use crate::cpu::matmul::aligned::AlignedBytes;
+
+/// Output columns (weight rows) per panel.
+pub(crate) const NR: usize = 32;
+
+/// Packed f32/f16/bf16 weights.
+pub(crate) struct FloatPanels {
+    dtype: DType,
+    n: usize,
+    k: usize,
+    data: AlignedBytes,
+}
+
+impl FloatPanels {
+    /// Packs `n` rows of `k` elements of `dtype` (f32, f16 or bf16; `bytes` length-checked).
+    pub(crate) fn pack(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> FloatPanels {
+        let elem = dtype.block_bytes();
+        let panel_bytes = k * NR * elem;
+        let mut data = AlignedBytes::zeroed(n.div_ceil(NR) * panel_bytes);
+        if panel_bytes > 0 {
+            data.as_mut_slice()
+                .par_chunks_mut(panel_bytes)
+                .enumerate()
+                .for_each(|(p, panel)| {
+                    for c in 0..NR.min(n - p * NR) {
+                        let row = &bytes[(p * NR + c) * k * elem..(p * NR + c + 1) * k * elem];
+                        for (kk, value) in row.chunks_exact(elem).enumerate() {
+                            let at = (kk * NR + c) * elem;
+                            panel[at..at + elem].copy_from_slice(value);
+                        }
+                    }
+                });
+        }
+        FloatPanels { dtype, n, k, data }
+    }
+
+    /// Bytes held.
+    pub(crate) fn packed_bytes(&self) -> usize {
+        self.data.len()
+    }
+}
+
+impl PanelSource for FloatPanels {
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    fn k(&self) -> usize {
+        self.k
+    }
+
+    fn k_step(&self) -> usize {
+        1
+    }
+
+    fn panel<'a>(&'a self, p: usize, k0: usize, kc: usize, scratch: &'a mut [f32]) -> &'a [f32] {
+        let start = (p * self.k + k0) * NR;
+        let len = kc * NR;
+        match self.dtype {
+            DType::F32 => {
+                &bytemuck::cast_slice::<u8, f32>(self.data.as_slice())[start..start + len]
+            }
+            DType::F16 => {
+                let src =
+                    &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + len];
+                let out = &mut scratch[..len];
+                half::slice::HalfFloatSliceExt::convert_to_f32_slice(
+                    bytemuck::cast_slice::<u16, half::f16>(src),
+                    out,
+                );
+                out
+            }
+            DType::BF16 => {
+                let src =
+                    &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + len];
+                let out = &mut scratch[..len];
+                for (o, &bits) in out.iter_mut().zip(src) {
+                    *o = f32::from_bits((bits as u32) << 16);
+                }
+                out
+            }
+            _ => unreachable!("FloatPanels holds f32, f16 or bf16"),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Quantized GEMV: `y[j] = w[j] · x` for one quantized activation row, rows split across the
+//! current rayon pool. Each ISA has hand-written kernels for the split layouts and runs the
+//! generic decode-and-dot below (compiled for that ISA) for the rest.
+
+use rayon::prelude::*;
+
+use super::QuantRows;
+use super::act::QuantizedActs;
+use super::blocks::GROUP;
+use super::layout::{ActOrder, QuantLayout};
+use crate::cpu::matmul::features::SimdLevel;
+
+/// Computes `out[i] = w[j0 + i] · acts[act_row]` for `i < out.len()`.
+pub(super) type RowsKernel =
+    fn(w: &QuantRows, j0: usize, acts: &QuantizedActs, act_row: usize, out: &mut [f32]);
+
+/// The kernel `level` uses for `layout` and the activation order it needs.
+fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let special = match level {
+            SimdLevel::Avx512Vnni => super::gemv_avx512::kernel(layout),
+            SimdLevel::Avx2 => super::gemv_avx2::kernel(layout),
+            _ => None,
+        };
+        if let Some(kernel) = special {
+            return (kernel, layout.act_order());
+        }
+        match level {
+            SimdLevel::Avx512Vnni => return (super::gemv_avx512::generic_rows, ActOrder::Natural),
+            SimdLevel::Avx2 => return (super::gemv_avx2::generic_rows, ActOrder::Natural),
+            _ => {}
+        }
+    }
+    let _ = layout;
+    (generic_rows, ActOrder::Natural)
+}
+
+/// The activation order `gemv` needs for this level and layout.
+pub(super) fn act_order(level: SimdLevel, layout: QuantLayout) -> ActOrder {
+    kernel(level, layout).1
+}
+
+/// `y[n] = w · x_q` for activation row `act_row` (quantized in [`act_order`]'s order).
+pub(super) fn gemv(
+    level: SimdLevel,
+    w: &QuantRows,
+    acts: &QuantizedActs,
+    act_row: usize,
+    y: &mut [f32],
+) {
+    let (rows_kernel, _) = kernel(level, w.layout);
+    let threads = rayon::current_num_threads();
+    let rows_per_task = (w.n / (16 * threads)).clamp(1, 64);
+    y.par_chunks_mut(rows_per_task)
+        .enumerate()
+        .for_each(|(task, out)| {
+            rows_kernel(w, task * rows_per_task, acts, act_row, out);
+        });
+}
+
+/// Portable rows kernel (natural activation order, any layout).
+pub(super) fn generic_rows(
+    w: &QuantRows,
+    j0: usize,
+    acts: &QuantizedActs,
+    act_row: usize,
+    out: &mut [f32],
+) {
+    generic_rows_inline(w, j0, acts, act_row, out)
+}
+
+/// The generic decode-and-dot, inlined into each ISA's `target_feature` wrapper.
+#[inline(always)]
+pub(super) fn generic_rows_inline(
+    w: &QuantRows,
+    j0: usize,
+    acts: &QuantizedActs,
+    act_row: usize,
+    out: &mut [f32],
+) {
+    let (q, d, dsum) = (
+        acts.row_q(act_row),
+        acts.row_d(act_row),
+        acts.row_dsum(act_row),
+    );
+    let bl = w.dtype.block_len();
+    let (mut v, mut s, mut m) = ([0u8; 256], [0f32; 256 / GROUP], [0f32; 256 / GROUP]);
+    for (i, y) in out.iter_mut().enumerate() {
+        let row = w.row(j0 + i);
+        let mut acc = 0f32;
+        for b in 0..w.blocks_per_row() {
+            w.decode_block(row, b, &mut v, &mut s, &mut m);
+            for g in 0..bl / GROUP {
+                let e0 = b * bl + g * GROUP;
+                let dot = group_dot(&v[g * GROUP..(g + 1) * GROUP], &q[e0..e0 + GROUP]);
+                acc += d[e0 / 32] * (s[g] * dot as f32) + m[g] * dsum[e0 / GROUP];
+            }
+        }
+        *y = acc;
+    }
+}
+
+/// Σ v·q over one 16-group.
+#[inline(always)]
+fn group_dot(v: &[u8], q: &[i8]) -> i32 {
+    v.iter().zip(q).map(|(&a, &b)| a as i32 * b as i32).sum()
+}

@@ -1,0 +1,58 @@
+//! Tests of the CPU matmul: block decoding against `crate::quant`, layouts, and every path
+//! (each SIMD level this CPU supports, forced) against an f64 oracle on decoded weights.
+
+mod decode;
+mod matmul;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::DType;
+
+/// A seeded rng.
+pub(super) fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// Byte offsets of a block's f16 scale fields.
+fn f16_fields(dtype: DType) -> &'static [usize] {
+    match dtype {
+        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::IQ4_NL => &[0],
+        DType::Q4_1 | DType::Q5_1 | DType::Q4_K | DType::Q5_K => &[0, 2],
+        DType::Q2_K => &[80, 82],
+        DType::Q3_K => &[108],
+        DType::Q6_K => &[208],
+        _ => &[],
+    }
+}
+
+/// `blocks` random blocks of `dtype`: random quant bits, random finite f16 scales.
+pub(super) fn random_blocks(dtype: DType, blocks: usize, rng: &mut StdRng) -> Vec<u8> {
+    let bb = dtype.block_bytes();
+    let mut bytes: Vec<u8> = (0..blocks * bb).map(|_| rng.random()).collect();
+    for block in bytes.chunks_exact_mut(bb) {
+        for &at in f16_fields(dtype) {
+            let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+            let value = half::f16::from_f32(sign * rng.random_range(0.002f32..0.05));
+            block[at..at + 2].copy_from_slice(&value.to_le_bytes());
+        }
+    }
+    bytes
+}
+
+/// `n × k` random weights of any dtype as GGUF bytes.
+pub(super) fn random_weights(dtype: DType, n: usize, k: usize, rng: &mut StdRng) -> Vec<u8> {
+    let elems = n * k;
+    match dtype {
+        DType::F32 => (0..elems)
+            .flat_map(|_| rng.random_range(-1.0f32..1.0).to_le_bytes())
+            .collect(),
+        DType::F16 => (0..elems)
+            .flat_map(|_| half::f16::from_f32(rng.random_range(-1.0f32..1.0)).to_le_bytes())
+            .collect(),
+        DType::BF16 => (0..elems)
+            .flat_map(|_| half::bf16::from_f32(rng.random_range(-1.0f32..1.0)).to_le_bytes())
+            .collect(),
+        _ => random_blocks(dtype, elems / dtype.block_len(), rng),
+    }
+}

@@ -1,0 +1,391 @@
+//! One block of attention, flash-style: the query rows of one KV head (all query heads of its
+//! group, a range of positions) against a range of keys, in tiles of [`TILE`] keys with an online
+//! softmax. Each K/V tile is read once for all the block's rows.
+
+use super::attention::KvCache;
+use super::attention_micro::{KvRows, Rows, scores_block, update_block};
+use super::simd::{Vf32, dispatch, load_partial, store_partial};
+use super::vmath::{exp, tanh};
+use crate::{AttentionParams, AttentionShape};
+
+/// Keys per tile.
+pub(crate) const TILE: usize = 64;
+
+/// What every block reads (lengths already checked).
+pub(crate) struct Inputs<'a> {
+    pub q: &'a [f32],
+    pub k: KvCache<'a>,
+    pub v: KvCache<'a>,
+    pub mask: Option<&'a [f32]>,
+    pub shape: AttentionShape,
+    pub params: AttentionParams,
+}
+
+/// A block: batch `b`, KV head `kvh`, query positions `i0..i1`, keys `j0..j1`.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Block {
+    pub b: usize,
+    pub kvh: usize,
+    pub i0: usize,
+    pub i1: usize,
+    pub j0: usize,
+    pub j1: usize,
+}
+
+/// The running softmax of a block's rows; row `r` is position `i0 + r / group` of query head
+/// `kvh · group + r % group`.
+pub(crate) struct RowState {
+    /// Running maximum of the scores seen.
+    pub m: Vec<f32>,
+    /// Running sum of `exp(score − m)`.
+    pub l: Vec<f32>,
+    /// Unnormalized outputs, rows `dp` apart.
+    pub o: Vec<f32>,
+    /// Row stride of `o`: the head dimension rounded up to 16.
+    pub dp: usize,
+}
+
+impl RowState {
+    /// The empty state of `rows` rows (nothing seen).
+    pub(crate) fn new(rows: usize, head_dim: usize) -> RowState {
+        let dp = head_dim.next_multiple_of(16);
+        RowState {
+            m: vec![f32::NEG_INFINITY; rows],
+            l: vec![0.0; rows],
+            o: vec![0.0; rows * dp],
+            dp,
+        }
+    }
+}
+
+/// Buffers reused from block to block on one thread.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    q: Vec<f32>,
+    s: Vec<f32>,
+    alpha: Vec<f32>,
+    k_tile: Vec<f32>,
+    v_tile: Vec<f32>,
+}
+
+dispatch!(
+    /// Folds keys `j0..j1` of block `blk` into `st`.
+    pub(crate) fn run_block(inp: &Inputs, blk: &Block, st: &mut RowState, sc: &mut Scratch)
+        => run_block_generic
+);
+
+#[inline(always)]
+fn run_block_generic<V: Vf32>(inp: &Inputs, blk: &Block, st: &mut RowState, sc: &mut Scratch) {
+    let sh = &inp.shape;
+    let d = sh.head_dim;
+    let base = (blk.b * sh.n_kv_head + blk.kvh) * sh.kv_capacity * d;
+    let end = base + sh.kv_len * d;
+    match (inp.k, inp.v) {
+        (KvCache::F32(k), KvCache::F32(v)) => {
+            let (k, v) = (Rows::new(&k[base..end], d), Rows::new(&v[base..end], d));
+            run_block_rows::<V, _, _>(inp, blk, k, v, st, sc)
+        }
+        (KvCache::F16(k), KvCache::F16(v)) => {
+            let (k, v) = (Rows::new(&k[base..end], d), Rows::new(&v[base..end], d));
+            run_block_rows::<V, _, _>(inp, blk, k, v, st, sc)
+        }
+        (KvCache::F32(k), KvCache::F16(v)) => {
+            let (k, v) = (Rows::new(&k[base..end], d), Rows::new(&v[base..end], d));
+            run_block_rows::<V, _, _>(inp, blk, k, v, st, sc)
+        }
+        (KvCache::F16(k), KvCache::F32(v)) => {
+            let (k, v) = (Rows::new(&k[base..end], d), Rows::new(&v[base..end], d));
+            run_block_rows::<V, _, _>(inp, blk, k, v, st, sc)
+        }
+    }
+}
+
+/// The geometry of one block, shared by its tiles.
+struct BlockGeom {
+    group: usize,
+    rows: usize,
+    /// Column vectors per row (the padded head dimension when tiles are packed).
+    chunks: usize,
+    dp: usize,
+}
+
+#[inline(always)]
+fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
+    inp: &Inputs,
+    blk: &Block,
+    k: K,
+    v: S,
+    st: &mut RowState,
+    sc: &mut Scratch,
+) {
+    let sh = &inp.shape;
+    let d = sh.head_dim;
+    let group = sh.n_head / sh.n_kv_head;
+    let rows = (blk.i1 - blk.i0) * group;
+    let dp = st.dp;
+    // Head dimensions that are not whole vectors read K/V through padded f32 tile copies.
+    let pack = !d.is_multiple_of(V::LANES);
+    let geom = BlockGeom {
+        group,
+        rows,
+        chunks: if pack { dp } else { d } / V::LANES,
+        dp,
+    };
+
+    // Query rows, pre-scaled, zero-padded to dp.
+    sc.q.clear();
+    sc.q.resize(rows * dp, 0.0);
+    for r in 0..rows {
+        let h = blk.kvh * group + r % group;
+        let i = blk.i0 + r / group;
+        let src = &inp.q[((blk.b * sh.n_head + h) * sh.seq_q + i) * d..][..d];
+        for (dst, &x) in sc.q[r * dp..r * dp + d].iter_mut().zip(src) {
+            *dst = x * inp.params.scale;
+        }
+    }
+    sc.s.resize(rows * TILE, 0.0);
+    sc.alpha.resize(rows, 1.0);
+
+    // With a causal mask, keys past the last row's position are never seen.
+    let j_end = if inp.params.causal {
+        blk.j1.min(sh.q_position(blk.i1 - 1) + 1)
+    } else {
+        blk.j1
+    };
+    let mut t0 = blk.j0;
+    while t0 < j_end {
+        let n = TILE.min(j_end - t0);
+        if pack {
+            pack_rows(k, t0, n, d, dp, &mut sc.k_tile);
+            pack_rows(v, t0, n, d, dp, &mut sc.v_tile);
+            let (kt, vt) = (Rows::new(&sc.k_tile[..], dp), Rows::new(&sc.v_tile[..], dp));
+            let bufs = (&sc.q[..], &mut sc.s[..], &mut sc.alpha[..]);
+            tile::<V, _, _>(inp, blk, &geom, kt, vt, 0, t0, n, bufs, st);
+        } else {
+            let bufs = (&sc.q[..], &mut sc.s[..], &mut sc.alpha[..]);
+            tile::<V, _, _>(inp, blk, &geom, k, v, t0, t0, n, bufs, st);
+        }
+        t0 += n;
+    }
+}
+
+/// Copies rows `row0..row0 + n` of `src` (width `d`) into `dst` as f32 rows `dp` apart.
+fn pack_rows<K: KvRows>(src: K, row0: usize, n: usize, d: usize, dp: usize, dst: &mut Vec<f32>) {
+    dst.clear();
+    dst.resize(n * dp, 0.0);
+    for (r, row) in dst.chunks_exact_mut(dp).enumerate() {
+        for (c, x) in row[..d].iter_mut().enumerate() {
+            *x = src.get(row0 + r, c);
+        }
+    }
+}
+
+/// One tile: keys `t0..t0 + n` of the cache, found at rows `key_base..` of `k` and `v`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile<V: Vf32, K: KvRows, S: KvRows>(
+    inp: &Inputs,
+    blk: &Block,
+    g: &BlockGeom,
+    k: K,
+    v: S,
+    key_base: usize,
+    t0: usize,
+    n: usize,
+    (q, s, alpha): (&[f32], &mut [f32], &mut [f32]),
+    st: &mut RowState,
+) {
+    let sh = &inp.shape;
+    let mut r0 = 0;
+    while r0 < g.rows {
+        r0 += match g.rows - r0 {
+            4.. => scores_rows::<V, K, 4, 4>(q, g, k, key_base, n, r0, s),
+            2 | 3 => scores_rows::<V, K, 2, 8>(q, g, k, key_base, n, r0, s),
+            _ => scores_rows::<V, K, 1, 16>(q, g, k, key_base, n, r0, s),
+        };
+    }
+    for r in 0..g.rows {
+        let i = blk.i0 + r / g.group;
+        let allowed = if inp.params.causal {
+            (sh.q_position(i) + 1).saturating_sub(t0).min(n)
+        } else {
+            n
+        };
+        let mask = inp.mask.map(|m| &m[i * sh.kv_len + t0..][..n]);
+        let row = &mut s[r * TILE..r * TILE + n];
+        alpha[r] = online_softmax_row::<V>(
+            row,
+            mask,
+            allowed,
+            inp.params.softcap,
+            &mut st.m[r],
+            &mut st.l[r],
+        );
+    }
+    let mut r0 = 0;
+    while r0 < g.rows {
+        r0 += match g.rows - r0 {
+            4.. => update_rows::<V, S, 4>(s, alpha, g, v, key_base, n, r0, &mut st.o),
+            2 | 3 => update_rows::<V, S, 2>(s, alpha, g, v, key_base, n, r0, &mut st.o),
+            _ => update_rows::<V, S, 1>(s, alpha, g, v, key_base, n, r0, &mut st.o),
+        };
+    }
+}
+
+/// Scores of rows `r0..r0 + R` against the tile's `n` keys into `s`; returns `R`.
+#[inline(always)]
+fn scores_rows<V: Vf32, K: KvRows, const R: usize, const J: usize>(
+    q: &[f32],
+    g: &BlockGeom,
+    k: K,
+    key_base: usize,
+    n: usize,
+    r0: usize,
+    s: &mut [f32],
+) -> usize {
+    assert!(q.len() >= (r0 + R) * g.dp && s.len() >= (r0 + R) * TILE);
+    let mut out = [0.0f32; 16];
+    let mut j0 = 0;
+    while j0 < n {
+        // A partial last group repeats the last key; its extra scores are dropped.
+        let keys: [usize; J] = std::array::from_fn(|j| key_base + (j0 + j).min(n - 1));
+        // SAFETY: q holds rows r0..r0 + R of dp >= chunks · LANES columns (asserted); the key rows
+        // lie in the tile, whose rows hold chunks · LANES columns.
+        unsafe {
+            scores_block::<V, K, R, J>(q.as_ptr().add(r0 * g.dp), g.dp, k, keys, g.chunks, &mut out)
+        };
+        for r in 0..R {
+            for j in 0..J.min(n - j0) {
+                s[(r0 + r) * TILE + j0 + j] = out[r * J + j];
+            }
+        }
+        j0 += J;
+    }
+    R
+}
+
+/// `o = alpha · o + P · V` for rows `r0..r0 + R`; returns `R`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn update_rows<V: Vf32, S: KvRows, const R: usize>(
+    p: &[f32],
+    alpha: &[f32],
+    g: &BlockGeom,
+    v: S,
+    key_base: usize,
+    n: usize,
+    r0: usize,
+    o: &mut [f32],
+) -> usize {
+    assert!(p.len() >= (r0 + R) * TILE && o.len() >= (r0 + R) * g.dp && alpha.len() >= r0 + R);
+    let (p, o, alpha) = (
+        p[r0 * TILE..].as_ptr(),
+        o[r0 * g.dp..].as_mut_ptr(),
+        &alpha[r0..],
+    );
+    let l = V::LANES;
+    let mut c = 0;
+    // SAFETY (both loops): rows r0..r0 + R of p (n <= TILE values) and o (dp columns) are in
+    // bounds (asserted), as are the tile's value rows.
+    while c + 4 <= g.chunks {
+        unsafe { update_block::<V, S, R, 4>(p, TILE, alpha, v, key_base, n, o, g.dp, c * l) };
+        c += 4;
+    }
+    while c < g.chunks {
+        unsafe { update_block::<V, S, R, 1>(p, TILE, alpha, v, key_base, n, o, g.dp, c * l) };
+        c += 1;
+    }
+    R
+}
+
+/// Lane indices 0..16.
+static IOTA: [f32; 16] = [
+    0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.,
+];
+
+/// Turns one row of raw scores (keys `0..allowed` causally visible) into probabilities relative
+/// to the updated running maximum `m`, updates the running sum `l` and returns the factor
+/// `exp(m_old − m_new)` by which the row's earlier output must be scaled.
+#[inline(always)]
+fn online_softmax_row<V: Vf32>(
+    s: &mut [f32],
+    mask: Option<&[f32]>,
+    allowed: usize,
+    softcap: Option<f32>,
+    m: &mut f32,
+    l: &mut f32,
+) -> f32 {
+    let n = s.len();
+    let lanes = V::LANES;
+    let sp = s.as_mut_ptr();
+    // SAFETY: IOTA holds 16 >= LANES values.
+    let iota = unsafe { V::load(IOTA.as_ptr()) };
+    let neg_inf = V::splat(f32::NEG_INFINITY);
+    let mut vmax = neg_inf;
+    let mut c = 0;
+    while c < n {
+        let len = lanes.min(n - c);
+        // SAFETY: c + len <= n for s (and the mask row, of length n).
+        unsafe {
+            let mut x = if len == lanes {
+                V::load(sp.add(c))
+            } else {
+                load_partial::<V>(sp.add(c), len, 0.0)
+            };
+            if let Some(cap) = softcap {
+                x = V::splat(cap) * tanh(x * V::splat(1.0 / cap));
+            }
+            if let Some(mask) = mask {
+                let mp = mask.as_ptr().add(c);
+                x = x + if len == lanes {
+                    V::load(mp)
+                } else {
+                    load_partial::<V>(mp, len, 0.0)
+                };
+            }
+            // Causally hidden keys (and the lanes past n, since allowed <= n) become -inf.
+            x = V::select_lt(iota, V::splat(allowed as f32 - c as f32), x, neg_inf);
+            vmax = vmax.max(x);
+            if len == lanes {
+                x.store(sp.add(c))
+            } else {
+                store_partial(x, sp.add(c), len)
+            };
+        }
+        c += lanes;
+    }
+    let tile_max = vmax.reduce_max();
+    let m_new = if m.is_nan() || tile_max.is_nan() {
+        f32::NAN
+    } else {
+        m.max(tile_max)
+    };
+    if m_new == f32::NEG_INFINITY {
+        // Nothing visible yet: no probability mass, nothing to rescale.
+        s.fill(0.0);
+        return 1.0;
+    }
+    let alpha = (*m - m_new).exp();
+    let vm = V::splat(m_new);
+    let mut sum = V::splat(0.0);
+    let mut c = 0;
+    while c < n {
+        let len = lanes.min(n - c);
+        // SAFETY: c + len <= n.
+        unsafe {
+            if len == lanes {
+                let p = exp(V::load(sp.add(c)) - vm);
+                p.store(sp.add(c));
+                sum = sum + p;
+            } else {
+                let p = exp(load_partial::<V>(sp.add(c), len, f32::NEG_INFINITY) - vm);
+                store_partial(p, sp.add(c), len);
+                sum = sum + p;
+            }
+        }
+        c += lanes;
+    }
+    *l = *l * alpha + sum.reduce_sum();
+    *m = m_new;
+    alpha
+}

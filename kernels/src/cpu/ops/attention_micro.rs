@@ -1,0 +1,127 @@
+//! Register-blocked microkernels of attention: scores `S = Q·Kᵀ` and the update `O += P·V`, reading
+//! K and V rows straight from an f32 or f16 cache.
+
+use super::simd::Vf32;
+use half::f16;
+
+/// Rows of a K or V cache (or of a packed tile), `stride` elements apart.
+#[derive(Copy, Clone)]
+pub(crate) struct Rows<'a, T> {
+    data: &'a [T],
+    stride: usize,
+}
+
+impl<'a, T> Rows<'a, T> {
+    /// Rows of `data`, `stride` elements apart.
+    pub(crate) fn new(data: &'a [T], stride: usize) -> Self {
+        Rows { data, stride }
+    }
+}
+
+/// Element access to a [`Rows`], widening to f32.
+pub(crate) trait KvRows: Copy + Send + Sync {
+    /// Loads `V::LANES` values of row `row` from column `col`.
+    ///
+    /// # Safety
+    /// `row * stride + col + V::LANES` must not exceed the data length.
+    unsafe fn load<V: Vf32>(self, row: usize, col: usize) -> V;
+    /// One value, bounds-checked.
+    fn get(self, row: usize, col: usize) -> f32;
+}
+
+impl KvRows for Rows<'_, f32> {
+    #[inline(always)]
+    unsafe fn load<V: Vf32>(self, row: usize, col: usize) -> V {
+        debug_assert!(row * self.stride + col + V::LANES <= self.data.len());
+        // SAFETY: the caller keeps the access in bounds.
+        unsafe { V::load(self.data.as_ptr().add(row * self.stride + col)) }
+    }
+    #[inline(always)]
+    fn get(self, row: usize, col: usize) -> f32 {
+        self.data[row * self.stride + col]
+    }
+}
+
+impl KvRows for Rows<'_, f16> {
+    #[inline(always)]
+    unsafe fn load<V: Vf32>(self, row: usize, col: usize) -> V {
+        debug_assert!(row * self.stride + col + V::LANES <= self.data.len());
+        // SAFETY: the caller keeps the access in bounds.
+        unsafe { V::load_f16(self.data.as_ptr().add(row * self.stride + col)) }
+    }
+    #[inline(always)]
+    fn get(self, row: usize, col: usize) -> f32 {
+        self.data[row * self.stride + col].to_f32()
+    }
+}
+
+/// Scores of `R` query rows against `J` keys (`R · J = 16`): `out[r·J + j] = q_r · k_{keys[j]}`
+/// over `chunks` vectors of columns. `q` holds the rows `q_stride` apart.
+///
+/// # Safety
+/// `q` must hold `R` rows of `chunks · LANES` columns; every key row must hold as many.
+#[inline(always)]
+pub(crate) unsafe fn scores_block<V: Vf32, K: KvRows, const R: usize, const J: usize>(
+    q: *const f32,
+    q_stride: usize,
+    k: K,
+    keys: [usize; J],
+    chunks: usize,
+    out: &mut [f32; 16],
+) {
+    let mut acc = [V::splat(0.0); 16];
+    for c in 0..chunks {
+        let col = c * V::LANES;
+        // SAFETY: the caller guarantees R rows of `chunks` vectors.
+        let qv: [V; R] = std::array::from_fn(|r| unsafe { V::load(q.add(r * q_stride + col)) });
+        for (j, &key) in keys.iter().enumerate() {
+            // SAFETY: the caller guarantees the key rows.
+            let kv = unsafe { k.load::<V>(key, col) };
+            for (r, q) in qv.iter().enumerate() {
+                acc[r * J + j] = q.mul_add(kv, acc[r * J + j]);
+            }
+        }
+    }
+    V::reduce_sum16(&acc, out);
+}
+
+/// `o_r = alpha_r · o_r + Σ_j p_r[j] · v_{key0 + j}` for `R` rows over `C` column vectors from
+/// `col0`, `j < n`. `p` holds the probabilities `p_stride` apart, `o` the outputs `o_stride` apart.
+///
+/// # Safety
+/// `p` must hold `R` rows of `n` values, `o` `R` rows of `col0 + C · LANES` columns, and `v` rows
+/// `key0..key0 + n` as many columns.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn update_block<V: Vf32, S: KvRows, const R: usize, const C: usize>(
+    p: *const f32,
+    p_stride: usize,
+    alpha: &[f32],
+    v: S,
+    key0: usize,
+    n: usize,
+    o: *mut f32,
+    o_stride: usize,
+    col0: usize,
+) {
+    let l = V::LANES;
+    // SAFETY (all accesses): guaranteed by the caller.
+    let mut acc: [[V; C]; R] = std::array::from_fn(|r| {
+        let a = V::splat(alpha[r]);
+        std::array::from_fn(|c| unsafe { V::load(o.add(r * o_stride + col0 + c * l)) } * a)
+    });
+    for j in 0..n {
+        let vv: [V; C] = std::array::from_fn(|c| unsafe { v.load::<V>(key0 + j, col0 + c * l) });
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let pr = V::splat(unsafe { *p.add(r * p_stride + j) });
+            for (a, x) in acc_r.iter_mut().zip(&vv) {
+                *a = pr.mul_add(*x, *a);
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        for (c, a) in acc_r.iter().enumerate() {
+            unsafe { a.store(o.add(r * o_stride + col0 + c * l)) };
+        }
+    }
+}

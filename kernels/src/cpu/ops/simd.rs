@@ -1,0 +1,669 @@
+//! A small f32 vector abstraction so each kernel is written once and compiled per instruction set.
+//!
+//! [`Vf32`] is implemented by [`Avx512`] (16 lanes), [`Avx2`] (8 lanes, with FMA and F16C) and
+//! [`Portable`] (8 lanes of plain Rust, which LLVM vectorizes for the baseline target, e.g. SSE2 or
+//! NEON). Kernels are generic functions marked `#[inline(always)]`; [`dispatch!`] instantiates them
+//! inside `#[target_feature]` wrappers and picks one at run time from [`isa()`].
+//!
+//! Safety invariant: the x86 vector types may only be created and used inside code compiled with
+//! (and running on a CPU with) their features; that is what the `dispatch!` wrappers guarantee.
+//! Their methods are safe to call under that invariant and are otherwise internal.
+
+use half::f16;
+use std::ops::{Add, Div, Mul, Sub};
+
+/// The instruction set chosen at run time.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// AVX-512 F/BW/DQ/VL with FMA and F16C.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512,
+    /// AVX2 with FMA and F16C.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx2,
+    /// Plain Rust.
+    Portable,
+}
+
+/// The best instruction set this CPU supports (feature detection is cached by std).
+pub(crate) fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
+        {
+            return Isa::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
+        {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Portable
+}
+
+/// Defines `$name`, which runs the generic `$generic::<V>` with the best [`Vf32`] for this CPU.
+/// The generic function must be `#[inline(always)]` so it is compiled with the wrapper's features.
+macro_rules! dispatch {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? => $generic:ident) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
+            fn with_avx512($($arg: $ty),*) $(-> $ret)? {
+                $generic::<$crate::cpu::ops::simd::Avx512>($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma,f16c")]
+            fn with_avx2($($arg: $ty),*) $(-> $ret)? {
+                $generic::<$crate::cpu::ops::simd::Avx2>($($arg),*)
+            }
+            match $crate::cpu::ops::simd::isa() {
+                // SAFETY: isa() checked that the CPU has these features.
+                #[cfg(target_arch = "x86_64")]
+                $crate::cpu::ops::simd::Isa::Avx512 => unsafe { with_avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                $crate::cpu::ops::simd::Isa::Avx2 => unsafe { with_avx2($($arg),*) },
+                _ => $generic::<$crate::cpu::ops::simd::Portable>($($arg),*),
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// An f32 vector of `LANES` lanes. Arithmetic is IEEE (`+ - * /` round once; `mul_add` may or may
+/// not fuse: it fuses on the x86 types).
+pub(crate) trait Vf32:
+    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
+{
+    /// Lanes per vector.
+    const LANES: usize;
+    /// Every lane `x`.
+    fn splat(x: f32) -> Self;
+    /// Loads `LANES` values.
+    ///
+    /// # Safety
+    /// `p` must be valid for reading `LANES` f32 (no alignment needed).
+    unsafe fn load(p: *const f32) -> Self;
+    /// Loads `LANES` f16 values, widened.
+    ///
+    /// # Safety
+    /// `p` must be valid for reading `LANES` f16.
+    unsafe fn load_f16(p: *const f16) -> Self;
+    /// Stores `LANES` values.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `LANES` f32.
+    unsafe fn store(self, p: *mut f32);
+    /// `self * a + b`.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// Lane-wise maximum; NaN in either operand gives NaN.
+    fn max(self, o: Self) -> Self;
+    /// Clamps to `[lo, hi]`, keeping NaN lanes NaN.
+    fn clamp(self, lo: f32, hi: f32) -> Self;
+    /// Rounds to the nearest integer (ties to even).
+    fn round(self) -> Self;
+    /// `self * 2^n` for `n` integral in `[-150, 130]` (exact unless the result is subnormal or
+    /// overflows, which rounds once as IEEE multiplication does).
+    fn mul_pow2(self, n: Self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// `|self|` with the sign bit of `sign`.
+    fn with_sign_of(self, sign: Self) -> Self;
+    /// Lane-wise `if a < b { x } else { y }` (false for NaN).
+    fn select_lt(a: Self, b: Self, x: Self, y: Self) -> Self;
+    /// Sum of the lanes.
+    fn reduce_sum(self) -> f32;
+    /// Maximum of the lanes; NaN if any lane is NaN.
+    fn reduce_max(self) -> f32;
+    /// `out[i] = v[i].reduce_sum()` for 16 vectors at once (a transposing reduction tree).
+    fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]);
+}
+
+/// Loads `n < LANES` values, padding the rest with `pad`.
+///
+/// # Safety
+/// `p` must be valid for reading `n` f32.
+#[inline(always)]
+pub(crate) unsafe fn load_partial<V: Vf32>(p: *const f32, n: usize, pad: f32) -> V {
+    let mut buf = [pad; 16];
+    // SAFETY: the caller guarantees n readable values; n < LANES <= 16.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
+        V::load(buf.as_ptr())
+    }
+}
+
+/// Stores the first `n < LANES` lanes.
+///
+/// # Safety
+/// `p` must be valid for writing `n` f32.
+#[inline(always)]
+pub(crate) unsafe fn store_partial<V: Vf32>(v: V, p: *mut f32, n: usize) {
+    let mut buf = [0.0f32; 16];
+    // SAFETY: buf holds 16 >= LANES values; the caller guarantees n writable values.
+    unsafe {
+        v.store(buf.as_mut_ptr());
+        std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
+    }
+}
+
+/// Applies `f` to every `LANES`-vector of `x` (tail padded with `pad`), writing `out`.
+/// `x.len() == out.len()` is checked by the callers.
+#[inline(always)]
+pub(crate) fn map_slice<V: Vf32>(x: &[f32], out: &mut [f32], pad: f32, f: impl Fn(V) -> V) {
+    let n = x.len().min(out.len());
+    let full = n - n % V::LANES;
+    let mut i = 0;
+    while i < full {
+        // SAFETY: i + LANES <= n for both slices.
+        unsafe { f(V::load(x.as_ptr().add(i))).store(out.as_mut_ptr().add(i)) };
+        i += V::LANES;
+    }
+    if full < n {
+        // SAFETY: n - full values remain in both slices.
+        unsafe {
+            let v = load_partial::<V>(x.as_ptr().add(full), n - full, pad);
+            store_partial(f(v), out.as_mut_ptr().add(full), n - full);
+        }
+    }
+}
+
+/// Like [`map_slice`] for two inputs of equal length.
+#[inline(always)]
+pub(crate) fn zip_map_slice<V: Vf32>(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(V, V) -> V) {
+    let n = a.len().min(b.len()).min(out.len());
+    let full = n - n % V::LANES;
+    let mut i = 0;
+    while i < full {
+        // SAFETY: i + LANES <= n for all three slices.
+        unsafe {
+            let r = f(V::load(a.as_ptr().add(i)), V::load(b.as_ptr().add(i)));
+            r.store(out.as_mut_ptr().add(i));
+        }
+        i += V::LANES;
+    }
+    if full < n {
+        // SAFETY: n - full values remain in all three slices.
+        unsafe {
+            let va = load_partial::<V>(a.as_ptr().add(full), n - full, 0.0);
+            let vb = load_partial::<V>(b.as_ptr().add(full), n - full, 0.0);
+            store_partial(f(va, vb), out.as_mut_ptr().add(full), n - full);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Avx512};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{MaxNan, Vf32};
+    use half::f16;
+    use std::arch::x86_64::*;
+    use std::ops::{Add, Div, Mul, Sub};
+
+    /// 16 f32 lanes in a `zmm` register.
+    #[derive(Copy, Clone)]
+    pub(crate) struct Avx512(pub(crate) __m512);
+
+    /// 8 f32 lanes in a `ymm` register.
+    #[derive(Copy, Clone)]
+    pub(crate) struct Avx2(pub(crate) __m256);
+
+    macro_rules! binop {
+        ($t:ident, $tr:ident, $f:ident, $intr:ident) => {
+            impl $tr for $t {
+                type Output = $t;
+                #[inline(always)]
+                fn $f(self, o: $t) -> $t {
+                    // SAFETY: see the module's safety invariant.
+                    unsafe { $t($intr(self.0, o.0)) }
+                }
+            }
+        };
+    }
+    binop!(Avx512, Add, add, _mm512_add_ps);
+    binop!(Avx512, Sub, sub, _mm512_sub_ps);
+    binop!(Avx512, Mul, mul, _mm512_mul_ps);
+    binop!(Avx512, Div, div, _mm512_div_ps);
+    binop!(Avx2, Add, add, _mm256_add_ps);
+    binop!(Avx2, Sub, sub, _mm256_sub_ps);
+    binop!(Avx2, Mul, mul, _mm256_mul_ps);
+    binop!(Avx2, Div, div, _mm256_div_ps);
+
+    // SAFETY (all unsafe blocks below): see the module's safety invariant.
+    impl Vf32 for Avx512 {
+        const LANES: usize = 16;
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            unsafe { Self(_mm512_set1_ps(x)) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            unsafe { Self(_mm512_loadu_ps(p)) }
+        }
+        #[inline(always)]
+        unsafe fn load_f16(p: *const f16) -> Self {
+            unsafe { Self(_mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i))) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { _mm512_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            unsafe { Self(_mm512_fmadd_ps(self.0, a.0, b.0)) }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            unsafe {
+                // max_ps returns its second operand when either is NaN.
+                let m = _mm512_max_ps(o.0, self.0);
+                let o_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(o.0, o.0);
+                Self(_mm512_mask_blend_ps(o_nan, m, o.0))
+            }
+        }
+        #[inline(always)]
+        fn clamp(self, lo: f32, hi: f32) -> Self {
+            unsafe {
+                let x = _mm512_max_ps(_mm512_set1_ps(lo), self.0);
+                Self(_mm512_min_ps(_mm512_set1_ps(hi), x))
+            }
+        }
+        #[inline(always)]
+        fn round(self) -> Self {
+            unsafe {
+                Self(_mm512_roundscale_ps::<
+                    { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+                >(self.0))
+            }
+        }
+        #[inline(always)]
+        fn mul_pow2(self, n: Self) -> Self {
+            unsafe { Self(_mm512_scalef_ps(self.0, n.0)) }
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            unsafe { Self(_mm512_abs_ps(self.0)) }
+        }
+        #[inline(always)]
+        fn with_sign_of(self, sign: Self) -> Self {
+            unsafe {
+                let s = _mm512_and_si512(_mm512_castps_si512(sign.0), _mm512_set1_epi32(i32::MIN));
+                let m = _mm512_castps_si512(_mm512_abs_ps(self.0));
+                Self(_mm512_castsi512_ps(_mm512_or_si512(m, s)))
+            }
+        }
+        #[inline(always)]
+        fn select_lt(a: Self, b: Self, x: Self, y: Self) -> Self {
+            unsafe {
+                let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0);
+                Self(_mm512_mask_blend_ps(m, y.0, x.0))
+            }
+        }
+        #[inline(always)]
+        fn reduce_sum(self) -> f32 {
+            unsafe {
+                let lo = _mm512_castps512_ps256(self.0);
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
+                Avx2(_mm256_add_ps(lo, hi)).reduce_sum()
+            }
+        }
+        #[inline(always)]
+        fn reduce_max(self) -> f32 {
+            unsafe {
+                let lo = _mm512_castps512_ps256(self.0);
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
+                Avx2(lo).max(Avx2(hi)).reduce_max()
+            }
+        }
+        #[inline(always)]
+        fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
+            unsafe {
+                // Level 1: pairs of vectors, 256-bit halves added: quarters 0-1 of s[p] belong
+                // to v[2p], quarters 2-3 to v[2p+1].
+                let s: [__m512; 8] = std::array::from_fn(|p| {
+                    let (a, b) = (v[2 * p].0, v[2 * p + 1].0);
+                    _mm512_add_ps(
+                        _mm512_shuffle_f32x4::<0x44>(a, b),
+                        _mm512_shuffle_f32x4::<0xEE>(a, b),
+                    )
+                });
+                // Level 2: quarter q of u[t] sums to the total of v[4t + q].
+                let u: [__m512; 4] = std::array::from_fn(|t| {
+                    let (c, e) = (s[2 * t], s[2 * t + 1]);
+                    _mm512_add_ps(
+                        _mm512_shuffle_f32x4::<0x88>(c, e),
+                        _mm512_shuffle_f32x4::<0xDD>(c, e),
+                    )
+                });
+                // Levels 3-4, within quarters: lane 4q + e of z is the total of v[4e + q].
+                let w0 = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x44>(u[0], u[1]),
+                    _mm512_shuffle_ps::<0xEE>(u[0], u[1]),
+                );
+                let w1 = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x44>(u[2], u[3]),
+                    _mm512_shuffle_ps::<0xEE>(u[2], u[3]),
+                );
+                let z = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x88>(w0, w1),
+                    _mm512_shuffle_ps::<0xDD>(w0, w1),
+                );
+                let idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+                _mm512_storeu_ps(out.as_mut_ptr(), _mm512_permutexvar_ps(idx, z));
+            }
+        }
+    }
+
+    impl Avx2 {
+        /// `2^n` for integral `n` in `[-126, 127]`.
+        #[inline(always)]
+        fn pow2i(n: __m256) -> __m256 {
+            unsafe {
+                let e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+                _mm256_castsi256_ps(_mm256_slli_epi32::<23>(e))
+            }
+        }
+    }
+
+    impl Vf32 for Avx2 {
+        const LANES: usize = 8;
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            unsafe { Self(_mm256_set1_ps(x)) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            unsafe { Self(_mm256_loadu_ps(p)) }
+        }
+        #[inline(always)]
+        unsafe fn load_f16(p: *const f16) -> Self {
+            unsafe { Self(_mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { _mm256_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            unsafe { Self(_mm256_fmadd_ps(self.0, a.0, b.0)) }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            unsafe {
+                let m = _mm256_max_ps(o.0, self.0);
+                let o_nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(o.0, o.0);
+                Self(_mm256_blendv_ps(m, o.0, o_nan))
+            }
+        }
+        #[inline(always)]
+        fn clamp(self, lo: f32, hi: f32) -> Self {
+            unsafe {
+                let x = _mm256_max_ps(_mm256_set1_ps(lo), self.0);
+                Self(_mm256_min_ps(_mm256_set1_ps(hi), x))
+            }
+        }
+        #[inline(always)]
+        fn round(self) -> Self {
+            unsafe {
+                Self(_mm256_round_ps::<
+                    { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+                >(self.0))
+            }
+        }
+        #[inline(always)]
+        fn mul_pow2(self, n: Self) -> Self {
+            // Two steps so that 2^n1 and 2^n2 are both normal numbers.
+            unsafe {
+                let n1 = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                    _mm256_mul_ps(n.0, _mm256_set1_ps(0.5)),
+                );
+                let n2 = _mm256_sub_ps(n.0, n1);
+                Self(_mm256_mul_ps(
+                    _mm256_mul_ps(self.0, Self::pow2i(n1)),
+                    Self::pow2i(n2),
+                ))
+            }
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            unsafe {
+                let m = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+                Self(_mm256_and_ps(self.0, m))
+            }
+        }
+        #[inline(always)]
+        fn with_sign_of(self, sign: Self) -> Self {
+            unsafe {
+                let sbit = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
+                Self(_mm256_or_ps(self.abs().0, _mm256_and_ps(sign.0, sbit)))
+            }
+        }
+        #[inline(always)]
+        fn select_lt(a: Self, b: Self, x: Self, y: Self) -> Self {
+            unsafe {
+                Self(_mm256_blendv_ps(
+                    y.0,
+                    x.0,
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0),
+                ))
+            }
+        }
+        #[inline(always)]
+        fn reduce_sum(self) -> f32 {
+            unsafe {
+                let s = _mm_add_ps(
+                    _mm256_castps256_ps128(self.0),
+                    _mm256_extractf128_ps::<1>(self.0),
+                );
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+                _mm_cvtss_f32(s)
+            }
+        }
+        #[inline(always)]
+        fn reduce_max(self) -> f32 {
+            let mut lanes = [0.0f32; 8];
+            // SAFETY: lanes holds 8 values.
+            unsafe { self.store(lanes.as_mut_ptr()) };
+            lanes.iter().fold(f32::NEG_INFINITY, |m, &x| m.max_nan(x))
+        }
+        #[inline(always)]
+        fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
+            for (half, o) in v.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
+                unsafe {
+                    let h = |a: usize, b: usize| _mm256_hadd_ps(half[a].0, half[b].0);
+                    let (h01, h23, h45, h67) = (h(0, 1), h(2, 3), h(4, 5), h(6, 7));
+                    // Lane k of h0123: partial sum of half[k % 4], low or high 128 bits.
+                    let h0123 = _mm256_hadd_ps(h01, h23);
+                    let h4567 = _mm256_hadd_ps(h45, h67);
+                    let lo = _mm256_permute2f128_ps::<0x20>(h0123, h4567);
+                    let hi = _mm256_permute2f128_ps::<0x31>(h0123, h4567);
+                    _mm256_storeu_ps(o.as_mut_ptr(), _mm256_add_ps(lo, hi));
+                }
+            }
+        }
+    }
+}
+
+/// A NaN-propagating scalar maximum.
+trait MaxNan {
+    fn max_nan(self, o: Self) -> Self;
+}
+
+impl MaxNan for f32 {
+    #[inline(always)]
+    fn max_nan(self, o: f32) -> f32 {
+        if self.is_nan() || o.is_nan() {
+            f32::NAN
+        } else {
+            self.max(o)
+        }
+    }
+}
+
+/// 8 f32 lanes in plain Rust.
+#[derive(Copy, Clone)]
+pub(crate) struct Portable([f32; 8]);
+
+impl Portable {
+    #[inline(always)]
+    fn map(self, f: impl Fn(f32) -> f32) -> Self {
+        Self(self.0.map(f))
+    }
+    #[inline(always)]
+    fn zip(self, o: Self, f: impl Fn(f32, f32) -> f32) -> Self {
+        Self(std::array::from_fn(|i| f(self.0[i], o.0[i])))
+    }
+    /// `2^n` for integral `n` in `[-126, 127]`.
+    #[inline(always)]
+    fn pow2i(n: f32) -> f32 {
+        f32::from_bits(((n as i32 + 127) as u32) << 23)
+    }
+}
+
+macro_rules! portable_binop {
+    ($tr:ident, $f:ident, $op:tt) => {
+        impl $tr for Portable {
+            type Output = Portable;
+            #[inline(always)]
+            fn $f(self, o: Portable) -> Portable {
+                self.zip(o, |a, b| a $op b)
+            }
+        }
+    };
+}
+portable_binop!(Add, add, +);
+portable_binop!(Sub, sub, -);
+portable_binop!(Mul, mul, *);
+portable_binop!(Div, div, /);
+
+impl Vf32 for Portable {
+    const LANES: usize = 8;
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        Self([x; 8])
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 8 readable values.
+        Self(unsafe { std::ptr::read_unaligned(p as *const [f32; 8]) })
+    }
+    #[inline(always)]
+    unsafe fn load_f16(p: *const f16) -> Self {
+        // SAFETY: the caller guarantees 8 readable values.
+        let h = unsafe { std::ptr::read_unaligned(p as *const [f16; 8]) };
+        Self(h.map(f16::to_f32))
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: the caller guarantees 8 writable values.
+        unsafe { std::ptr::write_unaligned(p as *mut [f32; 8], self.0) }
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        Self(std::array::from_fn(|i| self.0[i] * a.0[i] + b.0[i]))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        self.zip(o, f32::max_nan)
+    }
+    #[inline(always)]
+    fn clamp(self, lo: f32, hi: f32) -> Self {
+        self.map(|x| {
+            if x < lo {
+                lo
+            } else if x > hi {
+                hi
+            } else {
+                x
+            }
+        })
+    }
+    #[inline(always)]
+    fn round(self) -> Self {
+        self.map(f32::round_ties_even)
+    }
+    #[inline(always)]
+    fn mul_pow2(self, n: Self) -> Self {
+        self.zip(n, |x, n| {
+            let n1 = (n * 0.5).round_ties_even();
+            x * Self::pow2i(n1) * Self::pow2i(n - n1)
+        })
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        self.map(f32::abs)
+    }
+    #[inline(always)]
+    fn with_sign_of(self, sign: Self) -> Self {
+        self.zip(sign, f32::copysign)
+    }
+    #[inline(always)]
+    fn select_lt(a: Self, b: Self, x: Self, y: Self) -> Self {
+        Self(std::array::from_fn(|i| {
+            if a.0[i] < b.0[i] { x.0[i] } else { y.0[i] }
+        }))
+    }
+    #[inline(always)]
+    fn reduce_sum(self) -> f32 {
+        let s = self.0;
+        ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+    }
+    #[inline(always)]
+    fn reduce_max(self) -> f32 {
+        self.0.iter().fold(f32::NEG_INFINITY, |m, &x| m.max_nan(x))
+    }
+    #[inline(always)]
+    fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
+        for (o, x) in out.iter_mut().zip(v) {
+            *o = x.reduce_sum();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[inline(always)]
+    fn check_reduce_sum16<V: Vf32>() {
+        let data: Vec<f32> = (0..16 * V::LANES)
+            .map(|i| ((i * 7919) % 1000) as f32)
+            .collect();
+        // SAFETY: data holds 16 vectors.
+        let v: [V; 16] =
+            std::array::from_fn(|i| unsafe { V::load(data.as_ptr().add(i * V::LANES)) });
+        let mut got = [f32::NAN; 16];
+        V::reduce_sum16(&v, &mut got);
+        for (i, g) in got.iter().enumerate() {
+            let want: f32 = data[i * V::LANES..(i + 1) * V::LANES].iter().sum();
+            assert_eq!(*g, want, "vector {i}");
+        }
+    }
+
+    dispatch!(fn check_reduce_sum16_dispatched() => check_reduce_sum16);
+
+    #[test]
+    fn reduce_sum16_orders_lanes() {
+        check_reduce_sum16::<Portable>();
+        check_reduce_sum16_dispatched();
+        #[cfg(target_arch = "x86_64")]
+        if isa() != Isa::Portable {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            fn avx2() {
+                check_reduce_sum16::<Avx2>()
+            }
+            // SAFETY: the CPU has the features.
+            unsafe { avx2() };
+        }
+    }
+}
