@@ -19,6 +19,7 @@
 //! ```
 
 mod backend;
+pub mod conform;
 mod cpu;
 mod error;
 mod graph;
