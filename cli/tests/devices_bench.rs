@@ -78,3 +78,50 @@ fn bench_custom_shape_and_filters() {
     assert!(fails(&["bench", "--op", "fft"]).contains("unknown bench op `fft`"));
     assert!(fails(&["bench", "--preset", "attention", "--dtype", "q4_0"]).contains("no case matching"));
 }
+
+#[test]
+fn conform_quick_on_one_op_writes_every_report() {
+    let dir = temp_dir("conform");
+    let (json, junit, md) = (dir.join("c.json"), dir.join("c.xml"), dir.join("c.md"));
+    let out = edgehal(&[
+        "conform",
+        "--op",
+        "rms_norm",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("valid JSON");
+    let cases = v["cases"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    assert!(cases.iter().all(|c| c["op"] == "rms_norm"));
+    let failed = v["summary"]["failed"].as_u64().unwrap() + v["summary"]["errors"].as_u64().unwrap();
+    assert_eq!(out.status.success(), failed == 0, "exit status follows the failures");
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), stdout, "the markdown printed is the markdown written");
+    assert!(stdout.contains("rms_norm"), "{stdout}");
+    assert!(std::fs::read_to_string(&junit).unwrap().contains("<testsuite"));
+
+    let listed = ok(&["conform", "--op", "rms_norm", "--list"]);
+    assert_eq!(listed.lines().count(), cases.len());
+    assert!(fails(&["conform", "--op", "conv"]).contains("unknown op `conv`; known: matmul"));
+    assert!(fails(&["conform", "--backend", "npu0"]).contains("unknown backend `npu0`"));
+}
+
+#[test]
+fn conform_exits_non_zero_when_a_case_fails() {
+    // Every case of the suite is a test of the CPU kernels; whatever their state, the exit code
+    // must say whether any failed.
+    let dir = temp_dir("conform_all");
+    let json = dir.join("c.json");
+    let out = edgehal(&["conform", "--json", json.to_str().unwrap()]);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let failed = v["summary"]["failed"].as_u64().unwrap() + v["summary"]["errors"].as_u64().unwrap();
+    assert_eq!(out.status.code(), Some(if failed == 0 { 0 } else { 1 }));
+    if failed > 0 {
+        assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("error: {failed} of ")));
+    }
+}
