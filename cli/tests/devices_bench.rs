@@ -20,6 +20,13 @@ fn devices_json_without_probes() {
 }
 
 #[test]
+fn devices_text_with_probes() {
+    let out = ok(&["devices"]);
+    assert!(out.contains("cpu: available"), "{out}");
+    assert!(out.contains("GFLOP/s f32 FMA") && out.contains("GB/s read"), "{out}");
+}
+
+#[test]
 fn bench_small_preset_writes_json() {
     let dir = temp_dir("bench_small");
     let path = dir.join("bench.json");

@@ -58,7 +58,9 @@ fn bench_help() -> String {
         s += &format!("  {name:<11} {shape}\n");
     }
     s += "\nMemory-bound cases cycle over copies of their operands totalling at least 4x the last-level\n\
-          cache, so they measure DRAM, not cache. Times are kernel times (median and best).\n";
+          cache, so they measure DRAM, not cache. Times are kernel times (median and best); rates are\n\
+          at the median. Quantized matmuls may use integer dot products (VNNI), so %FMA (of the f32\n\
+          FMA peak) can exceed 100.\n";
     s
 }
 

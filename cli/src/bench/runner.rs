@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Most copies made of a memory-bound case's operands.
-const MAX_COPIES: usize = 64;
+const MAX_COPIES: usize = 512;
 /// Operands of memory-bound cases are copied until they total this many times the LLC.
 const LLC_MULTIPLE: u64 = 4;
 /// With `--iters` not given: at least this many timed runs ...
@@ -129,6 +129,7 @@ mod tests {
         assert_eq!(copies_for(64 << 20, llc), 2);
         assert_eq!(copies_for(1 << 30, llc), 1);
         assert_eq!(copies_for(100, llc), MAX_COPIES);
+        assert_eq!(copies_for(1 << 20, llc), 128);
     }
 
     #[test]
