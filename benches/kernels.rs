@@ -44,12 +44,24 @@ fn matmul_f32(c: &mut Criterion) {
         b.iter(|| unsafe {
             // y[m,n] = x[m,k] · w[n,k]ᵀ: w read as a column-major [k,n] matrix.
             gemm::gemm(
-                m, n, k,
-                y.as_mut_ptr(), 1, n as isize,
+                m,
+                n,
+                k,
+                y.as_mut_ptr(),
+                1,
+                n as isize,
                 false,
-                x.as_ptr(), 1, k as isize,
-                w.as_ptr(), k as isize, 1,
-                0.0, 1.0, false, false, false,
+                x.as_ptr(),
+                1,
+                k as isize,
+                w.as_ptr(),
+                k as isize,
+                1,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
                 gemm::Parallelism::Rayon(threads),
             )
         })

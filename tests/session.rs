@@ -160,7 +160,8 @@ fn kv_cache_persists_across_runs() {
     let mut vs = vec![vec![]; kv_heads];
     let mut last = (vec![], vec![]);
     for pos in 0..3 {
-        let (qv, kv, vv) = (random(&mut rng, heads * d), random(&mut rng, kv_heads * d), random(&mut rng, kv_heads * d));
+        let (qv, kv, vv) =
+            (random(&mut rng, heads * d), random(&mut rng, kv_heads * d), random(&mut rng, kv_heads * d));
         for h in 0..kv_heads {
             let round = |x: &[f32]| x.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect::<Vec<_>>();
             ks[h].extend(round(&kv[h * d..(h + 1) * d]));
@@ -168,10 +169,19 @@ fn kv_cache_persists_across_runs() {
         }
         let opts = RunOptions { position: pos, poison_outputs: true, ..Default::default() };
         let t = |n: usize, v: &[f32]| Tensor::from_f32([1, n, 1, d], v).unwrap();
-        let out = s.run_with(&[("q", &t(heads, &qv)), ("k", &t(kv_heads, &kv)), ("v", &t(kv_heads, &vv))], &opts).unwrap();
+        let out =
+            s.run_with(&[("q", &t(heads, &qv)), ("k", &t(kv_heads, &kv)), ("v", &t(kv_heads, &vv))], &opts).unwrap();
         last = (qv, out.get("o").unwrap().to_f32_vec().unwrap());
     }
-    let shape = AttentionShape { batch: 1, n_head: heads, n_kv_head: kv_heads, seq_q: 1, kv_len: 3, kv_capacity: 3, head_dim: d };
+    let shape = AttentionShape {
+        batch: 1,
+        n_head: heads,
+        n_kv_head: kv_heads,
+        seq_q: 1,
+        kv_len: 3,
+        kv_capacity: 3,
+        head_dim: d,
+    };
     let params = AttentionParams { scale: 1.0 / (d as f32).sqrt(), causal: true, softcap: None };
     let want = reference::attention(&last.0, &ks.concat(), &vs.concat(), None, &shape, &params);
     assert_close(&last.1, &want, 1e-5);

@@ -11,11 +11,12 @@
 //! |---|---|
 //! | matmul `y = x·wᵀ`, depth `k` | `c·ε·√k·Σ|x||w|` (+ `Σ_l amax₂₅₆(x)_l/127·|w_l|` when activations may be 8-bit) |
 //! | attention | `c·ε·(2·Δs + √kv_len + 8)·Σ_j p_j·|v_j|`, `Δs = √d·scale·max_j Σ|q||k_j| + max|mask| + softcap` |
-//! | softmax | `c·ε·(√d + |x_j − max| + 8)·p_j` |
+//! | softmax | `c·ε·(√d + |x_j − max| + 8)·p_j` (+ [`EXP_UNDERFLOW`]) |
 //! | rms_norm | `c·ε·(√d + 8)·|ref|` |
 //! | layer_norm | `c·ε·((√d + 8)·|ref − b| + (|x| + √d·mean|x|)·|w|/σ + |b|)` |
 //! | rope, pair `i` at angle `θ` | `c·ε·((2 + i)·|θ| + 8)·hypot(x₀, x₁)` |
-//! | silu, swiglu | `8·ε·|ref|` |
+//! | silu | `8·ε·|ref|` + [`EXP_UNDERFLOW`] |
+//! | swiglu | `8·ε·|ref|` + [`EXP_UNDERFLOW`]`·|up|` |
 //! | gelu | `8·ε·|ref| + 4·ε·|x|` (the tanh/erf form cancels for negative `x`) |
 //! | add, mul | `ε·|ref|` |
 //! | dequantize, get_rows (quant) | `8·ε·amax(block)`; plain float sources are exact |
@@ -44,6 +45,9 @@
 //!   layer norm's centring errs by `ε·(|x| + √d·mean|x|)` absolutely before scaling by `|w|/σ`.
 //! - **Rope.** Angles `p·θ^(−2i/d)` computed in f32 (often by repeated multiplication, as ggml)
 //!   err by about `i·ε·|angle|`; a rotation error `δ` moves the pair by `δ·hypot(x₀, x₁)`.
+//! - **Exp underflow.** `e^x` overflows or underflows f32 beyond `|x| ≈ 88`, where an f32
+//!   kernel legitimately returns 0 for `silu(x) = x/(1 + e^(−x))` (true value below `89·e^(−88.7)
+//!   ≈ 3·10⁻³⁷`) or for a softmax weight; [`EXP_UNDERFLOW`] = 10⁻³⁶ absorbs that.
 //! - **Decoding.** Quant blocks decode as `d·scale·q − dmin·min`; computed in another order it
 //!   may differ by a few ulps of the block's magnitude.
 
@@ -57,6 +61,8 @@ pub const SAFETY: f64 = 4.0;
 pub const TINY: f64 = f32::MIN_POSITIVE as f64;
 /// The smallest normal f16: added to bounds of f16 results (flush-to-zero of f16 subnormals).
 pub const TINY_F16: f64 = 6.103_515_625e-5;
+/// Results this small may come out as 0 where `exp` leaves f32's range (silu, softmax).
+pub const EXP_UNDERFLOW: f64 = 1e-36;
 /// Relative bound of the transcendental element-wise ops (silu, gelu, swiglu), in units of `ε`.
 pub const ELEMENTWISE_ULPS: f64 = 8.0;
 /// Width of the window whose largest `|x|` bounds 8-bit activation quantization.
@@ -235,7 +241,7 @@ pub fn softmax(x: &[f32], d: usize, p: &[f64], eps: f64) -> Vec<f64> {
             } else {
                 SAFETY * eps * ((d as f64).sqrt() + (f64::from(v) - max).abs() + 8.0) * pj.abs()
             };
-            tol.push(t + TINY);
+            tol.push(t + EXP_UNDERFLOW);
         }
     }
     tol
@@ -295,9 +301,22 @@ pub fn rope(x: &[f32], seq: usize, head_dim: usize, params: &RopeParams, eps: f6
     tol
 }
 
-/// `ulps·ε·|ref| + TINY`: element-wise ops (silu, swiglu: 8 ulps; add, mul: 1).
+/// `ulps·ε·|ref| + TINY`: correctly rounded element-wise ops (add, mul: 1 ulp).
 pub fn relative(reference: &[f64], ulps: f64, eps: f64) -> Vec<f64> {
     reference.iter().map(|r| ulps * eps * r.abs() + TINY).collect()
+}
+
+/// SiLU bounds: 8 ulps of the result, and [`EXP_UNDERFLOW`].
+pub fn silu(reference: &[f64], eps: f64) -> Vec<f64> {
+    reference.iter().map(|r| ELEMENTWISE_ULPS * eps * r.abs() + EXP_UNDERFLOW).collect()
+}
+
+/// SwiGLU bounds: 8 ulps of the result, and [`EXP_UNDERFLOW`] scaled by `|up|`.
+pub fn swiglu(up: &[f32], reference: &[f64], eps: f64) -> Vec<f64> {
+    up.iter()
+        .zip(reference)
+        .map(|(u, r)| ELEMENTWISE_ULPS * eps * r.abs() + EXP_UNDERFLOW * f64::from(u.abs()) + TINY)
+        .collect()
 }
 
 /// GELU bounds: 8 ulps of the result plus 4 of `|x|` (the cancellation for negative `x`).
@@ -392,7 +411,7 @@ mod tests {
     fn softmax_masked_entries_must_be_exact() {
         let x = [0.0, f32::NEG_INFINITY];
         let t = softmax(&x, 2, &[1.0, 0.0], 1e-7);
-        assert_eq!(t[1], TINY);
+        assert_eq!(t[1], EXP_UNDERFLOW);
         assert!(t[0] > 1e-6);
     }
 

@@ -3,7 +3,7 @@
 
 use super::{OneOp, expect};
 use crate::conform::suite::{Case, CaseCtx, Level, Prepared};
-use crate::conform::tolerance::{self, ELEMENTWISE_ULPS};
+use crate::conform::tolerance;
 use crate::error::Result;
 use crate::kernels::{GeluKind, reference};
 use crate::tensor::Tensor;
@@ -77,7 +77,7 @@ fn build(ctx: &mut CaseCtx, act: Act, shape: &[usize], range: f32, nan_at: Optio
     let (y, reference, tol) = match act {
         Act::Silu => {
             let r = reference::silu(&x);
-            let t = tolerance::relative(&r, ELEMENTWISE_ULPS, eps);
+            let t = tolerance::silu(&r, eps);
             (g.graph.silu(xi)?, r, t)
         }
         Act::Gelu(kind) => {
@@ -89,7 +89,7 @@ fn build(ctx: &mut CaseCtx, act: Act, shape: &[usize], range: f32, nan_at: Optio
             let up = ctx.rng.uniform(len, -range, range);
             let ui = g.input("up", Tensor::from_f32(shape.to_vec(), &up)?)?;
             let r = reference::swiglu(&x, &up);
-            let t = tolerance::relative(&r, ELEMENTWISE_ULPS, eps);
+            let t = tolerance::swiglu(&up, &r, eps);
             (g.graph.swiglu(xi, ui)?, r, t)
         }
     };
