@@ -36,6 +36,10 @@ fn bench_small_preset_writes_json() {
     assert_eq!(v["preset"], "small");
     assert!(v["peaks"]["f32_gflops"].as_f64().unwrap() > 0.0);
     assert!(v["peaks"]["read_gbps"].as_f64().unwrap() > 0.0);
+    let probes = v["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 2);
+    let best = probes.iter().map(|p| p["f32_gflops"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert_eq!(v["peaks"]["f32_gflops"].as_f64().unwrap(), best);
     assert!(v["machine"]["cpus"].as_u64().unwrap() >= 1);
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), ok(&["bench", "--preset", "small", "--list"]).lines().count());

@@ -114,8 +114,10 @@ pub struct BenchReport<'a> {
     pub machine: &'a Machine,
     /// The device benchmarked.
     pub device: &'a DeviceInfo,
-    /// Peaks measured in this invocation.
+    /// Peaks the percentages refer to: the higher of the two probes.
     pub peaks: &'a Peaks,
+    /// The probes, before and after the cases (the first also classifies memory- vs compute-bound).
+    pub probes: &'a [Peaks],
     /// What was run: a preset name or `custom`.
     pub preset: &'a str,
     /// One entry per case.
