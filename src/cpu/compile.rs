@@ -197,7 +197,14 @@ impl CpuExecutable {
                 let views = step
                     .inputs
                     .iter()
-                    .map(|(slot, desc)| Ok(View { desc, bytes: read(slot, desc, &b, &self.scratch)? }))
+                    .enumerate()
+                    .map(|(i, (slot, desc))| {
+                        // kv_write's cache input is its output, taken out above; it only writes it.
+                        if i == 0 && matches!(step.op, Op::KvWrite { .. }) {
+                            return Ok(View { desc, bytes: &[] });
+                        }
+                        Ok(View { desc, bytes: read(slot, desc, &b, &self.scratch)? })
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 let len = step.output.1.byte_len("output")?;
                 let out_bytes = out

@@ -46,30 +46,54 @@ dispatch!(fn swiglu_slice(gate: &[f32], up: &[f32], out: &mut [f32]) => swiglu_g
 
 #[inline(always)]
 fn silu_generic<V: Vf32>(x: &[f32], out: &mut [f32]) {
-    map_slice::<V>(x, out, 0.0, silu_v);
+    map_slice::<V>(
+        x,
+        out,
+        0.0,
+        #[inline(always)]
+        |x| silu_v(x),
+    );
 }
 
 #[inline(always)]
 fn swiglu_generic<V: Vf32>(gate: &[f32], up: &[f32], out: &mut [f32]) {
-    zip_map_slice::<V>(gate, up, out, |g, u| silu_v(g) * u);
+    zip_map_slice::<V>(
+        gate,
+        up,
+        out,
+        #[inline(always)]
+        |g, u| silu_v(g) * u,
+    );
 }
 
 #[inline(always)]
 fn gelu_generic<V: Vf32>(x: &[f32], kind: GeluKind, out: &mut [f32]) {
     match kind {
-        GeluKind::Tanh => map_slice::<V>(x, out, 0.0, |x| {
-            // -2u = x · (k0 + k1 x²)
-            let k0 = V::splat(-2.0 * 0.797_884_6);
-            let k1 = V::splat(-2.0 * 0.797_884_6 * 0.044_715);
-            let m2u = x * (x * x).mul_add(k1, k0);
-            x / (V::splat(1.0) + exp(m2u))
-        }),
-        GeluKind::Erf => map_slice::<V>(x, out, 0.0, |x| {
-            let e = erfc_pos_scaled(x);
-            // erfc(−x/√2) is erfc(|x|/√2) for x ≤ 0 and 2 − erfc(|x|/√2) for x > 0.
-            let e = V::select_lt(V::splat(0.0), x, V::splat(2.0) - e, e);
-            V::splat(0.5) * x * e
-        }),
+        GeluKind::Tanh => map_slice::<V>(
+            x,
+            out,
+            0.0,
+            #[inline(always)]
+            |x| {
+                // -2u = x · (k0 + k1 x²)
+                let k0 = V::splat(-2.0 * 0.797_884_6);
+                let k1 = V::splat(-2.0 * 0.797_884_6 * 0.044_715);
+                let m2u = x * (x * x).mul_add(k1, k0);
+                x / (V::splat(1.0) + exp(m2u))
+            },
+        ),
+        GeluKind::Erf => map_slice::<V>(
+            x,
+            out,
+            0.0,
+            #[inline(always)]
+            |x| {
+                let e = erfc_pos_scaled(x);
+                // erfc(−x/√2) is erfc(|x|/√2) for x ≤ 0 and 2 − erfc(|x|/√2) for x > 0.
+                let e = V::select_lt(V::splat(0.0), x, V::splat(2.0) - e, e);
+                V::splat(0.5) * x * e
+            },
+        ),
     }
 }
 

@@ -72,8 +72,12 @@ pub(crate) unsafe fn scores_block<V: Vf32, K: KvRows, const R: usize, const J: u
     let mut acc = [V::splat(0.0); 16];
     for c in 0..chunks {
         let col = c * V::LANES;
-        // SAFETY: the caller guarantees R rows of `chunks` vectors.
-        let qv: [V; R] = std::array::from_fn(|r| unsafe { V::load(q.add(r * q_stride + col)) });
+        // (Plain loops, not closures: a closure would not inherit the target features.)
+        let mut qv = [V::splat(0.0); R];
+        for (r, x) in qv.iter_mut().enumerate() {
+            // SAFETY: the caller guarantees R rows of `chunks` vectors.
+            *x = unsafe { V::load(q.add(r * q_stride + col)) };
+        }
         for (j, &key) in keys.iter().enumerate() {
             // SAFETY: the caller guarantees the key rows.
             let kv = unsafe { k.load::<V>(key, col) };
@@ -105,13 +109,20 @@ pub(crate) unsafe fn update_block<V: Vf32, S: KvRows, const R: usize, const C: u
     col0: usize,
 ) {
     let l = V::LANES;
-    // SAFETY (all accesses): guaranteed by the caller.
-    let mut acc: [[V; C]; R] = std::array::from_fn(|r| {
+    // SAFETY (all accesses): guaranteed by the caller. (Plain loops, not closures: a closure
+    // would not inherit the target features.)
+    let mut acc = [[V::splat(0.0); C]; R];
+    for (r, acc_r) in acc.iter_mut().enumerate() {
         let a = V::splat(alpha[r]);
-        std::array::from_fn(|c| unsafe { V::load(o.add(r * o_stride + col0 + c * l)) } * a)
-    });
+        for (c, x) in acc_r.iter_mut().enumerate() {
+            *x = unsafe { V::load(o.add(r * o_stride + col0 + c * l)) } * a;
+        }
+    }
+    let mut vv = [V::splat(0.0); C];
     for j in 0..n {
-        let vv: [V; C] = std::array::from_fn(|c| unsafe { v.load::<V>(key0 + j, col0 + c * l) });
+        for (c, x) in vv.iter_mut().enumerate() {
+            *x = unsafe { v.load::<V>(key0 + j, col0 + c * l) };
+        }
         for (r, acc_r) in acc.iter_mut().enumerate() {
             let pr = V::splat(unsafe { *p.add(r * p_stride + j) });
             for (a, x) in acc_r.iter_mut().zip(&vv) {

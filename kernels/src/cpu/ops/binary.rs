@@ -136,12 +136,24 @@ fn binary_rows_generic<V: Vf32>(
             &b[ob..ob + 1 + (n - 1) * layout.b_step],
         );
         match kind {
-            BinaryKind::Add => {
-                apply_row::<V>(ra, layout.a_step, rb, layout.b_step, o, |x, y| x + y)
-            }
-            BinaryKind::Mul => {
-                apply_row::<V>(ra, layout.a_step, rb, layout.b_step, o, |x, y| x * y)
-            }
+            BinaryKind::Add => apply_row::<V>(
+                ra,
+                layout.a_step,
+                rb,
+                layout.b_step,
+                o,
+                #[inline(always)]
+                |x, y| x + y,
+            ),
+            BinaryKind::Mul => apply_row::<V>(
+                ra,
+                layout.a_step,
+                rb,
+                layout.b_step,
+                o,
+                #[inline(always)]
+                |x, y| x * y,
+            ),
         }
     }
 }
@@ -160,11 +172,23 @@ fn apply_row<V: Vf32>(
         (0, 0) => out.fill(f(V::splat(a[0]), V::splat(b[0])).reduce_max()),
         (_, 0) => {
             let vb = V::splat(b[0]);
-            map_slice::<V>(a, out, 0.0, |x| f(x, vb))
+            map_slice::<V>(
+                a,
+                out,
+                0.0,
+                #[inline(always)]
+                |x| f(x, vb),
+            )
         }
         (0, _) => {
             let va = V::splat(a[0]);
-            map_slice::<V>(b, out, 0.0, |y| f(va, y))
+            map_slice::<V>(
+                b,
+                out,
+                0.0,
+                #[inline(always)]
+                |y| f(va, y),
+            )
         }
         _ => zip_map_slice::<V>(a, b, out, f),
     }

@@ -17,6 +17,8 @@ mod softmax;
 mod vmath;
 
 #[cfg(test)]
+mod attention_bench;
+#[cfg(test)]
 mod attention_tests;
 #[cfg(test)]
 mod test_util;

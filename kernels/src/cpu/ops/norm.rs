@@ -102,36 +102,85 @@ fn norm_rows_generic<V: Vf32>(
 /// `Σ (x − shift)` or `Σ (x − shift)²`, over four vector accumulators.
 #[inline(always)]
 fn sum<V: Vf32>(x: &[f32], shift: f32, square: bool) -> f32 {
+    // (Helper functions, not closures: a closure would not inherit the target features.)
+    #[inline(always)]
+    fn term<V: Vf32>(v: V, shift: V, square: bool) -> V {
+        let c = v - shift;
+        if square { c * c } else { c }
+    }
     let n = x.len();
     let l = V::LANES;
     let p = x.as_ptr();
     let sh = V::splat(shift);
-    let term = |v: V| {
-        let c = v - sh;
-        if square { c * c } else { c }
-    };
     let mut acc = [V::splat(0.0); 4];
     let mut i = 0;
     while i + 4 * l <= n {
         for (k, a) in acc.iter_mut().enumerate() {
             // SAFETY: i + 4 * LANES <= n.
-            *a = *a + term(unsafe { V::load(p.add(i + k * l)) });
+            *a = *a + term(unsafe { V::load(p.add(i + k * l)) }, sh, square);
         }
         i += 4 * l;
     }
     while i + l <= n {
         // SAFETY: i + LANES <= n.
-        acc[0] = acc[0] + term(unsafe { V::load(p.add(i)) });
+        acc[0] = acc[0] + term(unsafe { V::load(p.add(i)) }, sh, square);
         i += l;
     }
     if i < n {
         // SAFETY: n - i values remain; padding with `shift` adds zero.
-        acc[1] = acc[1] + term(unsafe { load_partial::<V>(p.add(i), n - i, shift) });
+        acc[1] = acc[1]
+            + term(
+                unsafe { load_partial::<V>(p.add(i), n - i, shift) },
+                sh,
+                square,
+            );
     }
     ((acc[0] + acc[1]) + (acc[2] + acc[3])).reduce_sum()
 }
 
-/// `out = (x − mean) · scale · weight + bias`.
+/// Loads `len <= LANES` values at `p + i` (padding with zeros).
+///
+/// # Safety
+/// `p + i .. p + i + len` must be readable.
+#[inline(always)]
+unsafe fn load_n<V: Vf32>(p: *const f32, i: usize, len: usize) -> V {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        if len == V::LANES {
+            V::load(p.add(i))
+        } else {
+            load_partial::<V>(p.add(i), len, 0.0)
+        }
+    }
+}
+
+/// `(x − mean) · scale · weight + bias` for `len` values from `i`.
+///
+/// # Safety
+/// `i + len` must not exceed the length of `x` nor of `weight` and `bias`.
+#[inline(always)]
+unsafe fn scale_chunk<V: Vf32>(
+    x: &[f32],
+    (m, s): (V, V),
+    weight: Option<&[f32]>,
+    bias: Option<&[f32]>,
+    i: usize,
+    len: usize,
+) -> V {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let mut y = (load_n::<V>(x.as_ptr(), i, len) - m) * s;
+        if let Some(w) = weight {
+            y = y * load_n::<V>(w.as_ptr(), i, len);
+        }
+        if let Some(b) = bias {
+            y = y + load_n::<V>(b.as_ptr(), i, len);
+        }
+        y
+    }
+}
+
+/// `out = (x − mean) · scale · weight + bias`; `weight` and `bias` hold `x.len()` values.
 #[inline(always)]
 fn scale_row<V: Vf32>(
     x: &[f32],
@@ -142,37 +191,20 @@ fn scale_row<V: Vf32>(
     out: &mut [f32],
 ) {
     let n = x.len().min(out.len());
-    let (m, s) = (V::splat(mean), V::splat(scale));
-    let one = |i: usize, len: usize| {
-        // SAFETY: the callers pass i + len <= n; weight and bias have n = d elements.
-        unsafe {
-            let ld = |p: *const f32, pad: f32| {
-                if len == V::LANES {
-                    V::load(p.add(i))
-                } else {
-                    load_partial::<V>(p.add(i), len, pad)
-                }
-            };
-            let mut y = (ld(x.as_ptr(), 0.0) - m) * s;
-            if let Some(w) = weight {
-                y = y * ld(w.as_ptr(), 0.0);
-            }
-            if let Some(b) = bias {
-                y = y + ld(b.as_ptr(), 0.0);
-            }
-            y
-        }
-    };
+    let ms = (V::splat(mean), V::splat(scale));
     let full = n - n % V::LANES;
     let mut i = 0;
     while i < full {
         // SAFETY: i + LANES <= n.
-        unsafe { one(i, V::LANES).store(out.as_mut_ptr().add(i)) };
+        unsafe { scale_chunk(x, ms, weight, bias, i, V::LANES).store(out.as_mut_ptr().add(i)) };
         i += V::LANES;
     }
     if full < n {
         // SAFETY: n - full values remain.
-        unsafe { store_partial(one(full, n - full), out.as_mut_ptr().add(full), n - full) };
+        unsafe {
+            let y = scale_chunk(x, ms, weight, bias, full, n - full);
+            store_partial(y, out.as_mut_ptr().add(full), n - full)
+        };
     }
 }
 

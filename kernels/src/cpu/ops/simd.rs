@@ -329,21 +329,23 @@ mod x86 {
             unsafe {
                 // Level 1: pairs of vectors, 256-bit halves added: quarters 0-1 of s[p] belong
                 // to v[2p], quarters 2-3 to v[2p+1].
-                let s: [__m512; 8] = std::array::from_fn(|p| {
+                let mut s = [_mm512_setzero_ps(); 8];
+                for (p, x) in s.iter_mut().enumerate() {
                     let (a, b) = (v[2 * p].0, v[2 * p + 1].0);
-                    _mm512_add_ps(
+                    *x = _mm512_add_ps(
                         _mm512_shuffle_f32x4::<0x44>(a, b),
                         _mm512_shuffle_f32x4::<0xEE>(a, b),
-                    )
-                });
+                    );
+                }
                 // Level 2: quarter q of u[t] sums to the total of v[4t + q].
-                let u: [__m512; 4] = std::array::from_fn(|t| {
+                let mut u = [_mm512_setzero_ps(); 4];
+                for (t, x) in u.iter_mut().enumerate() {
                     let (c, e) = (s[2 * t], s[2 * t + 1]);
-                    _mm512_add_ps(
+                    *x = _mm512_add_ps(
                         _mm512_shuffle_f32x4::<0x88>(c, e),
                         _mm512_shuffle_f32x4::<0xDD>(c, e),
-                    )
-                });
+                    );
+                }
                 // Levels 3-4, within quarters: lane 4q + e of z is the total of v[4e + q].
                 let w0 = _mm512_add_ps(
                     _mm512_shuffle_ps::<0x44>(u[0], u[1]),
@@ -480,8 +482,10 @@ mod x86 {
         fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
             for (half, o) in v.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
                 unsafe {
-                    let h = |a: usize, b: usize| _mm256_hadd_ps(half[a].0, half[b].0);
-                    let (h01, h23, h45, h67) = (h(0, 1), h(2, 3), h(4, 5), h(6, 7));
+                    let h01 = _mm256_hadd_ps(half[0].0, half[1].0);
+                    let h23 = _mm256_hadd_ps(half[2].0, half[3].0);
+                    let h45 = _mm256_hadd_ps(half[4].0, half[5].0);
+                    let h67 = _mm256_hadd_ps(half[6].0, half[7].0);
                     // Lane k of h0123: partial sum of half[k % 4], low or high 128 bits.
                     let h0123 = _mm256_hadd_ps(h01, h23);
                     let h4567 = _mm256_hadd_ps(h45, h67);

@@ -155,9 +155,27 @@ mod tests {
     #[inline(always)]
     fn apply<V: Vf32>(f: Func, xs: &[f32], out: &mut [f32]) {
         match f {
-            Func::Exp => map_slice::<V>(xs, out, 0.0, exp),
-            Func::Tanh => map_slice::<V>(xs, out, 0.0, tanh),
-            Func::Erfc => map_slice::<V>(xs, out, 0.0, erfc_pos_scaled),
+            Func::Exp => map_slice::<V>(
+                xs,
+                out,
+                0.0,
+                #[inline(always)]
+                |x| exp(x),
+            ),
+            Func::Tanh => map_slice::<V>(
+                xs,
+                out,
+                0.0,
+                #[inline(always)]
+                |x| tanh(x),
+            ),
+            Func::Erfc => map_slice::<V>(
+                xs,
+                out,
+                0.0,
+                #[inline(always)]
+                |x| erfc_pos_scaled(x),
+            ),
         }
     }
 

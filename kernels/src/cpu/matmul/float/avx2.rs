@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{F32Kernels, NR, store_tile};
+use super::{F32Kernels, NR, TileOut, store_tile};
 
 /// Rows per GEMM tile.
 const MR: usize = 6;
@@ -12,34 +12,15 @@ const MR: usize = 6;
 pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
 
 /// See [`super::GemmKernel`].
-unsafe fn gemm(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
+unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
     // SAFETY: only reachable through `SimdLevel::Avx2` or higher, which checked the CPU.
-    unsafe { gemm_6x32(kc, a, b, c, ldc, rows, cols, accumulate) }
+    unsafe { gemm_6x32(kc, a, b, out) }
 }
 
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_6x32(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
+unsafe fn gemm_6x32(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
     for half in 0..2 {
-        let half_cols = cols.saturating_sub(16 * half).min(16);
+        let half_cols = out.cols.saturating_sub(16 * half).min(16);
         if half_cols == 0 {
             break;
         }
@@ -59,14 +40,14 @@ unsafe fn gemm_6x32(
                 bk = bk.add(NR);
             }
         }
-        let dst = c.wrapping_add(16 * half);
-        if rows == MR && half_cols == 16 {
+        let dst = out.c.wrapping_add(16 * half);
+        if out.rows == MR && half_cols == 16 {
             for (r, row) in acc.iter().enumerate() {
                 // SAFETY: full tile, inside c.
                 unsafe {
-                    let d = dst.add(r * ldc);
+                    let d = dst.add(r * out.ldc);
                     let (mut v0, mut v1) = (row[0], row[1]);
-                    if accumulate {
+                    if out.accumulate {
                         v0 = _mm256_add_ps(v0, _mm256_loadu_ps(d));
                         v1 = _mm256_add_ps(v1, _mm256_loadu_ps(d.add(8)));
                     }
@@ -84,7 +65,16 @@ unsafe fn gemm_6x32(
                 }
             }
             // SAFETY: rows and half_cols bound the writes inside c's tile.
-            unsafe { store_tile(&tile, dst, ldc, rows, half_cols, accumulate) };
+            unsafe {
+                store_tile(
+                    &tile,
+                    &TileOut {
+                        c: dst,
+                        cols: half_cols,
+                        ..*out
+                    },
+                )
+            };
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{F32Kernels, NR};
+use super::{F32Kernels, NR, TileOut};
 
 /// Rows per GEMM tile.
 const MR: usize = 14;
@@ -12,32 +12,13 @@ const MR: usize = 14;
 pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
 
 /// See [`super::GemmKernel`].
-unsafe fn gemm(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
+unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
     // SAFETY: only reachable through `SimdLevel::Avx512Vnni`, which checked the CPU.
-    unsafe { gemm_14x32(kc, a, b, c, ldc, rows, cols, accumulate) }
+    unsafe { gemm_14x32(kc, a, b, out) }
 }
 
 #[target_feature(enable = "avx512f,avx512vl,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_14x32(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
+unsafe fn gemm_14x32(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     // SAFETY (all pointer reads): a holds kc·MR values, b holds kc·NR.
     unsafe {
@@ -54,6 +35,7 @@ unsafe fn gemm_14x32(
             b = b.add(NR);
         }
     }
+    let (c, ldc, rows, cols, accumulate) = (out.c, out.ldc, out.rows, out.cols, out.accumulate);
     let mask0: __mmask16 = if cols >= 16 {
         0xFFFF
     } else {

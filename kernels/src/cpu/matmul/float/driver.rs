@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{F32Kernels, NR, PanelSource};
+use super::{F32Kernels, NR, PanelSource, TileOut};
 use crate::cpu::matmul::features::SimdLevel;
 
 /// k elements per chunk (a multiple of every quant block length).
@@ -18,6 +18,13 @@ const MC: usize = 512;
 /// A raw output pointer shared by tasks that write disjoint tiles.
 #[derive(Copy, Clone)]
 struct OutPtr(*mut f32);
+
+impl OutPtr {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
 // SAFETY: tasks only write disjoint regions (see `gemm`).
 unsafe impl Send for OutPtr {}
 // SAFETY: as above.
@@ -61,7 +68,7 @@ pub(crate) fn gemm(level: SimdLevel, x: &[f32], m: usize, src: &dyn PanelSource,
             let last_panel = row_panels.min(first_panel + rows_per_task / mr);
             let panels = cg * panels_per_task..col_panels.min((cg + 1) * panels_per_task);
             let mut scratch = vec![0f32; KC * NR];
-            let out = out;
+            let y = out.get();
             for k0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - k0);
                 for p in panels.clone() {
@@ -73,15 +80,18 @@ pub(crate) fn gemm(level: SimdLevel, x: &[f32], m: usize, src: &dyn PanelSource,
                         // kc·NR; the tile rows i·mr.., columns p·NR.. lie inside y and belong to
                         // this task only (tasks partition rows by `rb` and panels by `cg`).
                         unsafe {
+                            let tile = TileOut {
+                                c: y.add(i * mr * n + p * NR),
+                                ldc: n,
+                                rows,
+                                cols,
+                                accumulate: k0 > 0,
+                            };
                             (kernels.gemm)(
                                 kc,
                                 xp.as_ptr().add((i * k + k0) * mr),
                                 b.as_ptr(),
-                                out.0.add(i * mr * n + p * NR),
-                                n,
-                                rows,
-                                cols,
-                                k0 > 0,
+                                &tile,
                             );
                         }
                     }
@@ -92,7 +102,7 @@ pub(crate) fn gemm(level: SimdLevel, x: &[f32], m: usize, src: &dyn PanelSource,
                     for r in i * mr..m.min((i + 1) * mr) {
                         for j in panels.start * NR..n.min(panels.end * NR) {
                             // SAFETY: inside y, owned by this task as above.
-                            unsafe { *out.0.add(r * n + j) = 0.0 };
+                            unsafe { *y.add(r * n + j) = 0.0 };
                         }
                     }
                 }

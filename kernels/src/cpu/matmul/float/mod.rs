@@ -29,18 +29,24 @@ pub(crate) trait PanelSource: Sync {
     fn panel<'a>(&'a self, p: usize, k0: usize, kc: usize, scratch: &'a mut [f32]) -> &'a [f32];
 }
 
-/// `c[r·ldc + j] (+)= Σ_kk a[kk·MR + r] · b[kk·NR + j]` for `r < rows <= MR`, `j < cols <= NR`;
-/// overwrites unless `accumulate`. `a` holds `kc · MR` values, `b` `kc · NR`.
-pub(crate) type GemmKernel = unsafe fn(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-);
+/// Where a GEMM tile goes: `rows × cols` values at `c` with row stride `ldc`.
+#[derive(Copy, Clone)]
+pub(crate) struct TileOut {
+    /// Top-left output element.
+    pub(crate) c: *mut f32,
+    /// Output row stride.
+    pub(crate) ldc: usize,
+    /// Valid rows (`<= MR`).
+    pub(crate) rows: usize,
+    /// Valid columns (`<= NR`).
+    pub(crate) cols: usize,
+    /// Add to the output instead of overwriting it.
+    pub(crate) accumulate: bool,
+}
+
+/// `c[r·ldc + j] (+)= Σ_kk a[kk·MR + r] · b[kk·NR + j]` for the tile's valid rows and columns.
+/// `a` holds `kc · MR` values, `b` `kc · NR`.
+pub(crate) type GemmKernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, out: &TileOut);
 
 /// `acc[j] += Σ_kk x[kk] · b[kk·NR + j]`; `x` holds `kc` values, `b` `kc · NR`.
 pub(crate) type GemvKernel =
@@ -72,25 +78,18 @@ impl F32Kernels {
     }
 }
 
-/// Writes an `MR × NR` tile held in memory to `c` (rows `< rows`, columns `< cols`).
+/// Writes a tile held in memory to `out` (its valid rows and columns only).
 ///
 /// # Safety
-/// `c` must be valid for `rows` rows of `cols` values at stride `ldc`.
+/// `out` must be valid for its rows and columns.
 #[inline(always)]
-pub(crate) unsafe fn store_tile(
-    tile: &[[f32; NR]],
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
-    for (r, row) in tile.iter().enumerate().take(rows) {
-        for (j, &value) in row.iter().enumerate().take(cols) {
+pub(crate) unsafe fn store_tile(tile: &[[f32; NR]], out: &TileOut) {
+    for (r, row) in tile.iter().enumerate().take(out.rows) {
+        for (j, &value) in row.iter().enumerate().take(out.cols) {
             // SAFETY: r < rows, j < cols, per the caller's contract.
             unsafe {
-                let dst = c.add(r * ldc + j);
-                *dst = if accumulate { *dst + value } else { value };
+                let dst = out.c.add(r * out.ldc + j);
+                *dst = if out.accumulate { *dst + value } else { value };
             }
         }
     }

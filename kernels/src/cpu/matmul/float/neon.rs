@@ -4,7 +4,7 @@
 
 use std::arch::aarch64::*;
 
-use super::{F32Kernels, NR, store_tile};
+use super::{F32Kernels, NR, TileOut, store_tile};
 
 /// Rows per GEMM tile.
 const MR: usize = 4;
@@ -12,22 +12,14 @@ const MR: usize = 4;
 pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
 
 /// See [`super::GemmKernel`].
-unsafe fn gemm(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
+unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
     for half in 0..2 {
-        let half_cols = cols.saturating_sub(16 * half).min(16);
+        let half_cols = out.cols.saturating_sub(16 * half).min(16);
         if half_cols == 0 {
             break;
         }
-        let mut acc = [[vdupq_n_f32(0.0); 4]; MR];
+        // SAFETY: NEON is always present on aarch64.
+        let mut acc = [[unsafe { vdupq_n_f32(0.0) }; 4]; MR];
         // SAFETY (all pointer reads): a holds kc·MR values, b holds kc·NR.
         unsafe {
             let (mut ak, mut bk) = (a, b.add(16 * half));
@@ -60,11 +52,11 @@ unsafe fn gemm(
         unsafe {
             store_tile(
                 &tile,
-                c.wrapping_add(16 * half),
-                ldc,
-                rows,
-                half_cols,
-                accumulate,
+                &TileOut {
+                    c: out.c.wrapping_add(16 * half),
+                    cols: half_cols,
+                    ..*out
+                },
             )
         };
     }

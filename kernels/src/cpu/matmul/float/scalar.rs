@@ -1,6 +1,6 @@
 //! Portable f32 kernels (plain Rust; the compiler vectorizes them for the baseline ISA).
 
-use super::{F32Kernels, NR, store_tile};
+use super::{F32Kernels, NR, TileOut, store_tile};
 
 /// Rows per GEMM tile.
 const MR: usize = 4;
@@ -8,16 +8,7 @@ const MR: usize = 4;
 pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
 
 /// See [`super::GemmKernel`].
-unsafe fn gemm(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
+unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
     // SAFETY: the caller passes kc·MR values at `a` and kc·NR at `b`.
     let (a, b) = unsafe {
         (
@@ -34,7 +25,7 @@ unsafe fn gemm(
         }
     }
     // SAFETY: forwarded from the caller.
-    unsafe { store_tile(&acc, c, ldc, rows, cols, accumulate) }
+    unsafe { store_tile(&acc, out) }
 }
 
 /// See [`super::GemvKernel`].

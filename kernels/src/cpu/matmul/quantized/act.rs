@@ -1,12 +1,15 @@
 //! Quantization of activation rows to 8 bits, the way ggml's Q8_0 does it: per block of 32
-//! consecutive elements, scale `d = amax / 127` (kept in f32) and `q = round(x / d)`, so
-//! `|x - d·q| <= d / 2 = amax / 254` (plus f32 rounding). Used for every quantized weight
-//! format (block size 32 for all, K-quants included).
+//! consecutive elements, scale `d = amax / 127` (kept in f32) and `q = round(x / d)` (ties to
+//! even), so `|x - d·q| <= d / 2 = amax / 254` (plus f32 rounding). Used for every quantized
+//! weight format (block size 32 for all, K-quants included). A block holding a NaN or an
+//! infinity gets a NaN scale, so non-finite inputs give non-finite outputs.
+
+use rayon::prelude::*;
 
 use super::layout::ActOrder;
 use crate::cpu::matmul::features::SimdLevel;
 
-/// Quantized activations: `rows` rows of `kp` elements (zero past the true length).
+/// Quantized activations: rows of `kp` elements (zero past the true length).
 pub(crate) struct QuantizedActs {
     /// Row length, a multiple of 128.
     pub(crate) kp: usize,
@@ -46,63 +49,6 @@ impl QuantizedActs {
     }
 }
 
-/// Quantizes `rows` rows of `k` elements (`k` a multiple of 32) into rows of `kp` elements
-/// (`kp >= k`, a multiple of 128), laid out in `order`.
-pub(crate) fn quantize_acts(
-    level: SimdLevel,
-    x: &[f32],
-    rows: usize,
-    k: usize,
-    kp: usize,
-    order: ActOrder,
-) -> QuantizedActs {
-    debug_assert!(k % 32 == 0 && kp % 128 == 0 && kp >= k && x.len() >= rows * k);
-    let mut acts = QuantizedActs {
-        kp,
-        q: vec![0; rows * kp],
-        d: vec![0.0; rows * kp / 32],
-        dsum: vec![0.0; rows * kp / 16],
-        dsum32: vec![0.0; rows * kp / 32],
-    };
-    let rows_iter = x
-        .chunks_exact(k)
-        .take(rows)
-        .zip(acts.q.chunks_exact_mut(kp))
-        .zip(acts.d.chunks_exact_mut(kp / 32))
-        .zip(acts.dsum.chunks_exact_mut(kp / 16))
-        .zip(acts.dsum32.chunks_exact_mut(kp / 32));
-    for ((((xr, qr), dr), sr), s32) in rows_iter {
-        let out = RowOut {
-            q: qr,
-            d: dr,
-            dsum: sr,
-            dsum32: s32,
-        };
-        match level {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the level was checked to be supported when it was chosen.
-            SimdLevel::Avx512Vnni => unsafe { quantize_row_avx512(xr, out, order) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            SimdLevel::Avx2 => unsafe { quantize_row_avx2(xr, out, order) },
-            _ => quantize_row(xr, out, order),
-        }
-    }
-    acts
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
-unsafe fn quantize_row_avx512(x: &[f32], out: RowOut<'_>, order: ActOrder) {
-    quantize_row(x, out, order)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn quantize_row_avx2(x: &[f32], out: RowOut<'_>, order: ActOrder) {
-    quantize_row(x, out, order)
-}
-
 /// One row's outputs.
 struct RowOut<'a> {
     q: &'a mut [i8],
@@ -111,46 +57,121 @@ struct RowOut<'a> {
     dsum32: &'a mut [f32],
 }
 
-/// Quantizes one row (written to vectorize well under any `target_feature`).
+/// Quantizes `rows` rows of `k` elements (`k` a multiple of 32) into rows of `kp` elements
+/// (`kp >= k`, a multiple of 128), laid out in `order`. Rows run in parallel.
+pub(crate) fn quantize_acts(
+    level: SimdLevel,
+    x: &[f32],
+    rows: usize,
+    k: usize,
+    kp: usize,
+    order: ActOrder,
+) -> QuantizedActs {
+    debug_assert!(k.is_multiple_of(32) && kp.is_multiple_of(128) && kp >= k);
+    debug_assert!(x.len() >= rows * k);
+    let mut acts = QuantizedActs {
+        kp,
+        q: vec![0; rows * kp],
+        d: vec![0.0; rows * kp / 32],
+        dsum: vec![0.0; rows * kp / 16],
+        dsum32: vec![0.0; rows * kp / 32],
+    };
+    if k == 0 {
+        return acts;
+    }
+    x.par_chunks_exact(k)
+        .take(rows)
+        .zip(acts.q.par_chunks_exact_mut(kp))
+        .zip(acts.d.par_chunks_exact_mut(kp / 32))
+        .zip(acts.dsum.par_chunks_exact_mut(kp / 16))
+        .zip(acts.dsum32.par_chunks_exact_mut(kp / 32))
+        .for_each(|((((xr, q), d), dsum), dsum32)| {
+            quantize_row(level, xr, RowOut { q, d, dsum, dsum32 }, order)
+        });
+    acts
+}
+
+/// Where the two 8-element halves of natural 16-group `g` (0..8) of a 128-element group go.
 #[inline(always)]
-fn quantize_row(x: &[f32], out: RowOut<'_>, order: ActOrder) {
-    let RowOut { q, d, dsum, dsum32 } = out;
-    let mut natural = [0i8; 128];
-    for (g, xg) in x.chunks(128).enumerate() {
-        for (b, xb) in xg.chunks_exact(32).enumerate() {
-            let block = 4 * g + b;
-            let (scale, sums) = quantize_block(xb, &mut natural[32 * b..32 * b + 32]);
-            d[block] = scale;
-            dsum[2 * block] = scale * sums[0] as f32;
-            dsum[2 * block + 1] = scale * sums[1] as f32;
-            dsum32[block] = scale * (sums[0] + sums[1]) as f32;
-        }
-        let qg = &mut q[128 * g..128 * g + 128];
-        match order {
-            ActOrder::Natural => qg.copy_from_slice(&natural),
-            _ => {
-                for (p, dst) in qg.iter_mut().enumerate() {
-                    *dst = natural[order.element_at(p)];
-                }
-            }
-        }
-        natural = [0; 128];
+fn group_slots(order: ActOrder, g: usize) -> [usize; 2] {
+    match order {
+        ActOrder::Natural => [16 * g, 16 * g + 8],
+        ActOrder::LoHi32 => [64 * (g % 2) + 16 * (g / 2), 64 * (g % 2) + 16 * (g / 2) + 8],
+        ActOrder::LoHi16 => [8 * g, 64 + 8 * g],
     }
 }
 
-/// Quantizes 32 values; returns the scale and the sums of the two 16-element halves' quants.
-/// A block holding a NaN or infinity gets a NaN scale, so the non-finite value propagates.
-#[inline(always)]
-fn quantize_block(x: &[f32], q: &mut [i8]) -> (f32, [i32; 2]) {
-    let amax = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-    let finite = x.iter().fold(0.0f32, |a, v| a + (v - v)) == 0.0;
-    let d = amax / 127.0;
-    let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-    let mut sums = [0i32; 2];
-    for (i, (dst, &v)) in q.iter_mut().zip(x).enumerate() {
-        let r = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i32;
-        *dst = r as i8;
-        sums[i / 16] += r;
+/// Quantizes one row with the best block quantizer of `level`.
+fn quantize_row(level: SimdLevel, x: &[f32], out: RowOut<'_>, order: ActOrder) {
+    for (b, xb) in x.chunks_exact(32).enumerate() {
+        let (quants, d, sums) = match level {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the level was checked to be supported when it was chosen.
+            SimdLevel::Avx512Vnni => unsafe { quantize_block_avx512(xb) },
+            _ => quantize_block(xb),
+        };
+        out.d[b] = d;
+        out.dsum[2 * b] = d * sums[0] as f32;
+        out.dsum[2 * b + 1] = d * sums[1] as f32;
+        out.dsum32[b] = d * (sums[0] + sums[1]) as f32;
+        let base = 128 * (b / 4);
+        for h in 0..2 {
+            let slots = group_slots(order, 2 * (b % 4) + h);
+            for (half, &slot) in slots.iter().enumerate() {
+                let src = &quants[16 * h + 8 * half..16 * h + 8 * half + 8];
+                out.q[base + slot..base + slot + 8].copy_from_slice(src);
+            }
+        }
     }
-    (if finite { d } else { f32::NAN }, sums)
+}
+
+/// Quantizes 32 values: the quants, the scale and the sums of the two halves' quants.
+#[inline(always)]
+fn quantize_block(x: &[f32]) -> ([i8; 32], f32, [i32; 2]) {
+    let amax = x.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+    let finite = x.iter().all(|v| v.is_finite());
+    let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+    let mut q = [0i8; 32];
+    for (dst, &v) in q.iter_mut().zip(x) {
+        *dst = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
+    }
+    let sum = |h: usize| {
+        q[16 * h..16 * h + 16]
+            .iter()
+            .map(|&v| v as i32)
+            .sum::<i32>()
+    };
+    let d = if finite { amax / 127.0 } else { f32::NAN };
+    (q, d, [sum(0), sum(1)])
+}
+
+/// [`quantize_block`] with AVX-512 (same results: `vcvtps2dq` rounds ties to even).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; 32], f32, [i32; 2]) {
+    use std::arch::x86_64::*;
+    // SAFETY: x holds 32 values; q has room for 32 bytes.
+    unsafe {
+        let (a, b) = (
+            _mm512_loadu_ps(x.as_ptr()),
+            _mm512_loadu_ps(x.as_ptr().add(16)),
+        );
+        let (abs_a, abs_b) = (_mm512_abs_ps(a), _mm512_abs_ps(b));
+        let inf = _mm512_set1_ps(f32::INFINITY);
+        let bad = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_a, inf)
+            | _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_b, inf);
+        let amax = _mm512_reduce_max_ps(_mm512_max_ps(abs_a, abs_b));
+        let inv = _mm512_set1_ps(if amax > 0.0 { 127.0 / amax } else { 0.0 });
+        let qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, inv));
+        let qb = _mm512_cvtps_epi32(_mm512_mul_ps(b, inv));
+        let mut q = [0i8; 32];
+        _mm_storeu_si128(q.as_mut_ptr().cast(), _mm512_cvtsepi32_epi8(qa));
+        _mm_storeu_si128(q.as_mut_ptr().add(16).cast(), _mm512_cvtsepi32_epi8(qb));
+        let d = if bad == 0 { amax / 127.0 } else { f32::NAN };
+        (
+            q,
+            d,
+            [_mm512_reduce_add_epi32(qa), _mm512_reduce_add_epi32(qb)],
+        )
+    }
 }

@@ -108,9 +108,12 @@ pub(crate) fn nibbles_32(qs: &[u8], v: &mut [u8]) {
 /// Q5_0/Q5_1: nibbles plus bit i of `qh` as bit 4 of element i.
 #[inline(always)]
 fn five_bits_32(qh: u32, qs: &[u8], v: &mut [u8]) {
-    nibbles_32(qs, v);
-    for (i, x) in v[..32].iter_mut().enumerate() {
-        *x |= (((qh >> i) & 1) as u8) << 4;
+    let high = qh.to_le_bytes();
+    for j in 0..16 {
+        let bit_lo = (high[j / 8] >> (j % 8)) & 1;
+        let bit_hi = (high[2 + j / 8] >> (j % 8)) & 1;
+        v[j] = (qs[j] & 0x0F) | (bit_lo << 4);
+        v[j + 16] = (qs[j] >> 4) | (bit_hi << 4);
     }
 }
 
@@ -128,13 +131,18 @@ pub(crate) fn k4_scale_min(scales: &[u8], j: usize) -> (u8, u8) {
 }
 
 /// Q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin.
-/// Element e: byte 32·(e / 128) + e % 32, bits 2·((e % 128) / 32).
+/// Element 128h + 32t + l: bits 2t of byte 32h + l.
+#[inline(always)]
 fn decode_q2_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
     let (d, dmin) = (f16_at(block, 80), f16_at(block, 82));
     let qs = &block[16..80];
-    for (e, x) in v[..256].iter_mut().enumerate() {
-        let byte = qs[32 * (e / 128) + e % 32];
-        *x = (byte >> (2 * ((e % 128) / 32))) & 3;
+    for half in 0..2 {
+        for quarter in 0..4 {
+            let out = &mut v[128 * half + 32 * quarter..128 * half + 32 * quarter + 32];
+            for (x, &byte) in out.iter_mut().zip(&qs[32 * half..32 * half + 32]) {
+                *x = (byte >> (2 * quarter)) & 3;
+            }
+        }
     }
     for g in 0..16 {
         let sc = block[g];
@@ -144,15 +152,21 @@ fn decode_q2_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
 }
 
 /// Q3_K: hmask[32], qs[64], scales[12] (sixteen 6-bit values biased by 32), d.
-/// Element e: two low bits as in Q2_K; the high bit, when clear, subtracts 4.
+/// Element 128h + 32t + l: two low bits as in Q2_K; bit 4h + t of hmask[l], when clear,
+/// subtracts 4.
+#[inline(always)]
 fn decode_q3_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
     let (hmask, qs, scales) = (&block[0..32], &block[32..96], &block[96..108]);
     let d = f16_at(block, 108);
-    for (e, x) in v[..256].iter_mut().enumerate() {
-        let (half, quarter, l) = (e / 128, (e % 128) / 32, e % 32);
-        let low = (qs[32 * half + l] >> (2 * quarter)) & 3;
-        let high = (hmask[l] >> (4 * half + quarter)) & 1;
-        *x = low | (high << 2); // ggml's value is x - 4
+    for half in 0..2 {
+        for quarter in 0..4 {
+            let out = &mut v[128 * half + 32 * quarter..128 * half + 32 * quarter + 32];
+            let bits = qs[32 * half..32 * half + 32].iter().zip(hmask);
+            for (x, (&low, &high)) in out.iter_mut().zip(bits) {
+                // ggml's value is x - 4.
+                *x = ((low >> (2 * quarter)) & 3) | (((high >> (4 * half + quarter)) & 1) << 2);
+            }
+        }
     }
     for g in 0..16 {
         let low = if g < 8 {
@@ -169,6 +183,7 @@ fn decode_q3_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
 
 /// Q4_K: d, dmin, scales[12] (eight 6-bit scales and mins), qs[128].
 /// Element e: byte 32·(e / 64) + e % 32, low nibble when e % 64 < 32.
+#[inline(always)]
 fn decode_q4_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
     let (d, dmin) = (f16_at(block, 0), f16_at(block, 2));
     let (scales, qs) = (&block[4..16], &block[16..144]);
@@ -183,6 +198,7 @@ fn decode_q4_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
 }
 
 /// Q5_K: d, dmin, scales[12], qh[32], qs[128]; bit e / 32 of qh[e % 32] is bit 4 of element e.
+#[inline(always)]
 fn decode_q5_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
     let (d, dmin) = (f16_at(block, 0), f16_at(block, 2));
     let (scales, qh, qs) = (&block[4..16], &block[16..48], &block[48..176]);
@@ -198,9 +214,10 @@ fn decode_q5_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
     k_quant_scales(d, dmin, scales, s, m);
 }
 
-/// Per-16 scales and offsets of Q4_K/Q5_K (their sub-blocks are 32 long).
+/// Per-16 scales and offsets of Q4_K/Q5_K (their sub-blocks are 32 long) from `d`, `dmin` and
+/// the 12 packed scale bytes.
 #[inline(always)]
-fn k_quant_scales(d: f32, dmin: f32, scales: &[u8], s: &mut [f32], m: &mut [f32]) {
+pub(crate) fn k_quant_scales(d: f32, dmin: f32, scales: &[u8], s: &mut [f32], m: &mut [f32]) {
     for j in 0..8 {
         let (sc, mn) = k4_scale_min(scales, j);
         let (scale, offset) = (d * sc as f32, -dmin * mn as f32);
@@ -211,25 +228,56 @@ fn k_quant_scales(d: f32, dmin: f32, scales: &[u8], s: &mut [f32], m: &mut [f32]
     }
 }
 
-/// Q6_K: ql[128], qh[64], scales[16] (i8), d. Element e, with h = e / 128, t = (e % 128) / 32,
-/// l = e % 32: low four bits from ql[64h + 32(t & 1) + l] (low nibble when t < 2), high two bits
-/// from qh[32h + l] at bit 2t; ggml's value is x - 32.
+/// Q6_K: ql[128], qh[64], scales[16] (i8), d. Element 128h + 32t + l: low four bits from
+/// ql[64h + 32(t & 1) + l] (low nibble when t < 2), high two bits from qh[32h + l] at bit 2t;
+/// ggml's value is x - 32.
+#[inline(always)]
 fn decode_q6_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
-    let (ql, qh, scales) = (&block[0..128], &block[128..192], &block[192..208]);
-    let d = f16_at(block, 208);
-    for (e, x) in v[..256].iter_mut().enumerate() {
-        let (h, t, l) = (e / 128, (e % 128) / 32, e % 32);
-        let low_byte = ql[64 * h + 32 * (t & 1) + l];
-        let low = if t < 2 {
-            low_byte & 0x0F
-        } else {
-            low_byte >> 4
-        };
-        let high = (qh[32 * h + l] >> (2 * t)) & 3;
-        *x = low | (high << 4);
+    let (ql, qh) = (&block[0..128], &block[128..192]);
+    for h in 0..2 {
+        for t in 0..4 {
+            let low = &ql[64 * h + 32 * (t & 1)..64 * h + 32 * (t & 1) + 32];
+            let high = &qh[32 * h..32 * h + 32];
+            let out = &mut v[128 * h + 32 * t..128 * h + 32 * t + 32];
+            let shift = if t < 2 { 0 } else { 4 };
+            for (x, (&l, &hb)) in out.iter_mut().zip(low.iter().zip(high)) {
+                *x = ((l >> shift) & 0x0F) | (((hb >> (2 * t)) & 3) << 4);
+            }
+        }
     }
+    q6_k_scales(&block[192..208], f16_at(block, 208), s, m);
+}
+
+/// Q6_K's per-16 scales `d · sc` (signed) and offsets `-32 d · sc`.
+#[inline(always)]
+pub(crate) fn q6_k_scales(scales: &[u8], d: f32, s: &mut [f32], m: &mut [f32]) {
     for g in 0..16 {
         s[g] = d * (scales[g] as i8) as f32;
         m[g] = -32.0 * s[g];
     }
+}
+
+/// Q4_K's eight 6-bit scales (bytes 0..8) and mins (bytes 8..16) unpacked from 12 bytes.
+#[inline(always)]
+pub(crate) fn q4_k_scales_mins(packed: &[u8]) -> (u64, u64) {
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let word = |i: usize| {
+        u32::from_le_bytes([
+            packed[4 * i],
+            packed[4 * i + 1],
+            packed[4 * i + 2],
+            packed[4 * i + 3],
+        ])
+    };
+    let (a, b, c) = (word(0), word(1), word(2));
+    let scales_lo = a & LOW6;
+    let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
+    let mins_lo = b & LOW6;
+    let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
+    (
+        scales_lo as u64 | (scales_hi as u64) << 32,
+        mins_lo as u64 | (mins_hi as u64) << 32,
+    )
 }

@@ -56,6 +56,13 @@ fn groups_of_32(dtype: DType) -> bool {
 /// A raw output pointer shared by tasks that write disjoint tiles.
 #[derive(Copy, Clone)]
 struct OutPtr(*mut f32);
+
+impl OutPtr {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
 // SAFETY: tasks only write disjoint regions (see `gemm`).
 unsafe impl Send for OutPtr {}
 // SAFETY: as above.
@@ -88,7 +95,7 @@ pub(super) fn gemm(x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
             let panels = cg * panels_per_task..col_panels.min((cg + 1) * panels_per_task);
             let mut decoded: Vec<DecodedPanel> =
                 panels.clone().map(|_| DecodedPanel::new()).collect();
-            let out = out;
+            let y = out.get();
             for k0 in (0..k).step_by(KC) {
                 let kc = KC.min(k - k0);
                 for (p, panel) in panels.clone().zip(decoded.iter_mut()) {
@@ -104,7 +111,7 @@ pub(super) fn gemm(x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
                             r0,
                             k0,
                             kc,
-                            y: out.0,
+                            y,
                             ldy: n,
                             col0: p * NR,
                             cols,

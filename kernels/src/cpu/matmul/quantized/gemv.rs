@@ -27,12 +27,20 @@ fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
             return (kernel, layout.act_order());
         }
         match level {
-            SimdLevel::Avx512Vnni => return (super::gemv_avx512::generic_rows, ActOrder::Natural),
+            SimdLevel::Avx512Vnni => {
+                return (super::gemv_avx512_generic::generic_rows, ActOrder::Natural);
+            }
             SimdLevel::Avx2 => return (super::gemv_avx2::generic_rows, ActOrder::Natural),
             _ => {}
         }
     }
-    let _ = layout;
+    #[cfg(target_arch = "aarch64")]
+    if level == SimdLevel::Neon
+        && let Some(kernel) = super::gemv_neon::kernel(layout)
+    {
+        return (kernel, layout.act_order());
+    }
+    let _ = (level, layout);
     (generic_rows, ActOrder::Natural)
 }
 

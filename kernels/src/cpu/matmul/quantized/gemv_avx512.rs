@@ -9,7 +9,8 @@ use std::arch::x86_64::*;
 
 use super::QuantRows;
 use super::act::QuantizedActs;
-use super::gemv::{RowsKernel, generic_rows_inline};
+use super::blocks::q4_k_scales_mins;
+use super::gemv::RowsKernel;
 use super::layout::QuantLayout;
 
 /// The dedicated kernel for `layout`, if any.
@@ -21,23 +22,6 @@ pub(super) fn kernel(layout: QuantLayout) -> Option<RowsKernel> {
         QuantLayout::SplitQ6K => Some(q6_k_rows),
         QuantLayout::Gguf => None,
     }
-}
-
-/// The generic decode-and-dot compiled for AVX-512.
-pub(super) fn generic_rows(
-    w: &QuantRows,
-    j0: usize,
-    acts: &QuantizedActs,
-    r: usize,
-    out: &mut [f32],
-) {
-    // SAFETY: reachable only through `SimdLevel::Avx512Vnni`, which checked the CPU.
-    unsafe { generic_avx512(w, j0, acts, r, out) }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-fn generic_avx512(w: &QuantRows, j0: usize, acts: &QuantizedActs, r: usize, out: &mut [f32]) {
-    generic_rows_inline(w, j0, acts, r, out)
 }
 
 /// Declares a safe `RowsKernel` wrapper around a `target_feature` row loop.
@@ -57,6 +41,9 @@ rows_kernel!(q4_0_rows, q4_0_row);
 rows_kernel!(q8_0_rows, q8_0_row);
 rows_kernel!(q4_k_rows, q4_k_row);
 rows_kernel!(q6_k_rows, q6_k_row);
+
+/// How far ahead of the current weight bytes to prefetch.
+const PREFETCH: usize = 1024;
 
 /// Lane indices repeating each of the first 4 values 4 times.
 const REPEAT4_LO: [i32; 16] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
@@ -110,6 +97,7 @@ unsafe fn q4_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
     // SAFETY: kp / 128 groups of 64 quant bytes, 4 f16 scales, 128 activations, 4 d and dsum32.
     unsafe {
         for g in 0..w.kp / 128 {
+            _mm_prefetch::<_MM_HINT_T0>(qs.add(64 * g + PREFETCH).cast());
             let packed = _mm512_loadu_si512(qs.add(64 * g).cast());
             let lo = _mm512_and_si512(packed, nibble);
             let hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
@@ -172,31 +160,6 @@ unsafe fn q8_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
         }
     }
     _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 128.0 * hsum128(offset)
-}
-
-/// Q4_K's eight 6-bit scales (bytes 0..8) and mins (bytes 8..16) unpacked from 12 bytes.
-#[inline(always)]
-fn q4_k_scales_mins(packed: &[u8]) -> (u64, u64) {
-    const LOW6: u32 = 0x3f3f_3f3f;
-    const LOW4: u32 = 0x0f0f_0f0f;
-    const LOW2: u32 = 0x0303_0303;
-    let word = |i: usize| {
-        u32::from_le_bytes([
-            packed[4 * i],
-            packed[4 * i + 1],
-            packed[4 * i + 2],
-            packed[4 * i + 3],
-        ])
-    };
-    let (a, b, c) = (word(0), word(1), word(2));
-    let scales_lo = a & LOW6;
-    let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
-    let mins_lo = b & LOW6;
-    let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
-    (
-        scales_lo as u64 | (scales_hi as u64) << 32,
-        mins_lo as u64 | (mins_hi as u64) << 32,
-    )
 }
 
 /// Eight unsigned bytes widened to f32.

@@ -16,7 +16,7 @@
 //!   pairs, byte i holding positions i, 32 + i, 64 + i, 96 + i at bits 0, 2, 4, 6, where
 //!   positions 0..64 are the low nibbles and 64..128 the high nibbles.
 
-use super::blocks::{GROUP, decode_gguf_block, f16_at, nibbles_32};
+use super::blocks::{decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales};
 use crate::DType;
 use crate::cpu::matmul::aligned::AlignedBytes;
 
@@ -202,39 +202,36 @@ impl QuantRows {
                 m[..2].fill(-128.0 * d);
             }
             QuantLayout::SplitQ4K => {
-                let mut block = [0u8; 144];
-                block[..16].copy_from_slice(&row[so + 16 * b..so + 16 * b + 16]);
+                let header = &row[so + 16 * b..so + 16 * b + 16];
                 let qs = &row[128 * b..128 * b + 128];
                 for j in 0..8 {
                     nibbles_32(&qs[16 * j..16 * j + 16], &mut v[32 * j..32 * j + 32]);
                 }
-                // Scales via the GGUF decoder on a header-only block (its quants are unused).
-                let mut scratch = [0u8; 256];
-                decode_gguf_block(DType::Q4_K, &block, &mut scratch, s, m);
+                k_quant_scales(f16_at(header, 0), f16_at(header, 2), &header[4..16], s, m);
             }
             QuantLayout::SplitQ6K => {
                 let quants = &row[192 * b..192 * b + 192];
                 let header = &row[so + 18 * b..so + 18 * b + 18];
                 for half in 0..2 {
-                    let (ql, qh) = (
-                        &quants[96 * half..96 * half + 64],
-                        &quants[96 * half + 64..96 * half + 96],
-                    );
-                    for p in 0..128 {
-                        let low = if p < 64 {
-                            ql[p] & 0x0F
-                        } else {
-                            ql[p - 64] >> 4
-                        };
-                        let high = (qh[p % 32] >> (2 * (p / 32))) & 3;
-                        v[128 * half + ActOrder::LoHi16.element_at(p)] = low | (high << 4);
+                    let ql = &quants[96 * half..96 * half + 64];
+                    let qh = &quants[96 * half + 64..96 * half + 96];
+                    // Position p (< 64) holds element 16(p / 8) + p % 8 in its low nibble and
+                    // the element 8 further in its high nibble; its high bits sit in qh[p % 32]
+                    // at bit 2(p / 32) (low nibble) and 2(p / 32) + 4 (high nibble).
+                    for quarter in 0..2 {
+                        for g in 4 * quarter..4 * quarter + 4 {
+                            let out = &mut v[128 * half + 16 * g..128 * half + 16 * g + 16];
+                            let low = &ql[8 * g..8 * g + 8];
+                            let high = &qh[8 * g - 32 * quarter..8 * g - 32 * quarter + 8];
+                            for i in 0..8 {
+                                let (l, hb) = (low[i], high[i] >> (2 * quarter));
+                                out[i] = (l & 0x0F) | ((hb & 3) << 4);
+                                out[8 + i] = (l >> 4) | (((hb >> 4) & 3) << 4);
+                            }
+                        }
                     }
                 }
-                let d = f16_at(header, 16);
-                for g in 0..256 / GROUP {
-                    s[g] = d * (header[g] as i8) as f32;
-                    m[g] = -32.0 * s[g];
-                }
+                q6_k_scales(&header[..16], f16_at(header, 16), s, m);
             }
         }
     }

@@ -17,6 +17,8 @@ mod gemm_vnni;
 mod gemv;
 mod gemv_avx2;
 mod gemv_avx512;
+mod gemv_avx512_generic;
+mod gemv_neon;
 pub(crate) mod layout;
 
 pub(crate) use layout::QuantRows;

@@ -45,7 +45,7 @@ fn split_layouts_decode_like_gguf_blocks() {
         let bytes = random_weights(dtype, n, k, &mut rng);
         let packed = QuantRows::pack(dtype, n, k, &bytes);
         assert_eq!(packed.layout, QuantLayout::for_dtype(dtype));
-        assert!(packed.kp >= k && packed.kp % bl == 0);
+        assert!(packed.kp >= k && packed.kp.is_multiple_of(bl));
         let (mut v1, mut s1, mut m1) = ([0u8; 256], [0f32; 16], [0f32; 16]);
         let (mut v2, mut s2, mut m2) = ([0u8; 256], [0f32; 16], [0f32; 16]);
         for j in 0..n {

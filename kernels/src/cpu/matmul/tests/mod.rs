@@ -3,6 +3,7 @@
 
 mod decode;
 mod matmul;
+mod timing;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

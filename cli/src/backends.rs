@@ -1,0 +1,39 @@
+//! The registry of backends the CLI can create by name. A new backend (wgpu, vulkan, qnn, nnapi)
+//! plugs in by adding one entry to [`BACKENDS`].
+
+use crate::error::{CliError, Result};
+use edgehal::{Backend, CpuBackend};
+use std::sync::Arc;
+
+/// A backend the CLI knows how to construct.
+pub struct BackendEntry {
+    /// The name used with `--backend`.
+    pub name: &'static str,
+    /// One line for `devices` and `--help`.
+    pub description: &'static str,
+    /// Creates the backend, or says why it is not available on this machine.
+    pub create: fn() -> edgehal::Result<Arc<dyn Backend>>,
+}
+
+/// Every backend compiled into this binary, in order of preference.
+pub const BACKENDS: &[BackendEntry] =
+    &[BackendEntry { name: "cpu", description: "SIMD kernels on all cores (always available)", create: create_cpu }];
+
+fn create_cpu() -> edgehal::Result<Arc<dyn Backend>> {
+    Ok(Arc::new(CpuBackend::new()?))
+}
+
+/// The names of all registered backends.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    BACKENDS.iter().map(|b| b.name)
+}
+
+/// The registry entry called `name`, or an error listing the known ones.
+pub fn entry(name: &str) -> Result<&'static BackendEntry> {
+    BACKENDS.iter().find(|b| b.name == name).ok_or_else(|| CliError::unknown("backend", name, names()))
+}
+
+/// Creates the backend called `name`.
+pub fn create(name: &str) -> Result<Arc<dyn Backend>> {
+    Ok((entry(name)?.create)()?)
+}

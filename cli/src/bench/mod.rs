@@ -1,0 +1,179 @@
+//! `edgehal bench`: measure the device's peaks, then time one-op graphs and report how close each
+//! comes to them.
+
+mod case;
+mod presets;
+mod random;
+mod report;
+mod runner;
+
+use crate::backends;
+use crate::error::{CliError, Result, write_file};
+use crate::inputs::parse_dims;
+use crate::machine::Machine;
+use crate::progress;
+use case::BenchCase;
+use edgehal::{Backend, DType, Peaks};
+use report::{BenchReport, BenchResult};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Arguments of `edgehal bench`.
+#[derive(clap::Args, Debug)]
+#[command(after_long_help = bench_help())]
+pub struct BenchArgs {
+    /// Backend to benchmark.
+    #[arg(long, short, default_value = "cpu")]
+    pub backend: String,
+    /// Only this op (with --shape: the op to build).
+    #[arg(long)]
+    pub op: Option<String>,
+    /// Only this dtype (with --shape: the weight / cache / target dtype).
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// A custom shape for --op, e.g. 1x4096x4096 for matmul (repeatable; see below).
+    #[arg(long, value_name = "DIMS")]
+    pub shape: Vec<String>,
+    /// A named list of cases (see below); default: quick.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Timed runs per case (default: at least 5, up to 1 s of kernel time).
+    #[arg(long)]
+    pub iters: Option<usize>,
+    /// Write machine, peaks and every result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// List the cases that would run, and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+fn bench_help() -> String {
+    let mut s = String::from("Presets:\n");
+    for (name, about) in presets::PRESETS {
+        s += &format!("  {name:<13} {about}\n");
+    }
+    s += "\nOps and --shape:\n";
+    for (name, shape) in case::OPS {
+        s += &format!("  {name:<11} {shape}\n");
+    }
+    s += "\nMemory-bound cases cycle over copies of their operands totalling at least 4x the last-level\n\
+          cache, so they measure DRAM, not cache. Times are kernel times (median and best); rates are\n\
+          at the median. Quantized matmuls may use integer dot products (VNNI), so %FMA (of the f32\n\
+          FMA peak) can exceed 100.\n";
+    s
+}
+
+/// The cases the arguments select.
+fn select(args: &BenchArgs) -> Result<(String, Vec<BenchCase>)> {
+    let dtype = args
+        .dtype
+        .as_deref()
+        .map(|d| DType::from_name(d).ok_or_else(|| CliError::unknown("dtype", d, DType::ALL.iter().map(|d| d.name()))))
+        .transpose()?;
+    if !args.shape.is_empty() {
+        if args.preset.is_some() {
+            return Err(CliError::Usage("give either --preset or --shape, not both".into()));
+        }
+        let op = args.op.as_deref().ok_or_else(|| CliError::Usage("--shape needs --op".into()))?;
+        let cases = args
+            .shape
+            .iter()
+            .map(|s| {
+                let dims = parse_dims(s)
+                    .ok_or_else(|| CliError::Usage(format!("--shape `{s}`: write dims as 1x4096x4096")))?;
+                BenchCase::new(op, dtype, dims)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(("custom".into(), cases));
+    }
+    let preset = args.preset.as_deref().unwrap_or(presets::DEFAULT);
+    let all = presets::cases(preset)?;
+    if let Some(op) = &args.op {
+        case::check_op(op)?;
+    }
+    let cases: Vec<BenchCase> = all
+        .into_iter()
+        .filter(|c| args.op.as_deref().is_none_or(|op| c.op == op))
+        .filter(|c| dtype.is_none_or(|d| c.dtype == d))
+        .collect();
+    if cases.is_empty() {
+        return Err(CliError::Usage(format!("preset `{preset}` has no case matching the --op / --dtype filter")));
+    }
+    Ok((preset.into(), cases))
+}
+
+/// Measures the backend's peaks behind a spinner.
+fn probe(backend: &Arc<dyn Backend>) -> Result<Peaks> {
+    let spinner = progress::spinner(format!("measuring {} peaks", backend.name()));
+    let peaks = backend.measure_peaks();
+    spinner.finish_and_clear();
+    Ok(peaks?)
+}
+
+/// Runs the command.
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    let (preset, cases) = select(args)?;
+    if args.list {
+        for c in &cases {
+            println!("{}", c.label());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let backend = backends::create(&args.backend)?;
+    let machine = Machine::detect();
+    let device = backend.device();
+    let first = probe(&backend)?;
+
+    let bar = progress::bar(cases.len() as u64);
+    let mut measured = Vec::with_capacity(cases.len());
+    for case in &cases {
+        bar.set_message(case.label());
+        measured.push(runner::measure(case, &backend, &first, machine.llc_bytes, args.iters));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    // Probe again: on a shared machine one probe can come out low; the higher of the two is the
+    // better estimate of what the device can do.
+    let second = probe(&backend)?;
+    let peaks =
+        Peaks { f32_gflops: first.f32_gflops.max(second.f32_gflops), read_gbps: first.read_gbps.max(second.read_gbps) };
+    println!(
+        "{} ({}): peaks {:.1} GFLOP/s f32 FMA, {:.1} GB/s read (best of 2 probes); LLC {} MiB ({})",
+        device.name,
+        backend.name(),
+        peaks.f32_gflops,
+        peaks.read_gbps,
+        machine.llc_bytes >> 20,
+        machine.llc_source
+    );
+    let results: Vec<BenchResult> = cases
+        .iter()
+        .zip(measured)
+        .map(|(case, m)| match m {
+            Ok(m) => BenchResult::ok(case, &m, &peaks, machine.llc_bytes),
+            Err(e) => BenchResult::failed(case, e.to_string()),
+        })
+        .collect();
+    print!("{}", report::table(&results));
+
+    if let Some(path) = &args.json {
+        let report = BenchReport {
+            machine: &machine,
+            device: &device,
+            peaks: &peaks,
+            probes: &[first, second],
+            preset: &preset,
+            results: &results,
+        };
+        let text = serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(format!("JSON: {e}")))?;
+        write_file(path, text + "\n")?;
+    }
+    let failed = results.iter().filter(|r| r.error.is_some()).count();
+    if failed > 0 {
+        eprintln!("error: {failed} of {} benchmarks failed", results.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,131 @@
+//! Ad-hoc release-mode timings (ignored by default; run with
+//! `cargo test -p edgehal-kernels --release timing -- --ignored --nocapture`).
+
+use std::time::Instant;
+
+use rand::Rng;
+
+use super::{random_weights, rng};
+use crate::DType;
+use crate::cpu::matmul::{PackedWeights, matmul, simd_level};
+
+/// On-CPU nanoseconds of all this process's threads (from /proc; 0 where unavailable).
+/// On a shared machine, CPU time is a steadier measure than wall time.
+fn process_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Best wall time and best CPU time (divided by the thread count) of `runs` calls, in seconds.
+fn best_of(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
+    f();
+    let threads = rayon::current_num_threads() as f64;
+    (0..runs)
+        .map(|_| {
+            let (t, c) = (Instant::now(), process_cpu_ns());
+            f();
+            (
+                t.elapsed().as_secs_f64(),
+                (process_cpu_ns() - c) as f64 * 1e-9 / threads,
+            )
+        })
+        .fold((f64::INFINITY, f64::INFINITY), |(a, b), (t, c)| {
+            (a.min(t), b.min(c))
+        })
+}
+
+fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
+    let mut rng = rng(9);
+    let bytes = random_weights(dtype, n, k, &mut rng);
+    let w = PackedWeights::new(dtype, n, k, &bytes).unwrap();
+    let x: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let mut y = vec![0f32; m * n];
+    let (t, cpu) = best_of(runs, || matmul(&x, m, &w, &mut y).unwrap());
+    let flop = 2.0 * (m * n * k) as f64;
+    println!(
+        "{:>7} m={m:<4} n={n:<6} k={k:<6} wall {:8.3} ms {:7.1} GFLOP/s {:6.1} GB/s | cpu/thread {:8.3} ms {:7.1} GFLOP/s {:6.1} GB/s",
+        dtype.name(),
+        t * 1e3,
+        flop / t / 1e9,
+        bytes.len() as f64 / t / 1e9,
+        cpu * 1e3,
+        flop / cpu / 1e9,
+        bytes.len() as f64 / cpu / 1e9,
+    );
+}
+
+/// `TIMING=dtype:m:n:k[:runs],...` times just those products.
+fn custom(spec: &str) -> bool {
+    let mut any = false;
+    for item in spec.split(',') {
+        let f: Vec<&str> = item.split(':').collect();
+        if f.len() < 4 {
+            continue;
+        }
+        let (Some(dtype), Ok(m), Ok(n), Ok(k)) = (
+            DType::from_name(f[0]),
+            f[1].parse(),
+            f[2].parse(),
+            f[3].parse(),
+        ) else {
+            continue;
+        };
+        time(
+            dtype,
+            m,
+            n,
+            k,
+            f.get(4).and_then(|r| r.parse().ok()).unwrap_or(10),
+        );
+        any = true;
+    }
+    any
+}
+
+#[test]
+#[ignore]
+fn timing() {
+    println!(
+        "simd level: {}, threads: {}",
+        simd_level(),
+        rayon::current_num_threads()
+    );
+    let only = std::env::var("TIMING").unwrap_or_default();
+    if custom(&only) {
+        return;
+    }
+    let want = |what: &str| only.is_empty() || only.split(',').any(|w| w == what);
+    if want("f32") {
+        time(DType::F32, 512, 4096, 4096, 5);
+        time(DType::F16, 512, 4096, 4096, 3);
+        time(DType::F32, 1, 4096, 4096, 20);
+    }
+    for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K] {
+        if want("gemv") {
+            time(dtype, 1, 4096, 14336, 20);
+            time(dtype, 1, 14336, 4096, 20);
+        }
+        if want("gemm") {
+            time(dtype, 512, 4096, 4096, 3);
+        }
+    }
+    if want("other") {
+        for dtype in [
+            DType::Q4_1,
+            DType::Q5_0,
+            DType::Q5_1,
+            DType::Q2_K,
+            DType::Q3_K,
+            DType::Q5_K,
+            DType::IQ4_NL,
+        ] {
+            time(dtype, 1, 4096, 4096, 5);
+            time(dtype, 512, 4096, 4096, 1);
+        }
+    }
+}
