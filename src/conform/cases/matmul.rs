@@ -75,11 +75,22 @@ pub(super) fn cases() -> Vec<Case> {
             }
         }
     }
-    // NaN propagation: a NaN in x row 2 makes all of y's row 2 NaN and nothing else.
+    // NaN propagation: a NaN in x row 2 makes all of y's row 2 NaN and nothing else; an infinity
+    // makes it ±∞ (or NaN), and leaves the other rows alone.
     for w in [DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K] {
-        cases.push(case(Level::Quick, "nan", "x_row_2", w, DType::F32, vec![4, 512], 40, Some(2 * 512 + 300)));
+        let nan = Plant { at: 2 * 512 + 300, value: f32::NAN };
+        cases.push(case(Level::Quick, "nan", "x_row_2", w, DType::F32, vec![4, 512], 40, Some(nan)));
+        let inf = Plant { at: 512 + 17, value: f32::INFINITY };
+        cases.push(case(Level::Quick, "nan", "inf_x_row_1", w, DType::F32, vec![4, 512], 40, Some(inf)));
     }
     cases
+}
+
+/// A non-finite value planted in x at a flat index.
+#[derive(Copy, Clone, Debug)]
+struct Plant {
+    at: usize,
+    value: f32,
 }
 
 #[allow(clippy::too_many_arguments)] // a case is exactly these facts
@@ -91,12 +102,12 @@ fn case(
     x: DType,
     x_shape: Vec<usize>,
     n: usize,
-    nan_at: Option<usize>,
+    plant: Option<Plant>,
 ) -> Case {
     let k = *x_shape.last().expect("x has a k axis");
     let shapes = vec![x_shape.clone(), vec![n, k]];
     Case::new(level, "matmul", format!("w={w} x={x}"), family, detail, shapes, move |ctx| {
-        build(ctx, w, x, &x_shape, n, nan_at)
+        build(ctx, w, x, &x_shape, n, plant)
     })
 }
 
@@ -106,14 +117,14 @@ fn build(
     xd: DType,
     x_shape: &[usize],
     n: usize,
-    nan_at: Option<usize>,
+    plant: Option<Plant>,
 ) -> Result<Prepared> {
     let k = *x_shape.last().expect("x has a k axis");
     let m = x_shape.iter().product::<usize>() / k;
     let (w_t, w) = random_tensor(&mut ctx.rng, wd, &[n, k])?;
     let mut x_vals = ctx.rng.uniform(m * k, -1.0, 1.0);
-    if let Some(i) = nan_at {
-        x_vals[i] = f32::NAN;
+    if let Some(p) = plant {
+        x_vals[p.at] = p.value;
     }
     let x_t = Tensor::from_f32_as(xd, x_shape.to_vec(), &x_vals)?;
     let x = x_t.to_f32_vec()?;
