@@ -1,7 +1,7 @@
 //! The conformance suite on the built-in CPU backend, and proof that the suite can fail: toy
 //! backends wrapping the CPU that corrupt, poison, skip, waver, refuse or panic must be caught.
 
-use edgehal::conform::{self, CaseResult, Report, Status, Suite};
+use edgehal::conform::{self, CaseResult, Report, Status, Suite, ToleranceProfile};
 use edgehal::{
     Backend, Bindings, CpuBackend, DeviceBuffer, DeviceInfo, Executable, Graph, NodeId, NodeTiming, Op, Partition,
     Peaks, Result, Support, Tensor, TensorDesc,
@@ -265,6 +265,21 @@ fn reports_round_trip_and_show_failures() {
     assert!(md.contains("| softmax | f32 |"));
     assert!(md.contains("## Failures"));
     assert_eq!(md.matches("### `").count(), report.failed());
+}
+
+#[test]
+fn the_8_bit_activation_allowance_is_what_lets_quantized_matmul_pass() {
+    // The CPU quantizes x to 8 bits for quant weights; judged as if it did not, it must fail.
+    let suite = Suite::quick().filter_op("matmul").filter(|c| c.family == "odd" || c.family == "gemv");
+    let q4 = suite.clone().filter_dtype("q4_0");
+    assert_eq!(run(&q4, cpu()).failed(), 0);
+    let strict = run(&q4.with_profile(ToleranceProfile::strict()), cpu());
+    assert_eq!(strict.failed(), strict.summary.total, "{}", strict.to_markdown());
+    // Float weights pass the strict profile: no allowance is needed there.
+    let f32_weights = suite.filter_dtype("f32").filter(|c| c.dtype.starts_with("w=f32"));
+    let report = run(&f32_weights.with_profile(ToleranceProfile::strict()), cpu());
+    assert!(report.summary.total > 0);
+    assert_eq!(report.failed(), 0, "{}", report.to_markdown());
 }
 
 #[test]

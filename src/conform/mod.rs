@@ -34,7 +34,8 @@
 //!    element shows up);
 //! 4. the first run's outputs, decoded exactly to f32, against `edgehal_kernels::reference` on the
 //!    exactly decoded inputs, element by element, with the tolerances of [`tolerance`]; a NaN where
-//!    the reference has a number, a number where it has NaN, or a different infinity fails;
+//!    the reference has a number, or a number where it has NaN, fails (an infinite reference
+//!    takes the same infinity or NaN);
 //! 5. the two runs must be bit-identical (NaN payloads aside): determinism.
 //!
 //! A backend panic or error is caught and recorded as [`Status::Error`]. Each case reports its
