@@ -204,13 +204,18 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
             _ => scores_rows::<V, K, 1, 16>(q, g, k, key_base, n, r0, s),
         };
     }
-    for r in 0..g.rows {
+    // Keys of this tile that row `r` may see (all `n` unless the causal diagonal crosses it).
+    let allowed_keys = |r: usize| {
         let i = blk.i0 + r / g.group;
-        let allowed = if inp.params.causal {
+        if inp.params.causal {
             (sh.q_position(i) + 1).saturating_sub(t0).min(n)
         } else {
             n
-        };
+        }
+    };
+    for r in 0..g.rows {
+        let i = blk.i0 + r / g.group;
+        let allowed = allowed_keys(r);
         let mask = inp.mask.map(|m| &m[i * sh.kv_len + t0..][..n]);
         let row = &mut s[r * TILE..r * TILE + n];
         alpha[r] = online_softmax_row::<V>(
@@ -221,6 +226,14 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
             &mut st.m[r],
             &mut st.l[r],
         );
+    }
+    if (0..g.rows).any(|r| allowed_keys(r) < n) {
+        // On the causal diagonal, each row accumulates only the values it may see: a hidden
+        // value (a future token's, possibly non-finite) must not reach it even times p = 0.
+        for r in 0..g.rows {
+            update_rows::<V, S, 1>(s, alpha, g, v, key_base, allowed_keys(r), r, &mut st.o);
+        }
+        return;
     }
     let mut r0 = 0;
     while r0 < g.rows {
