@@ -234,6 +234,7 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
 
 /// Scores of rows `r0..r0 + R` against the tile's `n` keys into `s`; returns `R`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn scores_rows<V: Vf32, K: KvRows, S: KvRows, const R: usize, const J: usize>(
     q: &[f32],
     g: &BlockGeom,
