@@ -25,8 +25,26 @@ pub(crate) enum Isa {
     Portable,
 }
 
+/// Tests only: 1 caps [`isa()`] at AVX2, 2 at the portable path (so that every path is tested on
+/// an AVX-512 machine). Other tests running meanwhile merely take another correct path.
+#[cfg(test)]
+pub(crate) static TEST_ISA_CAP: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
 /// The best instruction set this CPU supports (feature detection is cached by std).
 pub(crate) fn isa() -> Isa {
+    #[cfg(test)]
+    match (
+        TEST_ISA_CAP.load(std::sync::atomic::Ordering::Relaxed),
+        detected_isa(),
+    ) {
+        (2, _) => return Isa::Portable,
+        (1, Isa::Avx512) => return Isa::Avx2,
+        _ => {}
+    }
+    detected_isa()
+}
+
+fn detected_isa() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
