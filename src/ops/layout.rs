@@ -22,7 +22,7 @@ pub(super) fn infer_cast(x: &TensorDesc, to: DType) -> Result<TensorDesc> {
 
 pub(super) fn infer_reshape(x: &TensorDesc, shape: &[usize]) -> Result<TensorDesc> {
     let out = TensorDesc::new(x.dtype, shape.to_vec());
-    if out.elems() != x.elems() || (x.dtype.is_quantized() && out.last_dim() % x.dtype.block_len() != 0) {
+    if out.elems() != x.elems() || (x.dtype.is_quantized() && !out.last_dim().is_multiple_of(x.dtype.block_len())) {
         return Err(Error::shape(
             "reshape",
             format!("cannot reshape {} {:?} ({} elements) to {shape:?}", x.dtype, x.shape, x.elems()),

@@ -20,7 +20,7 @@ impl RopeOp {
     pub(super) fn infer(&self, x: &TensorDesc) -> Result<TensorDesc> {
         expect_dtype("rope", "x", x, &[DType::F32])?;
         expect_rank("rope", "x", x, 4)?;
-        if x.shape[3] % 2 != 0 {
+        if !x.shape[3].is_multiple_of(2) {
             return Err(Error::shape("rope", format!("head dim must be even, x is {:?}", x.shape)));
         }
         if !(self.theta.is_finite() && self.theta > 1.0) {

@@ -82,6 +82,9 @@ impl Plan {
     }
 }
 
+/// A buffer and the index of the backend that owns it.
+type Placed = (usize, Box<dyn DeviceBuffer>);
+
 struct CompiledPartition {
     backend: usize,
     partition: Partition,
@@ -93,7 +96,7 @@ pub struct Session {
     graph: Graph,
     backends: Vec<Arc<dyn Backend>>,
     parts: Vec<CompiledPartition>,
-    states: HashMap<ValueId, (usize, Box<dyn DeviceBuffer>)>,
+    states: HashMap<ValueId, Placed>,
     plan: Plan,
     last_profile: Option<Profile>,
 }
@@ -192,7 +195,7 @@ impl Session {
         let given = self.check_inputs(inputs)?;
         let start = Instant::now();
         // Every value that crossed or will cross a partition boundary, on the backend that has it.
-        let mut values: HashMap<ValueId, (usize, Box<dyn DeviceBuffer>)> = HashMap::new();
+        let mut values: HashMap<ValueId, Placed> = HashMap::new();
         let mut profile = Profile::default();
         for part in &mut self.parts {
             let backend = &self.backends[part.backend];
@@ -233,7 +236,7 @@ impl Session {
                 }
                 outputs.push(buf);
             }
-            let mut states: Vec<(ValueId, (usize, Box<dyn DeviceBuffer>))> = part
+            let mut states: Vec<(ValueId, Placed)> = part
                 .partition
                 .states
                 .iter()
@@ -339,7 +342,7 @@ fn allocate_states(
     graph: &Graph,
     parts: &[CompiledPartition],
     backends: &[Arc<dyn Backend>],
-) -> Result<HashMap<ValueId, (usize, Box<dyn DeviceBuffer>)>> {
+) -> Result<HashMap<ValueId, Placed>> {
     let mut states = HashMap::new();
     for part in parts {
         for &s in &part.partition.states {

@@ -91,11 +91,10 @@ pub(crate) fn partition(graph: &Graph, placement: &[Option<usize>]) -> Vec<(usiz
                 for &v in &graph.node(n).inputs {
                     if let Some(s) = graph.state_of(v) {
                         states.insert(s);
-                    } else if matches!(graph.value(v).source, ValueSource::Input) || producer_part(v, &parts) != Some(i)
+                    } else if !matches!(graph.value(v).source, ValueSource::Weight(_))
+                        && (matches!(graph.value(v).source, ValueSource::Input) || producer_part(v, &parts) != Some(i))
                     {
-                        if !matches!(graph.value(v).source, ValueSource::Weight(_)) {
-                            inputs.insert(v);
-                        }
+                        inputs.insert(v);
                     }
                 }
             }

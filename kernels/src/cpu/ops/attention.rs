@@ -46,8 +46,7 @@ const MIN_SPLIT_KEYS: usize = 256;
 ///
 /// Errors (`LengthMismatch`): `n_kv_head` zero or not dividing `n_head`, `kv_len > kv_capacity`,
 /// `seq_q > kv_len`, or any buffer of the wrong length. Values of `k`/`v` past `kv_len` are never
-/// read; non-finite values of `v` at causally hidden positions within `kv_len` may leak into
-/// rows that share their key tile as NaN.
+/// read, and causally hidden values never reach a row (a NaN in a future token's `v` stays out).
 pub fn attention(
     q: &[f32],
     k: KvCache,

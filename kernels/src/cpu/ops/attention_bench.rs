@@ -204,3 +204,51 @@ fn attention_bench() {
         );
     }
 }
+
+/// Decode in a loop for profiling (`perf record … attention_bench::decode_loop --ignored`).
+#[test]
+#[ignore]
+fn decode_loop() {
+    let d = 128;
+    let params = AttentionParams {
+        scale: 1.0 / (d as f32).sqrt(),
+        causal: true,
+        softcap: None,
+    };
+    let sh = AttentionShape {
+        batch: 1,
+        n_head: 32,
+        n_kv_head: 8,
+        seq_q: 1,
+        kv_len: 4096,
+        kv_capacity: 4096,
+        head_dim: d,
+    };
+    let mut r = rng(2);
+    let q = uniform(&mut r, sh.q_elems(), -1.0, 1.0);
+    let k: Vec<f16> = uniform(&mut r, sh.kv_elems(), -1.0, 1.0)
+        .iter()
+        .map(|&x| f16::from_f32(x))
+        .collect();
+    let v: Vec<f16> = uniform(&mut r, sh.kv_elems(), -1.0, 1.0)
+        .iter()
+        .map(|&x| f16::from_f32(x))
+        .collect();
+    let mut out = vec![0.0f32; sh.q_elems()];
+    let reps = 2000;
+    let t = best_of(1, || {
+        for _ in 0..reps {
+            attention(
+                &q,
+                KvCache::F16(&k),
+                KvCache::F16(&v),
+                None,
+                &sh,
+                &params,
+                &mut out,
+            )
+            .unwrap();
+        }
+    });
+    println!("decode f16 hot: {:.1} us", t / reps as f64 * 1e6);
+}

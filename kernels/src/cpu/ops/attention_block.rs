@@ -199,18 +199,23 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
     let mut r0 = 0;
     while r0 < g.rows {
         r0 += match g.rows - r0 {
-            4.. => scores_rows::<V, K, 4, 4>(q, g, k, key_base, n, r0, s),
-            2 | 3 => scores_rows::<V, K, 2, 8>(q, g, k, key_base, n, r0, s),
-            _ => scores_rows::<V, K, 1, 16>(q, g, k, key_base, n, r0, s),
+            4.. => scores_rows::<V, K, S, 4, 4>(q, g, k, v, key_base, n, r0, s),
+            2 | 3 => scores_rows::<V, K, S, 2, 8>(q, g, k, v, key_base, n, r0, s),
+            _ => scores_rows::<V, K, S, 1, 16>(q, g, k, v, key_base, n, r0, s),
         };
     }
-    for r in 0..g.rows {
+    // Keys of this tile that row `r` may see (all `n` unless the causal diagonal crosses it).
+    let allowed_keys = |r: usize| {
         let i = blk.i0 + r / g.group;
-        let allowed = if inp.params.causal {
+        if inp.params.causal {
             (sh.q_position(i) + 1).saturating_sub(t0).min(n)
         } else {
             n
-        };
+        }
+    };
+    for r in 0..g.rows {
+        let i = blk.i0 + r / g.group;
+        let allowed = allowed_keys(r);
         let mask = inp.mask.map(|m| &m[i * sh.kv_len + t0..][..n]);
         let row = &mut s[r * TILE..r * TILE + n];
         alpha[r] = online_softmax_row::<V>(
@@ -221,6 +226,14 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
             &mut st.m[r],
             &mut st.l[r],
         );
+    }
+    if (0..g.rows).any(|r| allowed_keys(r) < n) {
+        // On the causal diagonal, each row accumulates only the values it may see: a hidden
+        // value (a future token's, possibly non-finite) must not reach it even times p = 0.
+        for r in 0..g.rows {
+            update_rows::<V, S, 1>(s, alpha, g, v, key_base, allowed_keys(r), r, &mut st.o);
+        }
+        return;
     }
     let mut r0 = 0;
     while r0 < g.rows {
@@ -234,10 +247,12 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
 
 /// Scores of rows `r0..r0 + R` against the tile's `n` keys into `s`; returns `R`.
 #[inline(always)]
-fn scores_rows<V: Vf32, K: KvRows, const R: usize, const J: usize>(
+#[allow(clippy::too_many_arguments)]
+fn scores_rows<V: Vf32, K: KvRows, S: KvRows, const R: usize, const J: usize>(
     q: &[f32],
     g: &BlockGeom,
     k: K,
+    v: S,
     key_base: usize,
     n: usize,
     r0: usize,
@@ -254,10 +269,19 @@ fn scores_rows<V: Vf32, K: KvRows, const R: usize, const J: usize>(
         unsafe {
             scores_block::<V, K, R, J>(q.as_ptr().add(r0 * g.dp), g.dp, k, keys, g.chunks, &mut out)
         };
-        for r in 0..R {
-            for j in 0..J.min(n - j0) {
-                s[(r0 + r) * TILE + j0 + j] = out[r * J + j];
+        if r0 == 0 {
+            // Along with the first rows' scores, fetch the next tile's keys and this tile's
+            // values into L2: decoding streams the cache once, and this overlaps the memory
+            // reads with the arithmetic (about 1.5x faster from DRAM).
+            for &key in &keys {
+                k.prefetch(key + TILE);
+                v.prefetch(key);
             }
+        }
+        let valid = J.min(n - j0);
+        for r in 0..R {
+            let at = (r0 + r) * TILE + j0;
+            s[at..at + valid].copy_from_slice(&out[r * J..r * J + valid]);
         }
         j0 += J;
     }

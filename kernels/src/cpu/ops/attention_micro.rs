@@ -27,6 +27,24 @@ pub(crate) trait KvRows: Copy + Send + Sync {
     unsafe fn load<V: Vf32>(self, row: usize, col: usize) -> V;
     /// One value, bounds-checked.
     fn get(self, row: usize, col: usize) -> f32;
+    /// Hints the CPU to bring row `row` into the cache (no effect past the end).
+    fn prefetch(self, row: usize);
+}
+
+/// Prefetches the cache lines of `bytes` bytes from `p` (a hint: never faults).
+#[inline(always)]
+fn prefetch_bytes<T>(p: *const T, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in (0..bytes).step_by(64) {
+        // SAFETY: prefetching is a hint that never faults, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+                (p as *const i8).wrapping_add(line),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, bytes);
 }
 
 impl KvRows for Rows<'_, f32> {
@@ -40,6 +58,13 @@ impl KvRows for Rows<'_, f32> {
     fn get(self, row: usize, col: usize) -> f32 {
         self.data[row * self.stride + col]
     }
+    #[inline(always)]
+    fn prefetch(self, row: usize) {
+        if row * self.stride < self.data.len() {
+            let p = self.data.as_ptr().wrapping_add(row * self.stride);
+            prefetch_bytes(p, self.stride * size_of::<f32>());
+        }
+    }
 }
 
 impl KvRows for Rows<'_, f16> {
@@ -52,6 +77,13 @@ impl KvRows for Rows<'_, f16> {
     #[inline(always)]
     fn get(self, row: usize, col: usize) -> f32 {
         self.data[row * self.stride + col].to_f32()
+    }
+    #[inline(always)]
+    fn prefetch(self, row: usize) {
+        if row * self.stride < self.data.len() {
+            let p = self.data.as_ptr().wrapping_add(row * self.stride);
+            prefetch_bytes(p, self.stride * size_of::<f16>());
+        }
     }
 }
 

@@ -402,3 +402,58 @@ fn bad_arguments() {
         .is_err()
     );
 }
+
+#[test]
+fn avx2_and_portable_paths() {
+    use crate::cpu::ops::simd::TEST_ISA_CAP;
+    use std::sync::atomic::Ordering;
+    for cap in [1, 2] {
+        TEST_ISA_CAP.store(cap, Ordering::Relaxed);
+        for &d in &[64, 72, 40] {
+            let sh = shape(1, 4, 2, 9, 70, 75, d);
+            check(
+                &Case {
+                    sh,
+                    params: params(d, true, Some(8.0)),
+                    with_mask: true,
+                },
+                700 + d as u64,
+            );
+            let sh = shape(1, 4, 1, 1, 600, 600, d);
+            check(
+                &Case {
+                    sh,
+                    params: params(d, false, None),
+                    with_mask: false,
+                },
+                800 + d as u64,
+            );
+        }
+        // The other ops through the same dispatch.
+        let mut r = rng(900);
+        let x = uniform(&mut r, 3 * 37, -4.0, 4.0);
+        let mut out = poisoned(x.len());
+        crate::cpu::ops::softmax(&x, 37, &mut out).unwrap();
+        for row in out.chunks(37) {
+            assert!((row.iter().map(|&p| p as f64).sum::<f64>() - 1.0).abs() < 1e-6);
+        }
+        let mut out = poisoned(x.len());
+        crate::cpu::ops::rms_norm(&x, 37, 1e-6, None, &mut out).unwrap();
+        for (row, xr) in out.chunks(37).zip(x.chunks(37)) {
+            let ms = xr.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / 37.0;
+            for (&y, &v) in row.iter().zip(xr) {
+                assert!((y as f64 - v as f64 / (ms + 1e-6).sqrt()).abs() < 1e-5);
+            }
+        }
+        let mut out = poisoned(x.len());
+        crate::cpu::ops::silu(&x, &mut out).unwrap();
+        for (&y, &v) in out.iter().zip(&x) {
+            let want = v as f64 / (1.0 + (-v as f64).exp());
+            assert!(
+                (y as f64 - want).abs() <= 3e-7 * want.abs() + 1e-30,
+                "silu({v}) = {y}"
+            );
+        }
+    }
+    TEST_ISA_CAP.store(0, Ordering::Relaxed);
+}

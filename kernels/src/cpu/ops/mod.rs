@@ -13,6 +13,8 @@ mod norm;
 mod parallel;
 mod rope;
 mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd_x86;
 mod softmax;
 mod vmath;
 
