@@ -134,4 +134,11 @@ pub trait Backend: Send + Sync {
     fn upload(&self, dst: &mut dyn DeviceBuffer, src: &Tensor) -> Result<()>;
     /// Copies a buffer back to the host.
     fn download(&self, src: &dyn DeviceBuffer) -> Result<Tensor>;
+
+    /// The arithmetic the conformance suite should hold this backend to: its accumulation precision
+    /// and which quant matmuls quantize activations to 8 bits. The default is f32 accumulation with
+    /// 8-bit activations allowed for every quant format; override it to be held to less.
+    fn tolerance_profile(&self) -> crate::conform::ToleranceProfile {
+        crate::conform::ToleranceProfile::default()
+    }
 }

@@ -128,7 +128,7 @@ impl ToleranceProfile {
     /// The profile [`run`](super::run) uses when the suite sets none: [`ToleranceProfile::cpu`]
     /// for the built-in CPU backend (name `cpu`), else [`ToleranceProfile::default`].
     pub fn for_backend(backend: &dyn Backend) -> Self {
-        if backend.name() == "cpu" { Self::cpu() } else { Self::default() }
+        backend.tolerance_profile()
     }
 
     /// `ε` of this profile's arithmetic.

@@ -131,6 +131,10 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn tolerance_profile(&self) -> crate::conform::ToleranceProfile {
+        crate::conform::ToleranceProfile::cpu()
+    }
+
     fn download(&self, src: &dyn DeviceBuffer) -> Result<Tensor> {
         let src = cpu_buffer(src)?;
         Tensor::from_bytes(src.desc.dtype, src.desc.shape.clone(), src.data.as_ref())
