@@ -11,15 +11,16 @@ use super::act::QuantizedActs;
 use super::blocks::q4_k_scales_mins;
 use super::gemv::{RowsKernel, generic_rows_inline};
 use super::layout::QuantLayout;
+use crate::DType;
 
 /// The dedicated kernel for `layout`, if any.
-pub(super) fn kernel(layout: QuantLayout) -> Option<RowsKernel> {
-    match layout {
-        QuantLayout::SplitQ4_0 => Some(q4_0_rows),
-        QuantLayout::SplitQ8_0 => Some(q8_0_rows),
-        QuantLayout::SplitQ4K => Some(q4_k_rows),
-        QuantLayout::SplitQ6K => Some(q6_k_rows),
-        QuantLayout::Gguf => None,
+pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
+    match (w.layout, w.dtype) {
+        (QuantLayout::SplitNibble32, DType::Q4_0) => Some(q4_0_rows),
+        (QuantLayout::SplitQ8_0, _) => Some(q8_0_rows),
+        (QuantLayout::SplitK4, DType::Q4_K) => Some(q4_k_rows),
+        (QuantLayout::SplitQ6K, _) => Some(q6_k_rows),
+        _ => None,
     }
 }
 
