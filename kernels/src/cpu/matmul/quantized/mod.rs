@@ -16,6 +16,7 @@ mod f32_panels;
 mod gemm_vnni;
 mod gemv;
 mod gemv_avx2;
+mod gemv_avx2_k;
 mod gemv_avx512;
 mod gemv_avx512_generic;
 mod gemv_avx512_k;
