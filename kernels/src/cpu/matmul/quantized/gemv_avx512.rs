@@ -33,7 +33,12 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
     })
 }
 
-/// Declares a safe `RowsKernel` wrapper around a `target_feature` row function.
+/// Weight rows a kernel call works on at once (sharing activation loads, and giving the
+/// memory system several streams to fetch).
+pub(super) const ROWS: usize = 4;
+
+/// Declares a safe `RowsKernel` wrapper around a `target_feature` function computing `R`
+/// rows at once, called with `R = ROWS` and then `R = 1` for the remainder.
 macro_rules! rows_kernel {
     ($name:ident, $inner:ident $(, $param:ident)*) => {
         pub(super) fn $name<$(const $param: bool),*>(
@@ -43,10 +48,20 @@ macro_rules! rows_kernel {
             r: usize,
             out: &mut [f32],
         ) {
-            for (i, y) in out.iter_mut().enumerate() {
+            use super::gemv_avx512::ROWS;
+            let mut chunks = out.chunks_exact_mut(ROWS);
+            let mut j = j0;
+            for chunk in &mut chunks {
+                let rows: [*const u8; ROWS] = std::array::from_fn(|i| w.row(j + i).as_ptr());
                 // SAFETY: reachable only through `SimdLevel::Avx512Vnni`, which checked the
-                // CPU; the row and activation slices have the lengths the layout implies.
-                *y = unsafe { $inner::<$($param),*>(w, w.row(j0 + i), acts, r) };
+                // CPU; each pointer starts a packed row of `w`, activations match its layout.
+                chunk.copy_from_slice(&unsafe { $inner::<ROWS, $($param),*>(w, rows, acts, r) });
+                j += ROWS;
+            }
+            for y in chunks.into_remainder() {
+                // SAFETY: as above.
+                *y = unsafe { $inner::<1, $($param),*>(w, [w.row(j).as_ptr()], acts, r) }[0];
+                j += 1;
             }
         }
     };
@@ -59,6 +74,17 @@ rows_kernel!(k4_rows, k4_row, HIGH);
 
 /// How far ahead of the current weight bytes to prefetch.
 pub(super) const PREFETCH: usize = 1024;
+
+/// Prefetches `p` into L1 and the byte `next_rows` further (the same spot of the rows the
+/// next call will read) into L2.
+#[inline(always)]
+pub(super) fn prefetch(p: *const u8, next_rows: usize) {
+    // SAFETY: prefetches never fault; SSE is part of the x86_64 baseline.
+    unsafe {
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+        _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(next_rows).wrapping_sub(PREFETCH).cast());
+    }
+}
 
 /// Lane indices repeating each of the first 4 values 4 times.
 pub(super) const REPEAT4_LO: [i32; 16] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
@@ -117,17 +143,27 @@ unsafe fn nibbles(p: *const u8) -> (__m512i, __m512i) {
     }
 }
 
-/// `vpdpbusd` of (lo, hi) against the 128 activations at `x` (LoHi32 or LoHi16 order).
+/// The 128 activations at `x` as two zmm.
 #[inline(always)]
-unsafe fn dot_lo_hi(lo: __m512i, hi: __m512i, x: *const i8) -> __m512i {
-    // SAFETY: the caller guarantees 128 readable bytes; VNNI is enabled in every caller.
+pub(super) unsafe fn load_x128(x: *const i8) -> (__m512i, __m512i) {
+    // SAFETY: the caller guarantees 128 readable bytes; AVX-512 F is enabled in every caller.
     unsafe {
-        let x_lo = _mm512_loadu_si512(x.cast());
-        let x_hi = _mm512_loadu_si512(x.add(64).cast());
+        (
+            _mm512_loadu_si512(x.cast()),
+            _mm512_loadu_si512(x.add(64).cast()),
+        )
+    }
+}
+
+/// `vpdpbusd` of (lo, hi) against activations (x_lo, x_hi), into the same lanes.
+#[inline(always)]
+pub(super) fn dot_lo_hi(lo: __m512i, hi: __m512i, x: (__m512i, __m512i)) -> __m512i {
+    // SAFETY: VNNI is enabled in every caller.
+    unsafe {
         _mm512_dpbusd_epi32(
-            _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, x_lo),
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, x.0),
             hi,
-            x_hi,
+            x.1,
         )
     }
 }
@@ -137,22 +173,16 @@ unsafe fn dot_lo_hi(lo: __m512i, hi: __m512i, x: *const i8) -> __m512i {
 /// Q5_1); `LUT`: IQ4_NL's code book via `vpshufb`; `MIN`: per-block mins (Q4_1, Q5_1) instead
 /// of a fixed offset of -8, -16 or -128 times d.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn nibble32_row<const HIGH: bool, const LUT: bool, const MIN: bool>(
+unsafe fn nibble32_row<const R: usize, const HIGH: bool, const LUT: bool, const MIN: bool>(
     w: &QuantRows,
-    row: &[u8],
+    rows: [*const u8; R],
     acts: &QuantizedActs,
     r: usize,
-) -> f32 {
+) -> [f32; R] {
     let (q, d, dsum32) = (
         acts.row_q(r).as_ptr(),
         acts.row_d(r).as_ptr(),
         acts.row_dsum32(r).as_ptr(),
-    );
-    let base = row.as_ptr();
-    let (high, scales, mins) = (
-        base.wrapping_add(w.high_offset),
-        base.wrapping_add(w.scale_offset),
-        base.wrapping_add(w.min_offset),
     );
     let fixed_offset = match w.dtype {
         DType::Q5_0 => -16.0,
@@ -164,73 +194,94 @@ unsafe fn nibble32_row<const HIGH: bool, const LUT: bool, const MIN: bool>(
         *t = (value as u8) ^ 0x80;
     }
     let repeat = idx(&REPEAT4_LO);
-    let (mut acc, mut offset) = (_mm512_setzero_ps(), _mm_setzero_ps());
-    // SAFETY: kp / 128 groups of 64 quant bytes, 16 mask bytes, 4 f16 scales (and mins), 128
-    // activations, 4 d and dsum32 values.
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm_setzero_ps(); R]);
+    // SAFETY: per row, kp / 128 groups of 64 quant bytes, 16 mask bytes, 4 f16 scales (and
+    // mins); 128 activations, 4 d and dsum32 values per group.
     unsafe {
         let table = _mm512_broadcast_i32x4(_mm_loadu_si128(table_bytes.as_ptr().cast()));
         for g in 0..w.kp / 128 {
-            _mm_prefetch::<_MM_HINT_T0>(base.add(64 * g + PREFETCH).cast());
-            let (mut lo, mut hi) = nibbles(base.add(64 * g));
-            if HIGH {
-                lo = add_fifth_bit(lo, high.add(16 * g));
-                hi = add_fifth_bit(hi, high.add(16 * g + 8));
+            let x = load_x128(q.add(128 * g));
+            let (dx, sums) = (_mm_loadu_ps(d.add(4 * g)), _mm_loadu_ps(dsum32.add(4 * g)));
+            for i in 0..R {
+                let base = rows[i];
+                prefetch(base.wrapping_add(64 * g + PREFETCH), R * w.row_stride);
+                let (mut lo, mut hi) = nibbles(base.add(64 * g));
+                if HIGH {
+                    lo = add_fifth_bit(lo, base.add(w.high_offset + 16 * g));
+                    hi = add_fifth_bit(hi, base.add(w.high_offset + 16 * g + 8));
+                }
+                if LUT {
+                    lo = _mm512_shuffle_epi8(table, lo);
+                    hi = _mm512_shuffle_epi8(table, hi);
+                }
+                let dot = dot_lo_hi(lo, hi, x);
+                let dw = load_4_f16(base.add(w.scale_offset + 8 * g));
+                let lanes =
+                    _mm512_permutexvar_ps(repeat, _mm512_castps128_ps512(_mm_mul_ps(dw, dx)));
+                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), lanes, acc[i]);
+                let per_block = if MIN {
+                    load_4_f16(base.add(w.min_offset + 8 * g))
+                } else {
+                    dw
+                };
+                offset[i] = _mm_fmadd_ps(per_block, sums, offset[i]);
             }
-            if LUT {
-                lo = _mm512_shuffle_epi8(table, lo);
-                hi = _mm512_shuffle_epi8(table, hi);
-            }
-            let dot = dot_lo_hi(lo, hi, q.add(128 * g));
-            let dw = load_4_f16(scales.add(8 * g));
-            let scale = _mm_mul_ps(dw, _mm_loadu_ps(d.add(4 * g)));
-            let lanes = _mm512_permutexvar_ps(repeat, _mm512_castps128_ps512(scale));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), lanes, acc);
-            let per_block = if MIN { load_4_f16(mins.add(8 * g)) } else { dw };
-            offset = _mm_fmadd_ps(per_block, _mm_loadu_ps(dsum32.add(4 * g)), offset);
         }
     }
-    _mm512_reduce_add_ps(acc) + if MIN { 1.0 } else { fixed_offset } * hsum128(offset)
+    let factor = if MIN { 1.0 } else { fixed_offset };
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) + factor * hsum128(offset[i]))
 }
 
 /// Q8_0 row (natural activations, weights stored as q + 128): two blocks per 64-byte load.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q8_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
+unsafe fn q8_0_row<const R: usize>(
+    w: &QuantRows,
+    rows: [*const u8; R],
+    acts: &QuantizedActs,
+    r: usize,
+) -> [f32; R] {
     let (q, d, dsum32) = (
         acts.row_q(r).as_ptr(),
         acts.row_d(r).as_ptr(),
         acts.row_dsum32(r).as_ptr(),
     );
-    let (qs, scales) = (row.as_ptr(), row[w.scale_offset..].as_ptr());
     let (repeat_lo, repeat_hi) = (idx(&REPEAT8_LO), idx(&REPEAT8_HI));
-    let (mut acc0, mut acc1, mut offset) =
-        (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm_setzero_ps());
-    // SAFETY: kp / 128 groups of 128 quant bytes, 4 f16 scales, 128 activations, 4 d and dsum32.
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm_setzero_ps(); R]);
+    // SAFETY: per row, kp / 128 groups of 128 quant bytes and 4 f16 scales; 128 activations,
+    // 4 d and dsum32 values per group.
     unsafe {
         for g in 0..w.kp / 128 {
-            _mm_prefetch::<_MM_HINT_T0>(qs.add(128 * g + PREFETCH).cast());
-            _mm_prefetch::<_MM_HINT_T0>(qs.add(128 * g + 64 + PREFETCH).cast());
-            let zero = _mm512_setzero_si512();
-            let w0 = _mm512_loadu_si512(qs.add(128 * g).cast());
-            let w1 = _mm512_loadu_si512(qs.add(128 * g + 64).cast());
-            let dot0 = _mm512_dpbusd_epi32(zero, w0, _mm512_loadu_si512(q.add(128 * g).cast()));
-            let dot1 =
-                _mm512_dpbusd_epi32(zero, w1, _mm512_loadu_si512(q.add(128 * g + 64).cast()));
-            let dw = load_4_f16(scales.add(8 * g));
-            let scale = _mm512_castps128_ps512(_mm_mul_ps(dw, _mm_loadu_ps(d.add(4 * g))));
-            acc0 = _mm512_fmadd_ps(
-                _mm512_cvtepi32_ps(dot0),
-                _mm512_permutexvar_ps(repeat_lo, scale),
-                acc0,
-            );
-            acc1 = _mm512_fmadd_ps(
-                _mm512_cvtepi32_ps(dot1),
-                _mm512_permutexvar_ps(repeat_hi, scale),
-                acc1,
-            );
-            offset = _mm_fmadd_ps(dw, _mm_loadu_ps(dsum32.add(4 * g)), offset);
+            let x = load_x128(q.add(128 * g));
+            let (dx, sums) = (_mm_loadu_ps(d.add(4 * g)), _mm_loadu_ps(dsum32.add(4 * g)));
+            for i in 0..R {
+                let base = rows[i];
+                prefetch(base.wrapping_add(128 * g + PREFETCH), R * w.row_stride);
+                prefetch(base.wrapping_add(128 * g + 64 + PREFETCH), R * w.row_stride);
+                let zero = _mm512_setzero_si512();
+                let dot0 =
+                    _mm512_dpbusd_epi32(zero, _mm512_loadu_si512(base.add(128 * g).cast()), x.0);
+                let dot1 = _mm512_dpbusd_epi32(
+                    zero,
+                    _mm512_loadu_si512(base.add(128 * g + 64).cast()),
+                    x.1,
+                );
+                let dw = load_4_f16(base.add(w.scale_offset + 8 * g));
+                let scale = _mm512_castps128_ps512(_mm_mul_ps(dw, dx));
+                acc[i] = _mm512_fmadd_ps(
+                    _mm512_cvtepi32_ps(dot0),
+                    _mm512_permutexvar_ps(repeat_lo, scale),
+                    acc[i],
+                );
+                acc[i] = _mm512_fmadd_ps(
+                    _mm512_cvtepi32_ps(dot1),
+                    _mm512_permutexvar_ps(repeat_hi, scale),
+                    acc[i],
+                );
+                offset[i] = _mm_fmadd_ps(dw, sums, offset[i]);
+            }
         }
     }
-    _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - 128.0 * hsum128(offset)
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) - 128.0 * hsum128(offset[i]))
 }
 
 /// Eight unsigned bytes widened to f32.
@@ -244,64 +295,62 @@ fn bytes_to_f32x8(bytes: u64) -> __m256 {
 /// 4j..4j+4 of each dot product belonging to sub-block 4h + j; scales `d · sc_j · d_x`, mins
 /// via `d_x Σ q`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn k4_row<const HIGH: bool>(
+unsafe fn k4_row<const R: usize, const HIGH: bool>(
     w: &QuantRows,
-    row: &[u8],
+    rows: [*const u8; R],
     acts: &QuantizedActs,
     r: usize,
-) -> f32 {
+) -> [f32; R] {
     let (q, d, dsum32) = (
         acts.row_q(r).as_ptr(),
         acts.row_d(r).as_ptr(),
         acts.row_dsum32(r).as_ptr(),
     );
-    let (qs, high, headers) = (
-        row.as_ptr(),
-        row.as_ptr().wrapping_add(w.high_offset),
-        &row[w.scale_offset..],
-    );
     let (repeat_lo, repeat_hi) = (idx(&REPEAT4_LO), idx(&REPEAT4_HI));
-    let (mut acc, mut offset) = (_mm512_setzero_ps(), _mm256_setzero_ps());
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm256_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
-        let header = &headers[16 * sb..16 * sb + 16];
-        let (sc, mins) = q4_k_scales_mins(&header[4..16]);
-        let d_and_min = i32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-        // SAFETY: 128 quant bytes, 32 mask bytes, 256 activations, 8 d and dsum32 values of
-        // this super-block.
+        // SAFETY: per row, this super-block's 128 quant bytes, 32 mask bytes and 16 header
+        // bytes; its 256 activations, 8 d and dsum32 values.
         unsafe {
-            let dd = _mm_cvtph_ps(_mm_cvtsi32_si128(d_and_min));
-            let super_d = _mm256_set1_ps(_mm_cvtss_f32(dd));
-            let super_dmin = _mm256_set1_ps(_mm_cvtss_f32(_mm_movehdup_ps(dd)));
             let dx = _mm256_loadu_ps(d.add(8 * sb));
             let sums = _mm256_loadu_ps(dsum32.add(8 * sb));
-            let scale = _mm512_castps256_ps512(_mm256_mul_ps(
-                _mm256_mul_ps(bytes_to_f32x8(sc), super_d),
-                dx,
-            ));
-            offset = _mm256_fmadd_ps(
-                _mm256_mul_ps(bytes_to_f32x8(mins), sums),
-                super_dmin,
-                offset,
-            );
-            for (half, repeat) in [(0, repeat_lo), (1, repeat_hi)] {
-                _mm_prefetch::<_MM_HINT_T0>(qs.add(128 * sb + 64 * half + PREFETCH).cast());
-                let (mut lo, mut hi) = nibbles(qs.add(128 * sb + 64 * half));
-                if HIGH {
-                    lo = add_fifth_bit(lo, high.add(32 * sb + 16 * half));
-                    hi = add_fifth_bit(hi, high.add(32 * sb + 16 * half + 8));
-                }
-                let dot = dot_lo_hi(lo, hi, q.add(256 * sb + 128 * half));
-                acc = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dot),
-                    _mm512_permutexvar_ps(repeat, scale),
-                    acc,
+            let x = [load_x128(q.add(256 * sb)), load_x128(q.add(256 * sb + 128))];
+            for i in 0..R {
+                let base = rows[i];
+                let header = std::slice::from_raw_parts(base.add(w.scale_offset + 16 * sb), 16);
+                let (sc, mins) = q4_k_scales_mins(&header[4..16]);
+                let d_and_min = i32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+                let dd = _mm_cvtph_ps(_mm_cvtsi32_si128(d_and_min));
+                let super_d = _mm256_set1_ps(_mm_cvtss_f32(dd));
+                let super_dmin = _mm256_set1_ps(_mm_cvtss_f32(_mm_movehdup_ps(dd)));
+                let scale = _mm256_mul_ps(_mm256_mul_ps(bytes_to_f32x8(sc), super_d), dx);
+                let scale = _mm512_castps256_ps512(scale);
+                offset[i] = _mm256_fmadd_ps(
+                    _mm256_mul_ps(bytes_to_f32x8(mins), sums),
+                    super_dmin,
+                    offset[i],
                 );
+                for (half, repeat) in [(0, repeat_lo), (1, repeat_hi)] {
+                    let quants = base.add(128 * sb + 64 * half);
+                    prefetch(quants.wrapping_add(PREFETCH), R * w.row_stride);
+                    let (mut lo, mut hi) = nibbles(quants);
+                    if HIGH {
+                        let masks = base.add(w.high_offset + 32 * sb + 16 * half);
+                        lo = add_fifth_bit(lo, masks);
+                        hi = add_fifth_bit(hi, masks.add(8));
+                    }
+                    let dot = dot_lo_hi(lo, hi, x[half]);
+                    let lanes = _mm512_permutexvar_ps(repeat, scale);
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), lanes, acc[i]);
+                }
             }
         }
     }
-    let off = _mm_add_ps(
-        _mm256_castps256_ps128(offset),
-        _mm256_extractf128_ps(offset, 1),
-    );
-    _mm512_reduce_add_ps(acc) - hsum128(off)
+    std::array::from_fn(|i| {
+        let off = _mm_add_ps(
+            _mm256_castps256_ps128(offset[i]),
+            _mm256_extractf128_ps(offset[i], 1),
+        );
+        _mm512_reduce_add_ps(acc[i]) - hsum128(off)
+    })
 }

@@ -9,7 +9,7 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::q3_k_scales;
-use super::gemv_avx512::{PREFETCH, idx, rows_kernel};
+use super::gemv_avx512::{PREFETCH, dot_lo_hi, idx, load_x128, prefetch, rows_kernel};
 
 rows_kernel!(q6_k_rows, q6_k_row);
 rows_kernel!(q2_k_rows, q2_k_row);
@@ -74,58 +74,60 @@ unsafe fn group_dx(d: *const f32, sb: usize) -> __m512 {
 /// 32-byte load of high bit pairs (broadcast to both halves and shifted into bits 4..6);
 /// lanes 2s, 2s+1 belong to 16-group 8h + s. The `-32 d·sc` offset goes through `d_x Σ q`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q6_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
+unsafe fn q6_k_row<const R: usize>(
+    w: &QuantRows,
+    rows: [*const u8; R],
+    acts: &QuantizedActs,
+    r: usize,
+) -> [f32; R] {
     let (q, d, dsum) = (
         acts.row_q(r).as_ptr(),
         acts.row_d(r).as_ptr(),
         acts.row_dsum(r).as_ptr(),
     );
-    let (quants, headers) = (row.as_ptr(), row[w.scale_offset..].as_ptr());
     let nibble = _mm512_set1_epi8(0x0F);
     let bits45 = _mm512_set1_epi8(0x30);
     // The first 32 bytes take bit pairs 0 and 4, the last 32 pairs 2 and 6.
     let (shift_lo, shift_hi) = (shifts(4, 2), shifts(0, 2));
     let (repeat_lo, repeat_hi) = (idx(&REPEAT2_LO), idx(&REPEAT2_HI));
-    let (mut acc, mut offset) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
-        // SAFETY: 18 header bytes, 192 quant bytes, 256 activations, 8 d and 16 dsum values of
-        // this super-block.
+        // SAFETY: per row, this super-block's 18 header and 192 quant bytes; its 256
+        // activations, 8 d and 16 dsum values.
         unsafe {
-            let header = headers.add(18 * sb);
-            let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(header.cast())));
-            let group_scale = _mm512_mul_ps(sc, f16_splat(header.add(16)));
-            offset = _mm512_fmadd_ps(group_scale, _mm512_loadu_ps(dsum.add(16 * sb)), offset);
-            let scale = _mm512_mul_ps(group_scale, group_dx(d, sb));
-            for (half, repeat) in [(0, repeat_lo), (1, repeat_hi)] {
-                let base = quants.add(192 * sb + 96 * half);
-                _mm_prefetch::<_MM_HINT_T0>(base.add(PREFETCH).cast());
-                let low = _mm512_loadu_si512(base.cast());
-                let high = broadcast_32(base.add(64));
-                let w_lo = _mm512_or_si512(
-                    _mm512_and_si512(low, nibble),
-                    _mm512_and_si512(_mm512_sllv_epi16(high, shift_lo), bits45),
-                );
-                let w_hi = _mm512_or_si512(
-                    _mm512_and_si512(_mm512_srli_epi16(low, 4), nibble),
-                    _mm512_and_si512(_mm512_srlv_epi16(high, shift_hi), bits45),
-                );
-                let x = q.add(256 * sb + 128 * half);
-                let x_lo = _mm512_loadu_si512(x.cast());
-                let x_hi = _mm512_loadu_si512(x.add(64).cast());
-                let dot = _mm512_dpbusd_epi32(
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), w_lo, x_lo),
-                    w_hi,
-                    x_hi,
-                );
-                acc = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dot),
-                    _mm512_permutexvar_ps(repeat, scale),
-                    acc,
-                );
+            let dx = group_dx(d, sb);
+            let sums = _mm512_loadu_ps(dsum.add(16 * sb));
+            let x = [load_x128(q.add(256 * sb)), load_x128(q.add(256 * sb + 128))];
+            for i in 0..R {
+                let header = rows[i].add(w.scale_offset + 18 * sb);
+                let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(header.cast())));
+                let group_scale = _mm512_mul_ps(sc, f16_splat(header.add(16)));
+                offset[i] = _mm512_fmadd_ps(group_scale, sums, offset[i]);
+                let scale = _mm512_mul_ps(group_scale, dx);
+                for (half, repeat) in [(0, repeat_lo), (1, repeat_hi)] {
+                    let base = rows[i].add(192 * sb + 96 * half);
+                    prefetch(base.wrapping_add(PREFETCH), R * w.row_stride);
+                    let low = _mm512_loadu_si512(base.cast());
+                    let high = broadcast_32(base.add(64));
+                    let w_lo = _mm512_or_si512(
+                        _mm512_and_si512(low, nibble),
+                        _mm512_and_si512(_mm512_sllv_epi16(high, shift_lo), bits45),
+                    );
+                    let w_hi = _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16(low, 4), nibble),
+                        _mm512_and_si512(_mm512_srlv_epi16(high, shift_hi), bits45),
+                    );
+                    let dot = dot_lo_hi(w_lo, w_hi, x[half]);
+                    acc[i] = _mm512_fmadd_ps(
+                        _mm512_cvtepi32_ps(dot),
+                        _mm512_permutexvar_ps(repeat, scale),
+                        acc[i],
+                    );
+                }
             }
         }
     }
-    _mm512_reduce_add_ps(acc) - 32.0 * _mm512_reduce_add_ps(offset)
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) - 32.0 * _mm512_reduce_add_ps(offset[i]))
 }
 
 /// The 2-bit fields of one GGUF half super-block (32 bytes at `p`, element 32t + l at bits 2t
@@ -145,18 +147,18 @@ unsafe fn two_bit_fields(p: *const u8) -> (__m512i, __m512i) {
 
 /// Accumulates two 64-element products of half `h` with per-16-group lane scales.
 #[inline(always)]
-unsafe fn accumulate_half(
+fn accumulate_half(
     acc: __m512,
     w: (__m512i, __m512i),
-    x: *const i8,
+    x: (__m512i, __m512i),
     scale: __m512,
     h: usize,
 ) -> __m512 {
-    // SAFETY: the caller guarantees 128 readable activations; VNNI is enabled in every caller.
+    // SAFETY: VNNI is enabled in every caller.
     unsafe {
         let zero = _mm512_setzero_si512();
-        let dot_a = _mm512_dpbusd_epi32(zero, w.0, _mm512_loadu_si512(x.cast()));
-        let dot_b = _mm512_dpbusd_epi32(zero, w.1, _mm512_loadu_si512(x.add(64).cast()));
+        let dot_a = _mm512_dpbusd_epi32(zero, w.0, x.0);
+        let dot_b = _mm512_dpbusd_epi32(zero, w.1, x.1);
         let acc = _mm512_fmadd_ps(
             _mm512_cvtepi32_ps(dot_a),
             _mm512_permutexvar_ps(idx(&REPEAT4[2 * h]), scale),
@@ -173,69 +175,96 @@ unsafe fn accumulate_half(
 /// Q2_K row on GGUF blocks (natural activations): scales[16] (scale | min << 4), qs[64], d,
 /// dmin; the mins go through `d_x Σ q`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q2_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
+unsafe fn q2_k_row<const R: usize>(
+    w: &QuantRows,
+    rows: [*const u8; R],
+    acts: &QuantizedActs,
+    r: usize,
+) -> [f32; R] {
     let (q, d, dsum) = (
         acts.row_q(r).as_ptr(),
         acts.row_d(r).as_ptr(),
         acts.row_dsum(r).as_ptr(),
     );
-    let (mut acc, mut offset) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
-        // SAFETY: one 84-byte block, 256 activations, 8 d and 16 dsum values.
+        // SAFETY: per row, one 84-byte block; 256 activations, 8 d and 16 dsum values.
         unsafe {
-            let block = row.as_ptr().add(84 * sb);
-            _mm_prefetch::<_MM_HINT_T0>(block.add(PREFETCH).cast());
-            let packed = _mm512_cvtepu8_epi32(_mm_loadu_si128(block.cast()));
-            let sc = _mm512_cvtepi32_ps(_mm512_and_si512(packed, _mm512_set1_epi32(0x0F)));
-            let mins = _mm512_cvtepi32_ps(_mm512_srli_epi32(packed, 4));
-            let scale = _mm512_mul_ps(_mm512_mul_ps(sc, f16_splat(block.add(80))), group_dx(d, sb));
-            let weighted = _mm512_mul_ps(mins, _mm512_loadu_ps(dsum.add(16 * sb)));
-            offset = _mm512_fmadd_ps(weighted, f16_splat(block.add(82)), offset);
-            for h in 0..2 {
-                let fields = two_bit_fields(block.add(16 + 32 * h));
-                acc = accumulate_half(acc, fields, q.add(256 * sb + 128 * h), scale, h);
+            let dx = group_dx(d, sb);
+            let sums = _mm512_loadu_ps(dsum.add(16 * sb));
+            let x = [load_x128(q.add(256 * sb)), load_x128(q.add(256 * sb + 128))];
+            for i in 0..R {
+                let block = rows[i].add(84 * sb);
+                prefetch(block.wrapping_add(PREFETCH), R * w.row_stride);
+                let packed = _mm512_cvtepu8_epi32(_mm_loadu_si128(block.cast()));
+                let sc = _mm512_cvtepi32_ps(_mm512_and_si512(packed, _mm512_set1_epi32(0x0F)));
+                let mins = _mm512_cvtepi32_ps(_mm512_srli_epi32(packed, 4));
+                let scale = _mm512_mul_ps(_mm512_mul_ps(sc, f16_splat(block.add(80))), dx);
+                offset[i] = _mm512_fmadd_ps(
+                    _mm512_mul_ps(mins, sums),
+                    f16_splat(block.add(82)),
+                    offset[i],
+                );
+                for (h, &xh) in x.iter().enumerate() {
+                    let fields = two_bit_fields(block.add(16 + 32 * h));
+                    acc[i] = accumulate_half(acc[i], fields, xh, scale, h);
+                }
             }
         }
     }
-    _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(offset)
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) - _mm512_reduce_add_ps(offset[i]))
 }
 
 /// Q3_K row on GGUF blocks (natural activations): hmask[32], qs[64], scales[12], d; the
-/// value `v = low | high << 2` is `ggml's + 4`, the `-4 s` offset goes through `d_x Σ q`.
+/// value `v = low | high << 2` is ggml's + 4, the `-4 s` offset goes through `d_x Σ q`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q3_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
+unsafe fn q3_k_row<const R: usize>(
+    w: &QuantRows,
+    rows: [*const u8; R],
+    acts: &QuantizedActs,
+    r: usize,
+) -> [f32; R] {
     let (q, d, dsum) = (
         acts.row_q(r).as_ptr(),
         acts.row_d(r).as_ptr(),
         acts.row_dsum(r).as_ptr(),
     );
     let bit2 = _mm512_set1_epi8(4);
-    let (mut acc, mut offset) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
-        let scales = q3_k_scales(&row[110 * sb + 96..110 * sb + 108]);
-        // SAFETY: one 110-byte block, 256 activations, 8 d and 16 dsum values.
+        // SAFETY: per row, one 110-byte block; 256 activations, 8 d and 16 dsum values.
         unsafe {
-            let block = row.as_ptr().add(110 * sb);
-            _mm_prefetch::<_MM_HINT_T0>(block.add(PREFETCH).cast());
-            let biased = _mm512_cvtepu8_epi32(_mm_loadu_si128(scales.as_ptr().cast()));
-            let sc = _mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_set1_epi32(32)));
-            let group_scale = _mm512_mul_ps(sc, f16_splat(block.add(108)));
-            offset = _mm512_fmadd_ps(group_scale, _mm512_loadu_ps(dsum.add(16 * sb)), offset);
-            let scale = _mm512_mul_ps(group_scale, group_dx(d, sb));
-            let hmask = broadcast_32(block);
-            for h in 0..2 {
-                let (low_a, low_b) = two_bit_fields(block.add(32 + 32 * h));
-                let t0 = 4 * h as i16;
-                // Bit 4h + t of hmask[l], moved to bit 2.
-                let high_a = _mm512_srlv_epi16(hmask, shifts(t0, t0 + 1));
-                let high_b = _mm512_srlv_epi16(hmask, shifts(t0 + 2, t0 + 3));
-                let a =
-                    _mm512_or_si512(low_a, _mm512_and_si512(_mm512_slli_epi16(high_a, 2), bit2));
-                let b =
-                    _mm512_or_si512(low_b, _mm512_and_si512(_mm512_slli_epi16(high_b, 2), bit2));
-                acc = accumulate_half(acc, (a, b), q.add(256 * sb + 128 * h), scale, h);
+            let dx = group_dx(d, sb);
+            let sums = _mm512_loadu_ps(dsum.add(16 * sb));
+            let x = [load_x128(q.add(256 * sb)), load_x128(q.add(256 * sb + 128))];
+            for i in 0..R {
+                let block = rows[i].add(110 * sb);
+                prefetch(block.wrapping_add(PREFETCH), R * w.row_stride);
+                let scales = q3_k_scales(std::slice::from_raw_parts(block.add(96), 12));
+                let biased = _mm512_cvtepu8_epi32(_mm_loadu_si128(scales.as_ptr().cast()));
+                let sc = _mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_set1_epi32(32)));
+                let group_scale = _mm512_mul_ps(sc, f16_splat(block.add(108)));
+                offset[i] = _mm512_fmadd_ps(group_scale, sums, offset[i]);
+                let scale = _mm512_mul_ps(group_scale, dx);
+                let hmask = broadcast_32(block);
+                for (h, &xh) in x.iter().enumerate() {
+                    let (low_a, low_b) = two_bit_fields(block.add(32 + 32 * h));
+                    let t0 = 4 * h as i16;
+                    // Bit 4h + t of hmask[l], moved to bit 2.
+                    let high_a = _mm512_srlv_epi16(hmask, shifts(t0, t0 + 1));
+                    let high_b = _mm512_srlv_epi16(hmask, shifts(t0 + 2, t0 + 3));
+                    let a = _mm512_or_si512(
+                        low_a,
+                        _mm512_and_si512(_mm512_slli_epi16(high_a, 2), bit2),
+                    );
+                    let b = _mm512_or_si512(
+                        low_b,
+                        _mm512_and_si512(_mm512_slli_epi16(high_b, 2), bit2),
+                    );
+                    acc[i] = accumulate_half(acc[i], (a, b), xh, scale, h);
+                }
             }
         }
     }
-    _mm512_reduce_add_ps(acc) - 4.0 * _mm512_reduce_add_ps(offset)
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) - 4.0 * _mm512_reduce_add_ps(offset[i]))
 }

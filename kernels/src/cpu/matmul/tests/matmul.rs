@@ -114,6 +114,8 @@ fn every_dtype_every_level_matches_oracle() {
                     (1, 5),
                     (17, 5),
                     (64, 65),
+                    (1, 300),
+                    (2, 133),
                 ] {
                     seed += 1;
                     check(dtype, level, m, n, k, seed);

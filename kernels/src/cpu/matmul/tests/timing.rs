@@ -7,7 +7,22 @@ use rand::Rng;
 
 use super::{random_weights, rng};
 use crate::DType;
-use crate::cpu::matmul::{PackedWeights, matmul, simd_level};
+use crate::cpu::matmul::features::SimdLevel;
+use crate::cpu::matmul::{PackedWeights, matmul_at};
+
+/// The level to time: `TIMING_LEVEL=scalar|avx2|avx512-vnni|neon`, else the detected one.
+fn level() -> SimdLevel {
+    let name = std::env::var("TIMING_LEVEL").unwrap_or_default();
+    [
+        SimdLevel::Scalar,
+        SimdLevel::Avx2,
+        SimdLevel::Avx512Vnni,
+        SimdLevel::Neon,
+    ]
+    .into_iter()
+    .find(|l| l.name() == name && l.is_supported())
+    .unwrap_or_else(SimdLevel::detected)
+}
 
 /// On-CPU nanoseconds of all this process's threads (from /proc; 0 where unavailable).
 /// On a shared machine, CPU time is a steadier measure than wall time.
@@ -45,7 +60,8 @@ fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
     let w = PackedWeights::new(dtype, n, k, &bytes).unwrap();
     let x: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     let mut y = vec![0f32; m * n];
-    let (t, cpu) = best_of(runs, || matmul(&x, m, &w, &mut y).unwrap());
+    let level = level();
+    let (t, cpu) = best_of(runs, || matmul_at(level, &x, m, &w, &mut y).unwrap());
     let flop = 2.0 * (m * n * k) as f64;
     println!(
         "{:>7} m={m:<4} n={n:<6} k={k:<6} wall {:8.3} ms {:7.1} GFLOP/s {:6.1} GB/s | cpu/thread {:8.3} ms {:7.1} GFLOP/s {:6.1} GB/s",
@@ -92,7 +108,7 @@ fn custom(spec: &str) -> bool {
 fn timing() {
     println!(
         "simd level: {}, threads: {}",
-        simd_level(),
+        level().name(),
         rayon::current_num_threads()
     );
     let only = std::env::var("TIMING").unwrap_or_default();
