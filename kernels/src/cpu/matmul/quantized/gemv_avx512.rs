@@ -90,10 +90,25 @@ pub(super) fn prefetch(p: *const u8, next_rows: usize) {
 pub(super) const REPEAT4_LO: [i32; 16] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
 /// Lane indices repeating values 4..8 four times each.
 pub(super) const REPEAT4_HI: [i32; 16] = [4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7];
-/// Lane indices repeating each of the first 2 values 8 times.
-const REPEAT8_LO: [i32; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
-/// Lane indices repeating values 2 and 3 eight times each.
-const REPEAT8_HI: [i32; 16] = [2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3];
+/// Lane indices repeating values 4g..4g + 4 four times each, for g = 0..4.
+const REPEAT4_BY_GROUP: [[i32; 16]; 4] = repeat_table::<4, 4>();
+/// Lane indices repeating values 2j and 2j + 1 eight times each, for j = 0..8.
+const REPEAT8_BY_PAIR: [[i32; 16]; 8] = repeat_table::<8, 8>();
+
+/// `N` index vectors, vector `j` holding `(16 / TIMES)·j + lane / TIMES`.
+const fn repeat_table<const N: usize, const TIMES: usize>() -> [[i32; 16]; N] {
+    let mut table = [[0; 16]; N];
+    let mut j = 0;
+    while j < N {
+        let mut lane = 0;
+        while lane < 16 {
+            table[j][lane] = ((16 / TIMES) * j + lane / TIMES) as i32;
+            lane += 1;
+        }
+        j += 1;
+    }
+    table
+}
 
 /// Loads 16 lane indices.
 #[inline(always)]
@@ -112,11 +127,11 @@ fn hsum128(v: __m128) -> f32 {
     }
 }
 
-/// Four f16 at `p` widened to f32.
+/// Up to 16 f16 at `p` (those selected by `mask`, the rest zero) widened to f32.
 #[inline(always)]
-unsafe fn load_4_f16(p: *const u8) -> __m128 {
-    // SAFETY: the caller guarantees 8 readable bytes; F16C is enabled in every caller.
-    unsafe { _mm_cvtph_ps(_mm_loadl_epi64(p.cast())) }
+unsafe fn load_16_f16(mask: __mmask16, p: *const u8) -> __m512 {
+    // SAFETY: the caller guarantees the selected values are readable; AVX-512 BW/VL enabled.
+    unsafe { _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p.cast())) }
 }
 
 /// Adds 16 to the bytes of `v` selected by the 64-bit mask at `p` (a fifth quant bit).
@@ -169,9 +184,9 @@ pub(super) fn dot_lo_hi(lo: __m512i, hi: __m512i, x: (__m512i, __m512i)) -> __m5
 }
 
 /// 32-element nibble formats (LoHi32 activations): per 4 blocks, low and high nibbles
-/// `vpdpbusd` into the same lanes (lanes 4b..4b+4 are block b). `HIGH`: fifth bits (Q5_0,
-/// Q5_1); `LUT`: IQ4_NL's code book via `vpshufb`; `MIN`: per-block mins (Q4_1, Q5_1) instead
-/// of a fixed offset of -8, -16 or -128 times d.
+/// `vpdpbusd` into the same lanes (lanes 4b..4b+4 are block b); scales are widened 16 blocks
+/// at a time. `HIGH`: fifth bits (Q5_0, Q5_1); `LUT`: IQ4_NL's code book via `vpshufb`; `MIN`:
+/// per-block mins (Q4_1, Q5_1) instead of a fixed offset of -8, -16 or -128 times d.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 unsafe fn nibble32_row<const R: usize, const HIGH: bool, const LUT: bool, const MIN: bool>(
     w: &QuantRows,
@@ -193,46 +208,58 @@ unsafe fn nibble32_row<const R: usize, const HIGH: bool, const LUT: bool, const 
     for (t, &value) in table_bytes.iter_mut().zip(&IQ4_NL_VALUES) {
         *t = (value as u8) ^ 0x80;
     }
-    let repeat = idx(&REPEAT4_LO);
-    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm_setzero_ps(); R]);
-    // SAFETY: per row, kp / 128 groups of 64 quant bytes, 16 mask bytes, 4 f16 scales (and
-    // mins); 128 activations, 4 d and dsum32 values per group.
+    let repeat: [__m512i; 4] = std::array::from_fn(|g| idx(&REPEAT4_BY_GROUP[g]));
+    let groups = w.kp / 128;
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
+    // SAFETY: per row, kp / 128 groups of 64 quant bytes and 16 mask bytes, kp / 32 f16
+    // scales (and mins); kp activations, kp / 32 d and dsum32 values. Masked loads stop at
+    // the last block.
     unsafe {
         let table = _mm512_broadcast_i32x4(_mm_loadu_si128(table_bytes.as_ptr().cast()));
-        for g in 0..w.kp / 128 {
-            let x = load_x128(q.add(128 * g));
-            let (dx, sums) = (_mm_loadu_ps(d.add(4 * g)), _mm_loadu_ps(dsum32.add(4 * g)));
+        for chunk in 0..groups.div_ceil(4) {
+            let count = 4.min(groups - 4 * chunk);
+            let blocks: __mmask16 = if count == 4 {
+                0xFFFF
+            } else {
+                (1 << (4 * count)) - 1
+            };
+            let dx = _mm512_maskz_loadu_ps(blocks, d.add(16 * chunk));
+            let sums = _mm512_maskz_loadu_ps(blocks, dsum32.add(16 * chunk));
             for i in 0..R {
                 let base = rows[i];
-                prefetch(base.wrapping_add(64 * g + PREFETCH), R * w.row_stride);
-                let (mut lo, mut hi) = nibbles(base.add(64 * g));
-                if HIGH {
-                    lo = add_fifth_bit(lo, base.add(w.high_offset + 16 * g));
-                    hi = add_fifth_bit(hi, base.add(w.high_offset + 16 * g + 8));
-                }
-                if LUT {
-                    lo = _mm512_shuffle_epi8(table, lo);
-                    hi = _mm512_shuffle_epi8(table, hi);
-                }
-                let dot = dot_lo_hi(lo, hi, x);
-                let dw = load_4_f16(base.add(w.scale_offset + 8 * g));
-                let lanes =
-                    _mm512_permutexvar_ps(repeat, _mm512_castps128_ps512(_mm_mul_ps(dw, dx)));
-                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), lanes, acc[i]);
+                let dw = load_16_f16(blocks, base.add(w.scale_offset + 32 * chunk));
+                let scale = _mm512_mul_ps(dw, dx);
                 let per_block = if MIN {
-                    load_4_f16(base.add(w.min_offset + 8 * g))
+                    load_16_f16(blocks, base.add(w.min_offset + 32 * chunk))
                 } else {
                     dw
                 };
-                offset[i] = _mm_fmadd_ps(per_block, sums, offset[i]);
+                offset[i] = _mm512_fmadd_ps(per_block, sums, offset[i]);
+                for (g, repeat) in repeat.iter().enumerate().take(count) {
+                    let at = 4 * chunk + g;
+                    prefetch(base.wrapping_add(64 * at + PREFETCH), R * w.row_stride);
+                    let (mut lo, mut hi) = nibbles(base.add(64 * at));
+                    if HIGH {
+                        lo = add_fifth_bit(lo, base.add(w.high_offset + 16 * at));
+                        hi = add_fifth_bit(hi, base.add(w.high_offset + 16 * at + 8));
+                    }
+                    if LUT {
+                        lo = _mm512_shuffle_epi8(table, lo);
+                        hi = _mm512_shuffle_epi8(table, hi);
+                    }
+                    let dot = dot_lo_hi(lo, hi, load_x128(q.add(128 * at)));
+                    let lanes = _mm512_permutexvar_ps(*repeat, scale);
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), lanes, acc[i]);
+                }
             }
         }
     }
     let factor = if MIN { 1.0 } else { fixed_offset };
-    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) + factor * hsum128(offset[i]))
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) + factor * _mm512_reduce_add_ps(offset[i]))
 }
 
-/// Q8_0 row (natural activations, weights stored as q + 128): two blocks per 64-byte load.
+/// Q8_0 row (natural activations, weights stored as q + 128): two blocks per 64-byte load;
+/// scales are widened 16 blocks at a time.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 unsafe fn q8_0_row<const R: usize>(
     w: &QuantRows,
@@ -245,43 +272,39 @@ unsafe fn q8_0_row<const R: usize>(
         acts.row_d(r).as_ptr(),
         acts.row_dsum32(r).as_ptr(),
     );
-    let (repeat_lo, repeat_hi) = (idx(&REPEAT8_LO), idx(&REPEAT8_HI));
-    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm_setzero_ps(); R]);
-    // SAFETY: per row, kp / 128 groups of 128 quant bytes and 4 f16 scales; 128 activations,
-    // 4 d and dsum32 values per group.
+    let repeat: [__m512i; 8] = std::array::from_fn(|pair| idx(&REPEAT8_BY_PAIR[pair]));
+    let pairs = w.kp / 64;
+    let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
+    // SAFETY: per row, kp quant bytes and kp / 32 f16 scales; kp activations, kp / 32 d and
+    // dsum32 values. Masked loads stop at the last block.
     unsafe {
-        for g in 0..w.kp / 128 {
-            let x = load_x128(q.add(128 * g));
-            let (dx, sums) = (_mm_loadu_ps(d.add(4 * g)), _mm_loadu_ps(dsum32.add(4 * g)));
+        for chunk in 0..pairs.div_ceil(8) {
+            let count = 8.min(pairs - 8 * chunk);
+            let blocks: __mmask16 = if count == 8 {
+                0xFFFF
+            } else {
+                (1 << (2 * count)) - 1
+            };
+            let dx = _mm512_maskz_loadu_ps(blocks, d.add(16 * chunk));
+            let sums = _mm512_maskz_loadu_ps(blocks, dsum32.add(16 * chunk));
             for i in 0..R {
                 let base = rows[i];
-                prefetch(base.wrapping_add(128 * g + PREFETCH), R * w.row_stride);
-                prefetch(base.wrapping_add(128 * g + 64 + PREFETCH), R * w.row_stride);
-                let zero = _mm512_setzero_si512();
-                let dot0 =
-                    _mm512_dpbusd_epi32(zero, _mm512_loadu_si512(base.add(128 * g).cast()), x.0);
-                let dot1 = _mm512_dpbusd_epi32(
-                    zero,
-                    _mm512_loadu_si512(base.add(128 * g + 64).cast()),
-                    x.1,
-                );
-                let dw = load_4_f16(base.add(w.scale_offset + 8 * g));
-                let scale = _mm512_castps128_ps512(_mm_mul_ps(dw, dx));
-                acc[i] = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dot0),
-                    _mm512_permutexvar_ps(repeat_lo, scale),
-                    acc[i],
-                );
-                acc[i] = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dot1),
-                    _mm512_permutexvar_ps(repeat_hi, scale),
-                    acc[i],
-                );
-                offset[i] = _mm_fmadd_ps(dw, sums, offset[i]);
+                let dw = load_16_f16(blocks, base.add(w.scale_offset + 32 * chunk));
+                let scale = _mm512_mul_ps(dw, dx);
+                offset[i] = _mm512_fmadd_ps(dw, sums, offset[i]);
+                for (pair, repeat) in repeat.iter().enumerate().take(count) {
+                    let at = 64 * (8 * chunk + pair);
+                    prefetch(base.wrapping_add(at + PREFETCH), R * w.row_stride);
+                    let x = _mm512_loadu_si512(q.add(at).cast());
+                    let weights = _mm512_loadu_si512(base.add(at).cast());
+                    let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), weights, x);
+                    let lanes = _mm512_permutexvar_ps(*repeat, scale);
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), lanes, acc[i]);
+                }
             }
         }
     }
-    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) - 128.0 * hsum128(offset[i]))
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) - 128.0 * _mm512_reduce_add_ps(offset[i]))
 }
 
 /// Eight unsigned bytes widened to f32.

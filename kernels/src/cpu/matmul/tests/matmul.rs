@@ -95,7 +95,7 @@ fn check(dtype: DType, level: SimdLevel, m: usize, n: usize, k: usize, seed: u64
 fn lengths(dtype: DType) -> &'static [usize] {
     match dtype.block_len() {
         1 => &[7, 300],
-        32 => &[224, 288],
+        32 => &[224, 608],
         _ => &[256, 768],
     }
 }
