@@ -60,7 +60,8 @@ pub(super) fn gemv(
 ) {
     let (rows_kernel, _) = kernel(level, w);
     let threads = rayon::current_num_threads();
-    let rows_per_task = (w.n / (16 * threads)).clamp(1, 64);
+    // Fairly long tasks: each starts with cold weight streams.
+    let rows_per_task = (w.n / (8 * threads)).clamp(4, 256);
     y.par_chunks_mut(rows_per_task)
         .enumerate()
         .for_each(|(task, out)| {

@@ -75,6 +75,26 @@ fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
     );
 }
 
+/// Plain read bandwidth over 256 MiB on the current pool (a reference for the GEMV figures).
+fn read_bandwidth() {
+    use rayon::prelude::*;
+    let data = vec![1u64; 32 << 20];
+    let chunk = data.len() / (8 * rayon::current_num_threads());
+    let (t, cpu) = best_of(10, || {
+        let sum: u64 = data
+            .par_chunks(chunk)
+            .map(|c| c.iter().fold(0u64, |a, &v| a.wrapping_add(v)))
+            .sum();
+        assert_eq!(sum, data.len() as u64);
+    });
+    let bytes = (data.len() * 8) as f64;
+    println!(
+        "read bandwidth: wall {:6.1} GB/s | cpu/thread {:6.1} GB/s",
+        bytes / t / 1e9,
+        bytes / cpu / 1e9
+    );
+}
+
 /// `TIMING=dtype:m:n:k[:runs],...` times just those products.
 fn custom(spec: &str) -> bool {
     let mut any = false;
@@ -116,6 +136,9 @@ fn timing() {
         return;
     }
     let want = |what: &str| only.is_empty() || only.split(',').any(|w| w == what);
+    if want("bandwidth") {
+        read_bandwidth();
+    }
     if want("f32") {
         time(DType::F32, 512, 4096, 4096, 5);
         time(DType::F16, 512, 4096, 4096, 3);
