@@ -136,7 +136,7 @@ unsafe fn load_16_f16(mask: __mmask16, p: *const u8) -> __m512 {
 
 /// Adds 16 to the bytes of `v` selected by the 64-bit mask at `p` (a fifth quant bit).
 #[inline(always)]
-unsafe fn add_fifth_bit(v: __m512i, p: *const u8) -> __m512i {
+pub(super) unsafe fn add_fifth_bit(v: __m512i, p: *const u8) -> __m512i {
     // SAFETY: the caller guarantees 8 readable bytes; AVX-512 BW is enabled in every caller.
     unsafe {
         let mask = p.cast::<u64>().read_unaligned();
@@ -146,7 +146,7 @@ unsafe fn add_fifth_bit(v: __m512i, p: *const u8) -> __m512i {
 
 /// Low and high nibbles of 64 bytes, each as 64 unsigned bytes.
 #[inline(always)]
-unsafe fn nibbles(p: *const u8) -> (__m512i, __m512i) {
+pub(super) unsafe fn nibbles(p: *const u8) -> (__m512i, __m512i) {
     // SAFETY: the caller guarantees 64 readable bytes; AVX-512 BW is enabled in every caller.
     unsafe {
         let packed = _mm512_loadu_si512(p.cast());

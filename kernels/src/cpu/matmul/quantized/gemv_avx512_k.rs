@@ -85,10 +85,6 @@ unsafe fn q6_k_row<const R: usize>(
         acts.row_d(r).as_ptr(),
         acts.row_dsum(r).as_ptr(),
     );
-    let nibble = _mm512_set1_epi8(0x0F);
-    let bits45 = _mm512_set1_epi8(0x30);
-    // The first 32 bytes take bit pairs 0 and 4, the last 32 pairs 2 and 6.
-    let (shift_lo, shift_hi) = (shifts(4, 2), shifts(0, 2));
     let (repeat_lo, repeat_hi) = (idx(&REPEAT2_LO), idx(&REPEAT2_HI));
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
@@ -107,16 +103,7 @@ unsafe fn q6_k_row<const R: usize>(
                 for (half, repeat) in [(0, repeat_lo), (1, repeat_hi)] {
                     let base = rows[i].add(192 * sb + 96 * half);
                     prefetch(base.wrapping_add(PREFETCH), R * w.row_stride);
-                    let low = _mm512_loadu_si512(base.cast());
-                    let high = broadcast_32(base.add(64));
-                    let w_lo = _mm512_or_si512(
-                        _mm512_and_si512(low, nibble),
-                        _mm512_and_si512(_mm512_sllv_epi16(high, shift_lo), bits45),
-                    );
-                    let w_hi = _mm512_or_si512(
-                        _mm512_and_si512(_mm512_srli_epi16(low, 4), nibble),
-                        _mm512_and_si512(_mm512_srlv_epi16(high, shift_hi), bits45),
-                    );
+                    let (w_lo, w_hi) = q6_k_half(base);
                     let dot = dot_lo_hi(w_lo, w_hi, x[half]);
                     acc[i] = _mm512_fmadd_ps(
                         _mm512_cvtepi32_ps(dot),
@@ -130,10 +117,53 @@ unsafe fn q6_k_row<const R: usize>(
     std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]) - 32.0 * _mm512_reduce_add_ps(offset[i]))
 }
 
+/// The 6-bit values of one split Q6_K half super-block at `p` (64 low-nibble bytes, 32 high
+/// bit-pair bytes) in LoHi16 positions: (positions 0..64, positions 64..128).
+#[inline(always)]
+pub(super) unsafe fn q6_k_half(p: *const u8) -> (__m512i, __m512i) {
+    // SAFETY: the caller guarantees 96 readable bytes; AVX-512 BW is enabled in every caller.
+    unsafe {
+        let nibble = _mm512_set1_epi8(0x0F);
+        let bits45 = _mm512_set1_epi8(0x30);
+        let low = _mm512_loadu_si512(p.cast());
+        let high = broadcast_32(p.add(64));
+        // The first 32 bytes take bit pairs 0 and 4, the last 32 pairs 2 and 6.
+        let w_lo = _mm512_or_si512(
+            _mm512_and_si512(low, nibble),
+            _mm512_and_si512(_mm512_sllv_epi16(high, shifts(4, 2)), bits45),
+        );
+        let w_hi = _mm512_or_si512(
+            _mm512_and_si512(_mm512_srli_epi16(low, 4), nibble),
+            _mm512_and_si512(_mm512_srlv_epi16(high, shifts(0, 2)), bits45),
+        );
+        (w_lo, w_hi)
+    }
+}
+
+/// The values `low | high << 2` (ggml's + 4) of half `h` of the GGUF Q3_K block at `block`,
+/// as two zmm of 64 consecutive elements.
+#[inline(always)]
+pub(super) unsafe fn q3_k_half(block: *const u8, h: usize) -> (__m512i, __m512i) {
+    // SAFETY: the caller guarantees a 110-byte block; AVX-512 BW is enabled in every caller.
+    unsafe {
+        let bit2 = _mm512_set1_epi8(4);
+        let hmask = broadcast_32(block);
+        let (low_a, low_b) = two_bit_fields(block.add(32 + 32 * h));
+        let t0 = 4 * h as i16;
+        // Bit 4h + t of hmask[l], moved to bit 2.
+        let high_a = _mm512_srlv_epi16(hmask, shifts(t0, t0 + 1));
+        let high_b = _mm512_srlv_epi16(hmask, shifts(t0 + 2, t0 + 3));
+        (
+            _mm512_or_si512(low_a, _mm512_and_si512(_mm512_slli_epi16(high_a, 2), bit2)),
+            _mm512_or_si512(low_b, _mm512_and_si512(_mm512_slli_epi16(high_b, 2), bit2)),
+        )
+    }
+}
+
 /// The 2-bit fields of one GGUF half super-block (32 bytes at `p`, element 32t + l at bits 2t
 /// of byte l) as two zmm of 64 consecutive elements.
 #[inline(always)]
-unsafe fn two_bit_fields(p: *const u8) -> (__m512i, __m512i) {
+pub(super) unsafe fn two_bit_fields(p: *const u8) -> (__m512i, __m512i) {
     // SAFETY: the caller guarantees 32 readable bytes; AVX-512 BW is enabled in every caller.
     unsafe {
         let bytes = broadcast_32(p);
@@ -229,7 +259,6 @@ unsafe fn q3_k_row<const R: usize>(
         acts.row_d(r).as_ptr(),
         acts.row_dsum(r).as_ptr(),
     );
-    let bit2 = _mm512_set1_epi8(4);
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
         // SAFETY: per row, one 110-byte block; 256 activations, 8 d and 16 dsum values.
@@ -246,22 +275,8 @@ unsafe fn q3_k_row<const R: usize>(
                 let group_scale = _mm512_mul_ps(sc, f16_splat(block.add(108)));
                 offset[i] = _mm512_fmadd_ps(group_scale, sums, offset[i]);
                 let scale = _mm512_mul_ps(group_scale, dx);
-                let hmask = broadcast_32(block);
                 for (h, &xh) in x.iter().enumerate() {
-                    let (low_a, low_b) = two_bit_fields(block.add(32 + 32 * h));
-                    let t0 = 4 * h as i16;
-                    // Bit 4h + t of hmask[l], moved to bit 2.
-                    let high_a = _mm512_srlv_epi16(hmask, shifts(t0, t0 + 1));
-                    let high_b = _mm512_srlv_epi16(hmask, shifts(t0 + 2, t0 + 3));
-                    let a = _mm512_or_si512(
-                        low_a,
-                        _mm512_and_si512(_mm512_slli_epi16(high_a, 2), bit2),
-                    );
-                    let b = _mm512_or_si512(
-                        low_b,
-                        _mm512_and_si512(_mm512_slli_epi16(high_b, 2), bit2),
-                    );
-                    acc[i] = accumulate_half(acc[i], (a, b), xh, scale, h);
+                    acc[i] = accumulate_half(acc[i], q3_k_half(block, h), xh, scale, h);
                 }
             }
         }

@@ -198,21 +198,71 @@ impl QuantRows {
         s: &mut [f32],
         m: &mut [f32],
     ) {
+        if self.layout == QuantLayout::Gguf {
+            let bb = self.dtype.block_bytes();
+            decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], v, s, m);
+        } else {
+            self.decode_values(row, b, v);
+            self.decode_scales(row, b, s, m);
+        }
+    }
+
+    /// The per-16 scales `s` and offsets `m` of block `b` of a packed row.
+    #[inline(always)]
+    pub(crate) fn decode_scales(&self, row: &[u8], b: usize, s: &mut [f32], m: &mut [f32]) {
         let so = self.scale_offset;
         match self.layout {
             QuantLayout::Gguf => {
                 let bb = self.dtype.block_bytes();
-                decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], v, s, m);
+                let mut v = [0u8; 256];
+                decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], &mut v, s, m);
             }
-            QuantLayout::SplitNibble32 => self.decode_nibble32(row, b, v, s, m),
+            QuantLayout::SplitNibble32 => {
+                let d = f16_at(row, so + 2 * b);
+                let offset = match self.dtype {
+                    DType::Q4_1 | DType::Q5_1 => f16_at(row, self.min_offset + 2 * b),
+                    DType::Q5_0 => -16.0 * d,
+                    DType::IQ4_NL => -128.0 * d,
+                    _ => -8.0 * d,
+                };
+                s[..2].fill(d);
+                m[..2].fill(offset);
+            }
             QuantLayout::SplitQ8_0 => {
                 let d = f16_at(row, so + 2 * b);
-                v[..32].copy_from_slice(&row[32 * b..32 * b + 32]);
                 s[..2].fill(d);
                 m[..2].fill(-128.0 * d);
             }
             QuantLayout::SplitK4 => {
                 let header = &row[so + 16 * b..so + 16 * b + 16];
+                k_quant_scales(f16_at(header, 0), f16_at(header, 2), &header[4..16], s, m);
+            }
+            QuantLayout::SplitQ6K => {
+                let header = &row[so + 18 * b..so + 18 * b + 18];
+                q6_k_scales(&header[..16], f16_at(header, 16), s, m);
+            }
+        }
+    }
+
+    /// The natural-order values `v` of block `b` of a packed row in a split layout.
+    #[inline(always)]
+    fn decode_values(&self, row: &[u8], b: usize, v: &mut [u8]) {
+        match self.layout {
+            QuantLayout::Gguf => unreachable!("GGUF blocks decode whole"),
+            QuantLayout::SplitNibble32 => {
+                nibbles_32(&row[16 * b..16 * b + 16], v);
+                if matches!(self.dtype, DType::Q5_0 | DType::Q5_1) {
+                    let at = self.high_offset + 16 * (b / 4);
+                    add_fifth_bits(&row[at..at + 16], b % 4, &mut v[..32]);
+                }
+                if self.dtype == DType::IQ4_NL {
+                    for x in v[..32].iter_mut() {
+                        *x = (IQ4_NL_VALUES[*x as usize] as u8) ^ 0x80;
+                    }
+                }
+            }
+            QuantLayout::SplitQ8_0 => v[..32].copy_from_slice(&row[32 * b..32 * b + 32]),
+            QuantLayout::SplitK4 => {
                 let qs = &row[128 * b..128 * b + 128];
                 for j in 0..8 {
                     nibbles_32(&qs[16 * j..16 * j + 16], &mut v[32 * j..32 * j + 32]);
@@ -223,11 +273,9 @@ impl QuantRows {
                         add_fifth_bits(&masks[16 * (j / 4)..], j % 4, block);
                     }
                 }
-                k_quant_scales(f16_at(header, 0), f16_at(header, 2), &header[4..16], s, m);
             }
             QuantLayout::SplitQ6K => {
                 let quants = &row[192 * b..192 * b + 192];
-                let header = &row[so + 18 * b..so + 18 * b + 18];
                 for half in 0..2 {
                     let ql = &quants[96 * half..96 * half + 64];
                     let qh = &quants[96 * half + 64..96 * half + 96];
@@ -247,33 +295,8 @@ impl QuantRows {
                         }
                     }
                 }
-                q6_k_scales(&header[..16], f16_at(header, 16), s, m);
             }
         }
-    }
-
-    /// [`Self::decode_block`] for [`QuantLayout::SplitNibble32`].
-    #[inline(always)]
-    fn decode_nibble32(&self, row: &[u8], b: usize, v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
-        nibbles_32(&row[16 * b..16 * b + 16], v);
-        let d = f16_at(row, self.scale_offset + 2 * b);
-        if matches!(self.dtype, DType::Q5_0 | DType::Q5_1) {
-            let masks = &row[self.high_offset + 16 * (b / 4)..self.high_offset + 16 * (b / 4) + 16];
-            add_fifth_bits(masks, b % 4, &mut v[..32]);
-        }
-        let offset = match self.dtype {
-            DType::Q4_1 | DType::Q5_1 => f16_at(row, self.min_offset + 2 * b),
-            DType::Q5_0 => -16.0 * d,
-            DType::IQ4_NL => {
-                for x in v[..32].iter_mut() {
-                    *x = (IQ4_NL_VALUES[*x as usize] as u8) ^ 0x80;
-                }
-                -128.0 * d
-            }
-            _ => -8.0 * d,
-        };
-        s[..2].fill(d);
-        m[..2].fill(offset);
     }
 }
 

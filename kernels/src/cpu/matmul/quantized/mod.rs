@@ -12,6 +12,7 @@
 
 pub(crate) mod act;
 pub(crate) mod blocks;
+pub(crate) mod decode_avx512;
 mod f32_panels;
 mod gemm_vnni;
 mod gemv;
