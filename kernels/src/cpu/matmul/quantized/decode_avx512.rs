@@ -7,7 +7,7 @@
 use std::arch::x86_64::*;
 
 use super::QuantRows;
-use super::blocks::IQ4_NL_VALUES;
+use super::blocks::{IQ4_NL_VALUES, f16_at};
 use super::gemv_avx512::{add_fifth_bit, nibbles};
 use super::gemv_avx512_k::{q3_k_half, q6_k_half, two_bit_fields};
 use super::layout::{QuantLayout, area_bytes};
@@ -156,6 +156,26 @@ pub(super) fn decode_scales_run(
                 };
                 _mm512_mask_storeu_ps(s[i..].as_mut_ptr(), mask, d);
                 _mm512_mask_storeu_ps(m[i..].as_mut_ptr(), mask, offset);
+            }
+        }
+        return;
+    }
+    if w.layout == QuantLayout::SplitQ6K && group == 16 {
+        for b in b0..b1 {
+            let header = &row[w.scale_offset + 18 * b..w.scale_offset + 18 * b + 18];
+            let d = f16_at(header, 16);
+            let i = 16 * (b - b0);
+            // SAFETY: 16 signed scale bytes; the outputs hold 16 (b1 - b0) values.
+            unsafe {
+                let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                    header.as_ptr().cast(),
+                )));
+                let scale = _mm512_mul_ps(sc, _mm512_set1_ps(d));
+                _mm512_storeu_ps(s[i..i + 16].as_mut_ptr(), scale);
+                _mm512_storeu_ps(
+                    m[i..i + 16].as_mut_ptr(),
+                    _mm512_mul_ps(scale, _mm512_set1_ps(-32.0)),
+                );
             }
         }
         return;

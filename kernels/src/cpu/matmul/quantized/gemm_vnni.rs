@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::QuantRows;
 use super::act::{QuantizedActs, quantize_acts};
 use super::blocks::GROUP;
-use super::decode_avx512::{decode_panel_values, decode_scales_run, prefetch_blocks};
+use super::decode_avx512::{decode_panel_values, decode_scales_run, prefetch_blocks, transpose16};
 use super::layout::ActOrder;
 use crate::DType;
 use crate::cpu::matmul::features::SimdLevel;
@@ -144,20 +144,35 @@ fn decode_panel(
     // KC · NR bytes, KC a multiple of 128.
     unsafe { decode_panel_values(w, p, k0, kc, &mut panel.v) };
     let groups = kc / g;
-    let (mut s, mut m) = ([0f32; KC / GROUP], [0f32; KC / GROUP]);
-    for c in 0..NR {
-        let j = p * NR + c;
-        if j < w.n {
-            let row = w.row(j);
-            prefetch_blocks(w, row, (k0 + kc) / bl, (k0 + 2 * kc) / bl);
-            decode_scales_run(w, row, k0 / bl, (k0 + kc) / bl, g, &mut s, &mut m);
-        } else {
-            s.fill(0.0);
-            m.fill(0.0);
+    // Per 16 columns: each column's scales and offsets contiguous, then transposed 16 × 16.
+    let mut s = [[0f32; KC / GROUP]; 16];
+    let mut m = [[0f32; KC / GROUP]; 16];
+    for half in 0..2 {
+        for c in 0..16 {
+            let j = p * NR + 16 * half + c;
+            if j < w.n {
+                let row = w.row(j);
+                prefetch_blocks(w, row, (k0 + kc) / bl, (k0 + 2 * kc) / bl);
+                decode_scales_run(w, row, k0 / bl, (k0 + kc) / bl, g, &mut s[c], &mut m[c]);
+            } else {
+                s[c].fill(0.0);
+                m[c].fill(0.0);
+            }
         }
-        for group in 0..groups {
-            panel.s[group * NR + c] = s[group];
-            panel.m[group * NR + c] = m[group];
+        for (columns, out) in [(&s, &mut panel.s), (&m, &mut panel.m)] {
+            for first in (0..groups).step_by(16) {
+                // SAFETY: 16 values from `first` in each column array (KC/16 long, first +
+                // 16 <= KC/16); the stores stay inside the [KC/16][NR] panel arrays.
+                unsafe {
+                    let rows = std::array::from_fn(|c| {
+                        _mm512_loadu_si512(columns[c][first..].as_ptr().cast())
+                    });
+                    for (q, group) in transpose16(rows).iter().enumerate().take(groups - first) {
+                        let at = (first + q) * NR + 16 * half;
+                        _mm512_storeu_si512(out[at..at + 16].as_mut_ptr().cast(), *group);
+                    }
+                }
+            }
         }
     }
 }
