@@ -9,7 +9,12 @@ use super::{F32Kernels, NR, TileOut, store_tile};
 /// Rows per GEMM tile.
 const MR: usize = 6;
 
-pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
+pub(super) const KERNELS: F32Kernels = F32Kernels {
+    mr: MR,
+    gemm,
+    gemv,
+    gemv_half: Some(gemv_half),
+};
 
 /// See [`super::GemmKernel`].
 unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
@@ -95,6 +100,56 @@ unsafe fn gemv_32(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]) 
             let row = b.add(kk * NR);
             for (v, s) in sum.iter_mut().enumerate() {
                 *s = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row.add(8 * v)), *s);
+            }
+        }
+        for (v, s) in sum.iter().enumerate() {
+            let out = acc.as_mut_ptr().add(8 * v);
+            _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), *s));
+        }
+    }
+}
+
+/// See [`super::GemvHalfKernel`].
+unsafe fn gemv_half(kc: usize, x: *const f32, b: *const u16, bf16: bool, acc: &mut [f32; NR]) {
+    // SAFETY: only reachable through `SimdLevel::Avx2` or higher, which checked the CPU.
+    unsafe {
+        if bf16 {
+            gemv_half_32::<true>(kc, x, b, acc)
+        } else {
+            gemv_half_32::<false>(kc, x, b, acc)
+        }
+    }
+}
+
+/// 8 f16 (or bf16 when `BF16`) values widened to f32.
+#[inline(always)]
+unsafe fn widen<const BF16: bool>(p: *const u16) -> __m256 {
+    // SAFETY: the caller guarantees 8 readable values; AVX2 and F16C are enabled in every caller.
+    unsafe {
+        let bits = _mm_loadu_si128(p.cast());
+        if BF16 {
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(bits)))
+        } else {
+            _mm256_cvtph_ps(bits)
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn gemv_half_32<const BF16: bool>(
+    kc: usize,
+    x: *const f32,
+    b: *const u16,
+    acc: &mut [f32; NR],
+) {
+    let mut sum = [_mm256_setzero_ps(); 4];
+    // SAFETY (all pointer accesses): x holds kc values, b holds kc·NR, acc 32.
+    unsafe {
+        for kk in 0..kc {
+            let xv = _mm256_broadcast_ss(&*x.add(kk));
+            let row = b.add(kk * NR);
+            for (v, s) in sum.iter_mut().enumerate() {
+                *s = _mm256_fmadd_ps(xv, widen::<BF16>(row.add(8 * v)), *s);
             }
         }
         for (v, s) in sum.iter().enumerate() {

@@ -9,7 +9,12 @@ use super::{F32Kernels, NR, TileOut};
 /// Rows per GEMM tile.
 const MR: usize = 14;
 
-pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
+pub(super) const KERNELS: F32Kernels = F32Kernels {
+    mr: MR,
+    gemm,
+    gemv,
+    gemv_half: Some(gemv_half),
+};
 
 /// See [`super::GemmKernel`].
 unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
@@ -90,6 +95,70 @@ unsafe fn gemv_32(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]) 
             let row = b.add(kk * NR);
             sum[0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(row), sum[0]);
             sum[1] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(row.add(16)), sum[1]);
+        }
+        let out = acc.as_mut_ptr();
+        _mm512_storeu_ps(
+            out,
+            _mm512_add_ps(_mm512_loadu_ps(out), _mm512_add_ps(sum[0], sum[2])),
+        );
+        _mm512_storeu_ps(
+            out.add(16),
+            _mm512_add_ps(_mm512_loadu_ps(out.add(16)), _mm512_add_ps(sum[1], sum[3])),
+        );
+    }
+}
+
+/// See [`super::GemvHalfKernel`].
+unsafe fn gemv_half(kc: usize, x: *const f32, b: *const u16, bf16: bool, acc: &mut [f32; NR]) {
+    // SAFETY: only reachable through `SimdLevel::Avx512Vnni`, which checked the CPU.
+    unsafe {
+        if bf16 {
+            gemv_half_32::<true>(kc, x, b, acc)
+        } else {
+            gemv_half_32::<false>(kc, x, b, acc)
+        }
+    }
+}
+
+/// 16 f16 (or bf16 when `BF16`) values widened to f32.
+#[inline(always)]
+unsafe fn widen<const BF16: bool>(p: *const u16) -> __m512 {
+    // SAFETY: the caller guarantees 16 readable values; AVX-512 F is enabled in every caller.
+    unsafe {
+        let bits = _mm256_loadu_si256(p.cast());
+        if BF16 {
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(bits)))
+        } else {
+            _mm512_cvtph_ps(bits)
+        }
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512vl,fma")]
+unsafe fn gemv_half_32<const BF16: bool>(
+    kc: usize,
+    x: *const f32,
+    b: *const u16,
+    acc: &mut [f32; NR],
+) {
+    let mut sum = [_mm512_setzero_ps(); 4];
+    // SAFETY (all pointer accesses): x holds kc values, b holds kc·NR, acc 32.
+    unsafe {
+        let mut kk = 0;
+        while kk + 2 <= kc {
+            let (x0, x1) = (_mm512_set1_ps(*x.add(kk)), _mm512_set1_ps(*x.add(kk + 1)));
+            let row = b.add(kk * NR);
+            sum[0] = _mm512_fmadd_ps(x0, widen::<BF16>(row), sum[0]);
+            sum[1] = _mm512_fmadd_ps(x0, widen::<BF16>(row.add(16)), sum[1]);
+            sum[2] = _mm512_fmadd_ps(x1, widen::<BF16>(row.add(32)), sum[2]);
+            sum[3] = _mm512_fmadd_ps(x1, widen::<BF16>(row.add(48)), sum[3]);
+            kk += 2;
+        }
+        if kk < kc {
+            let x0 = _mm512_set1_ps(*x.add(kk));
+            let row = b.add(kk * NR);
+            sum[0] = _mm512_fmadd_ps(x0, widen::<BF16>(row), sum[0]);
+            sum[1] = _mm512_fmadd_ps(x0, widen::<BF16>(row.add(16)), sum[1]);
         }
         let out = acc.as_mut_ptr();
         _mm512_storeu_ps(

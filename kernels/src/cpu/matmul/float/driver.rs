@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{F32Kernels, NR, PanelSource, TileOut};
+use super::{F32Kernels, HalfPanel, NR, PanelSource, TileOut};
 use crate::cpu::matmul::features::SimdLevel;
 
 /// k elements per chunk (a multiple of every quant block length).
@@ -125,9 +125,22 @@ pub(crate) fn gemv(level: SimdLevel, x: &[f32], src: &dyn PanelSource, y: &mut [
                 let mut acc = [0f32; NR];
                 for k0 in (0..k).step_by(KC) {
                     let kc = KC.min(k - k0);
-                    let b = src.panel(p, k0, kc, &mut scratch);
-                    // SAFETY: x holds k values, so kc from k0; b holds kc·NR.
-                    unsafe { (kernels.gemv)(kc, x.as_ptr().add(k0), b.as_ptr(), &mut acc) };
+                    let xk = x[k0..].as_ptr();
+                    match (src.half_panel(p, k0, kc), kernels.gemv_half) {
+                        // SAFETY: x holds k values, so kc from k0; the panel holds kc·NR.
+                        (Some(HalfPanel::F16(b)), Some(kernel)) => unsafe {
+                            kernel(kc, xk, b.as_ptr(), false, &mut acc)
+                        },
+                        // SAFETY: as above.
+                        (Some(HalfPanel::BF16(b)), Some(kernel)) => unsafe {
+                            kernel(kc, xk, b.as_ptr(), true, &mut acc)
+                        },
+                        _ => {
+                            let b = src.panel(p, k0, kc, &mut scratch);
+                            // SAFETY: as above.
+                            unsafe { (kernels.gemv)(kc, xk, b.as_ptr(), &mut acc) };
+                        }
+                    }
                 }
                 yp.copy_from_slice(&acc[..yp.len()]);
             }

@@ -27,6 +27,20 @@ pub(crate) trait PanelSource: Sync {
     /// zero). Returns a slice of the packed data, or of `scratch` (`>= kc · NR` long) after
     /// filling it.
     fn panel<'a>(&'a self, p: usize, k0: usize, kc: usize, scratch: &'a mut [f32]) -> &'a [f32];
+    /// The same slice still 16-bit, when the weights are f16 or bf16 (for kernels that widen
+    /// in registers).
+    fn half_panel(&self, _p: usize, _k0: usize, _kc: usize) -> Option<HalfPanel<'_>> {
+        None
+    }
+}
+
+/// A `[kc][NR]` panel slice of 16-bit floats.
+#[derive(Copy, Clone)]
+pub(crate) enum HalfPanel<'a> {
+    /// IEEE binary16 bits.
+    F16(&'a [u16]),
+    /// bfloat16 bits.
+    BF16(&'a [u16]),
 }
 
 /// Where a GEMM tile goes: `rows × cols` values at `c` with row stride `ldc`.
@@ -52,6 +66,10 @@ pub(crate) type GemmKernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, 
 pub(crate) type GemvKernel =
     unsafe fn(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]);
 
+/// [`GemvKernel`] on a 16-bit panel (`b` holds `kc · NR` f16, or bf16 when `bf16`).
+pub(crate) type GemvHalfKernel =
+    unsafe fn(kc: usize, x: *const f32, b: *const u16, bf16: bool, acc: &mut [f32; NR]);
+
 /// One ISA's f32 kernels.
 #[derive(Copy, Clone)]
 pub(crate) struct F32Kernels {
@@ -61,6 +79,8 @@ pub(crate) struct F32Kernels {
     pub(crate) gemm: GemmKernel,
     /// The GEMV panel kernel.
     pub(crate) gemv: GemvKernel,
+    /// The GEMV kernel for f16/bf16 panels, if the ISA widens them in registers.
+    pub(crate) gemv_half: Option<GemvHalfKernel>,
 }
 
 impl F32Kernels {

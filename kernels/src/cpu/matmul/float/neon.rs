@@ -9,7 +9,12 @@ use super::{F32Kernels, NR, TileOut, store_tile};
 /// Rows per GEMM tile.
 const MR: usize = 4;
 
-pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv };
+pub(super) const KERNELS: F32Kernels = F32Kernels {
+    mr: MR,
+    gemm,
+    gemv,
+    gemv_half: None,
+};
 
 /// See [`super::GemmKernel`].
 unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {

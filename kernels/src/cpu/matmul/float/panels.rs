@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::PanelSource;
+use super::{HalfPanel, PanelSource};
 use crate::DType;
 use crate::cpu::matmul::aligned::AlignedBytes;
 
@@ -50,6 +50,17 @@ impl FloatPanels {
 }
 
 impl PanelSource for FloatPanels {
+    fn half_panel(&self, p: usize, k0: usize, kc: usize) -> Option<HalfPanel<'_>> {
+        let start = (p * self.k + k0) * NR;
+        let bits =
+            || &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + kc * NR];
+        match self.dtype {
+            DType::F16 => Some(HalfPanel::F16(bits())),
+            DType::BF16 => Some(HalfPanel::BF16(bits())),
+            _ => None,
+        }
+    }
+
     fn n(&self) -> usize {
         self.n
     }

@@ -79,17 +79,29 @@ pub(crate) fn quantize_acts(
     if k == 0 {
         return acts;
     }
-    x.par_chunks_exact(k)
+    let rows_out = acts
+        .q
+        .chunks_exact_mut(kp)
+        .zip(acts.d.chunks_exact_mut(kp / 32))
+        .zip(acts.dsum.chunks_exact_mut(kp / 16))
+        .zip(acts.dsum32.chunks_exact_mut(kp / 32))
+        .zip(x.chunks_exact(k))
         .take(rows)
-        .zip(acts.q.par_chunks_exact_mut(kp))
-        .zip(acts.d.par_chunks_exact_mut(kp / 32))
-        .zip(acts.dsum.par_chunks_exact_mut(kp / 16))
-        .zip(acts.dsum32.par_chunks_exact_mut(kp / 32))
-        .for_each(|((((xr, q), d), dsum), dsum32)| {
-            quantize_row(level, xr, RowOut { q, d, dsum, dsum32 }, order)
-        });
+        .map(|((((q, d), dsum), dsum32), xr)| (xr, RowOut { q, d, dsum, dsum32 }));
+    // Small inputs stay on the calling thread: a parallel region costs a thread wake-up.
+    if rows * k >= PARALLEL_MIN_ELEMENTS {
+        let rows_out: Vec<_> = rows_out.collect();
+        rows_out
+            .into_par_iter()
+            .for_each(|(xr, out)| quantize_row(level, xr, out, order));
+    } else {
+        rows_out.for_each(|(xr, out)| quantize_row(level, xr, out, order));
+    }
     acts
 }
+
+/// Below this many elements, activations are quantized on the calling thread.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
 
 /// Where the two 8-element halves of natural 16-group `g` (0..8) of a 128-element group go.
 #[inline(always)]

@@ -156,7 +156,7 @@ fn decode_q2_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
 /// subtracts 4.
 #[inline(always)]
 fn decode_q3_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
-    let (hmask, qs, scales) = (&block[0..32], &block[32..96], &block[96..108]);
+    let (hmask, qs) = (&block[0..32], &block[32..96]);
     let d = f16_at(block, 108);
     for half in 0..2 {
         for quarter in 0..4 {
@@ -168,17 +168,39 @@ fn decode_q3_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
             }
         }
     }
+    let scales = q3_k_scales(&block[96..108]);
     for g in 0..16 {
-        let low = if g < 8 {
-            scales[g] & 0x0F
-        } else {
-            scales[g - 8] >> 4
-        };
-        let high = (scales[8 + g % 4] >> (2 * (g / 4))) & 3;
-        let sc = (low | (high << 4)) as i32 - 32;
-        s[g] = d * sc as f32;
+        s[g] = d * (scales[g] as i32 - 32) as f32;
         m[g] = -4.0 * s[g];
     }
+}
+
+/// Q3_K's sixteen 6-bit scales (still biased by 32) unpacked from 12 bytes: the low nibbles
+/// of bytes 0..8 then their high nibbles, each with two more bits from bytes 8..12.
+#[inline(always)]
+pub(crate) fn q3_k_scales(packed: &[u8]) -> [u8; 16] {
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let word = |i: usize| {
+        u32::from_le_bytes([
+            packed[4 * i],
+            packed[4 * i + 1],
+            packed[4 * i + 2],
+            packed[4 * i + 3],
+        ])
+    };
+    let (a, b, high) = (word(0), word(1), word(2));
+    let words = [
+        (a & LOW4) | ((high & LOW2) << 4),
+        (b & LOW4) | (((high >> 2) & LOW2) << 4),
+        ((a >> 4) & LOW4) | (((high >> 4) & LOW2) << 4),
+        ((b >> 4) & LOW4) | (((high >> 6) & LOW2) << 4),
+    ];
+    let mut out = [0u8; 16];
+    for (chunk, w) in out.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    out
 }
 
 /// Q4_K: d, dmin, scales[12] (eight 6-bit scales and mins), qs[128].

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use super::QuantRows;
 use super::act::{QuantizedActs, quantize_acts};
 use super::blocks::GROUP;
+use super::decode_avx512::{decode_panel_values, decode_scales_run, prefetch_blocks, transpose16};
 use super::layout::ActOrder;
 use crate::DType;
 use crate::cpu::matmul::features::SimdLevel;
@@ -126,7 +127,8 @@ pub(super) fn gemm(x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
         });
 }
 
-/// Decodes rows `32p..32p + 32` (zero past `n`), elements `k0..k0 + kc`, into `panel`.
+/// Decodes rows `32p..32p + 32` (zero past `n`), elements `k0..k0 + kc`, into `panel`, and
+/// prefetches each row's next chunk.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 fn decode_panel(
     w: &QuantRows,
@@ -138,31 +140,38 @@ fn decode_panel(
 ) {
     let bl = w.dtype.block_len();
     let g = if wide { 32 } else { GROUP };
-    let (mut v, mut s, mut m) = ([0u8; 256], [0f32; 256 / GROUP], [0f32; 256 / GROUP]);
-    for c in 0..NR {
-        let j = p * NR + c;
-        if j >= w.n {
-            for e in (0..kc).step_by(4) {
-                panel.v[e * NR + 4 * c..e * NR + 4 * c + 4].fill(0);
+    // SAFETY: AVX-512 is enabled here; k0 is a multiple of KC (so of 128) and the panel holds
+    // KC · NR bytes, KC a multiple of 128.
+    unsafe { decode_panel_values(w, p, k0, kc, &mut panel.v) };
+    let groups = kc / g;
+    // Per 16 columns: each column's scales and offsets contiguous, then transposed 16 × 16.
+    let mut s = [[0f32; KC / GROUP]; 16];
+    let mut m = [[0f32; KC / GROUP]; 16];
+    for half in 0..2 {
+        for c in 0..16 {
+            let j = p * NR + 16 * half + c;
+            if j < w.n {
+                let row = w.row(j);
+                prefetch_blocks(w, row, (k0 + kc) / bl, (k0 + 2 * kc) / bl);
+                decode_scales_run(w, row, k0 / bl, (k0 + kc) / bl, g, &mut s[c], &mut m[c]);
+            } else {
+                s[c].fill(0.0);
+                m[c].fill(0.0);
             }
-            for group in 0..kc / g {
-                panel.s[group * NR + c] = 0.0;
-                panel.m[group * NR + c] = 0.0;
-            }
-            continue;
         }
-        let row = w.row(j);
-        for b in k0 / bl..(k0 + kc) / bl {
-            w.decode_block(row, b, &mut v, &mut s, &mut m);
-            let e0 = b * bl - k0;
-            for (i, quad) in v[..bl].chunks_exact(4).enumerate() {
-                let at = (e0 + 4 * i) * NR + 4 * c;
-                panel.v[at..at + 4].copy_from_slice(quad);
-            }
-            for group in 0..bl / g {
-                let at = ((e0 / g) + group) * NR + c;
-                panel.s[at] = s[group * g / GROUP];
-                panel.m[at] = m[group * g / GROUP];
+        for (columns, out) in [(&s, &mut panel.s), (&m, &mut panel.m)] {
+            for first in (0..groups).step_by(16) {
+                // SAFETY: 16 values from `first` in each column array (KC/16 long, first +
+                // 16 <= KC/16); the stores stay inside the [KC/16][NR] panel arrays.
+                unsafe {
+                    let rows = std::array::from_fn(|c| {
+                        _mm512_loadu_si512(columns[c][first..].as_ptr().cast())
+                    });
+                    for (q, group) in transpose16(rows).iter().enumerate().take(groups - first) {
+                        let at = (first + q) * NR + 16 * half;
+                        _mm512_storeu_si512(out[at..at + 16].as_mut_ptr().cast(), *group);
+                    }
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::GROUP;
-use super::layout::{ActOrder, QuantLayout};
+use super::layout::ActOrder;
 use crate::cpu::matmul::features::SimdLevel;
 
 /// Computes `out[i] = w[j0 + i] · acts[act_row]` for `i < out.len()`.
@@ -15,12 +15,13 @@ pub(super) type RowsKernel =
     fn(w: &QuantRows, j0: usize, acts: &QuantizedActs, act_row: usize, out: &mut [f32]);
 
 /// The kernel `level` uses for `layout` and the activation order it needs.
-fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
+fn kernel(level: SimdLevel, w: &QuantRows) -> (RowsKernel, ActOrder) {
+    let layout = w.layout;
     #[cfg(target_arch = "x86_64")]
     {
         let special = match level {
-            SimdLevel::Avx512Vnni => super::gemv_avx512::kernel(layout),
-            SimdLevel::Avx2 => super::gemv_avx2::kernel(layout),
+            SimdLevel::Avx512Vnni => super::gemv_avx512::kernel(w),
+            SimdLevel::Avx2 => super::gemv_avx2::kernel(w),
             _ => None,
         };
         if let Some(kernel) = special {
@@ -36,7 +37,7 @@ fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
     }
     #[cfg(target_arch = "aarch64")]
     if level == SimdLevel::Neon
-        && let Some(kernel) = super::gemv_neon::kernel(layout)
+        && let Some(kernel) = super::gemv_neon::kernel(w)
     {
         return (kernel, layout.act_order());
     }
@@ -45,8 +46,8 @@ fn kernel(level: SimdLevel, layout: QuantLayout) -> (RowsKernel, ActOrder) {
 }
 
 /// The activation order `gemv` needs for this level and layout.
-pub(super) fn act_order(level: SimdLevel, layout: QuantLayout) -> ActOrder {
-    kernel(level, layout).1
+pub(super) fn act_order(level: SimdLevel, w: &QuantRows) -> ActOrder {
+    kernel(level, w).1
 }
 
 /// `y[n] = w · x_q` for activation row `act_row` (quantized in [`act_order`]'s order).
@@ -57,9 +58,10 @@ pub(super) fn gemv(
     act_row: usize,
     y: &mut [f32],
 ) {
-    let (rows_kernel, _) = kernel(level, w.layout);
+    let (rows_kernel, _) = kernel(level, w);
     let threads = rayon::current_num_threads();
-    let rows_per_task = (w.n / (16 * threads)).clamp(1, 64);
+    // Fairly long tasks: each starts with cold weight streams.
+    let rows_per_task = (w.n / (8 * threads)).clamp(4, 256);
     y.par_chunks_mut(rows_per_task)
         .enumerate()
         .for_each(|(task, out)| {

@@ -1,42 +1,55 @@
 //! NEON GEMV kernels for the split layouts (see [`super::layout`]), baseline Advanced SIMD
 //! only: `smull`/`smull2` products of signed bytes (every split format's quants fit in i8 once
-//! Q8_0's `+ 128` is undone) widened and summed per 16- or 32-element group, then one scalar
-//! f32 multiply-add per group.
+//! Q8_0's `+ 128` is undone and IQ4_NL's code book is applied signed) widened and summed per
+//! 16- or 32-element group, then one scalar f32 multiply-add per group. Q2_K and Q3_K use the
+//! generic decode-and-dot.
 #![cfg(target_arch = "aarch64")]
 
 use std::arch::aarch64::*;
 
 use super::QuantRows;
 use super::act::QuantizedActs;
-use super::blocks::{f16_at, q4_k_scales_mins};
+use super::blocks::{IQ4_NL_VALUES, f16_at, q4_k_scales_mins};
 use super::gemv::RowsKernel;
 use super::layout::QuantLayout;
+use crate::DType;
 
-/// The dedicated kernel for `layout`, if any.
-pub(super) fn kernel(layout: QuantLayout) -> Option<RowsKernel> {
-    match layout {
-        QuantLayout::SplitQ4_0 => Some(q4_0_rows),
-        QuantLayout::SplitQ8_0 => Some(q8_0_rows),
-        QuantLayout::SplitQ4K => Some(q4_k_rows),
-        QuantLayout::SplitQ6K => Some(q6_k_rows),
-        QuantLayout::Gguf => None,
-    }
+/// The dedicated kernel for `w`, if any.
+pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
+    Some(match (w.layout, w.dtype) {
+        (QuantLayout::SplitNibble32, DType::Q4_0) => nibble32_rows::<false, false, false>,
+        (QuantLayout::SplitNibble32, DType::Q4_1) => nibble32_rows::<false, false, true>,
+        (QuantLayout::SplitNibble32, DType::Q5_0) => nibble32_rows::<true, false, false>,
+        (QuantLayout::SplitNibble32, DType::Q5_1) => nibble32_rows::<true, false, true>,
+        (QuantLayout::SplitNibble32, DType::IQ4_NL) => nibble32_rows::<false, true, false>,
+        (QuantLayout::SplitQ8_0, _) => q8_0_rows,
+        (QuantLayout::SplitK4, DType::Q4_K) => k4_rows::<false>,
+        (QuantLayout::SplitK4, DType::Q5_K) => k4_rows::<true>,
+        (QuantLayout::SplitQ6K, _) => q6_k_rows,
+        _ => return None,
+    })
 }
 
 /// Declares a `RowsKernel` applying a per-row function.
 macro_rules! rows_kernel {
-    ($name:ident, $inner:ident) => {
-        fn $name(w: &QuantRows, j0: usize, acts: &QuantizedActs, r: usize, out: &mut [f32]) {
+    ($name:ident, $inner:ident $(, $param:ident)*) => {
+        fn $name<$(const $param: bool),*>(
+            w: &QuantRows,
+            j0: usize,
+            acts: &QuantizedActs,
+            r: usize,
+            out: &mut [f32],
+        ) {
             for (i, y) in out.iter_mut().enumerate() {
-                *y = $inner(w, w.row(j0 + i), acts, r);
+                *y = $inner::<$($param),*>(w, w.row(j0 + i), acts, r);
             }
         }
     };
 }
 
-rows_kernel!(q4_0_rows, q4_0_row);
+rows_kernel!(nibble32_rows, nibble32_row, HIGH, LUT, MIN);
 rows_kernel!(q8_0_rows, q8_0_row);
-rows_kernel!(q4_k_rows, q4_k_row);
+rows_kernel!(k4_rows, k4_row, HIGH);
 rows_kernel!(q6_k_rows, q6_k_row);
 
 /// Σ w·x over 16 signed bytes, as four partial i32 sums.
@@ -65,31 +78,95 @@ fn load_x(q: &[i8], at: usize) -> int8x16_t {
     unsafe { vld1q_s8(chunk.as_ptr()) }
 }
 
-/// One 32-element sub-block in ggml's Q4_0 nibble order at `at`, against LoHi32 activations
-/// (`x_at` is the position of its first half; the second half is 64 positions later).
+/// Fifth bits of one 32-element sub-block: (first 16 elements, last 16), one bit each.
+type FifthBits = Option<(u16, u16)>;
+
+/// The two 16-bit fifth-bit masks of sub-block `j` (0..4) of the 128-element group whose
+/// masks start at `at` (see [`super::layout`]).
 #[inline(always)]
-fn nibble_block_dot(qs: &[u8], at: usize, q: &[i8], x_at: usize) -> i32 {
+fn fifth_bits(row: &[u8], at: usize, j: usize) -> FifthBits {
+    let low = u16::from_le_bytes([row[at + 2 * j], row[at + 2 * j + 1]]);
+    let high = u16::from_le_bytes([row[at + 8 + 2 * j], row[at + 9 + 2 * j]]);
+    Some((low, high))
+}
+
+/// Adds 16 to the bytes of `v` whose bit is set in `mask`.
+#[inline(always)]
+fn add_fifth_bit(v: uint8x16_t, mask: u16) -> uint8x16_t {
+    // SAFETY: NEON is always present on aarch64.
+    unsafe {
+        let [low, high] = mask.to_le_bytes();
+        let spread = vcombine_u8(vdup_n_u8(low), vdup_n_u8(high));
+        let bits: [u8; 16] = [1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128];
+        let set = vtstq_u8(spread, vld1q_u8(bits.as_ptr()));
+        vaddq_u8(v, vandq_u8(set, vdupq_n_u8(16)))
+    }
+}
+
+/// One 32-element sub-block in ggml's Q4_0 nibble order at `at`, against LoHi32 activations
+/// (`x_at` is the position of its first half; the second half is 64 positions later), with
+/// optional fifth bits and optionally mapped through IQ4_NL's signed code book.
+#[inline(always)]
+fn nibble_block_dot(
+    qs: &[u8],
+    at: usize,
+    q: &[i8],
+    x_at: usize,
+    fifth: FifthBits,
+    lut: bool,
+) -> i32 {
     // SAFETY: NEON is always present on aarch64.
     unsafe {
         let packed = load(qs, at);
-        let lo = vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(0x0F)));
-        let hi = vreinterpretq_s8_u8(vshrq_n_u8::<4>(packed));
+        let (mut lo, mut hi) = (vandq_u8(packed, vdupq_n_u8(0x0F)), vshrq_n_u8::<4>(packed));
+        if let Some((low_bits, high_bits)) = fifth {
+            lo = add_fifth_bit(lo, low_bits);
+            hi = add_fifth_bit(hi, high_bits);
+        }
+        let (lo, hi) = if lut {
+            let table = vld1q_s8(IQ4_NL_VALUES.as_ptr());
+            (vqtbl1q_s8(table, lo), vqtbl1q_s8(table, hi))
+        } else {
+            (vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi))
+        };
         let acc = dot16(vdupq_n_s32(0), lo, load_x(q, x_at));
         vaddvq_s32(dot16(acc, hi, load_x(q, x_at + 64)))
     }
 }
 
-/// Q4_0 row (LoHi32 activations).
-fn q4_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
+/// 32-element nibble formats (LoHi32 activations). `HIGH`: fifth bits (Q5_0, Q5_1); `LUT`:
+/// IQ4_NL's code book (signed, no offset); `MIN`: per-block mins (Q4_1, Q5_1) instead of a
+/// fixed offset of -8 or -16 times d.
+fn nibble32_row<const HIGH: bool, const LUT: bool, const MIN: bool>(
+    w: &QuantRows,
+    row: &[u8],
+    acts: &QuantizedActs,
+    r: usize,
+) -> f32 {
     let (q, d, dsum32) = (acts.row_q(r), acts.row_d(r), acts.row_dsum32(r));
+    let fixed_offset = match w.dtype {
+        DType::Q5_0 => -16.0,
+        DType::IQ4_NL => 0.0,
+        _ => -8.0,
+    };
     let (mut acc, mut offset) = (0f32, 0f32);
     for b in 0..w.kp / 32 {
         let dw = f16_at(row, w.scale_offset + 2 * b);
         let x_at = 128 * (b / 4) + 16 * (b % 4);
-        acc += dw * d[b] * nibble_block_dot(row, 16 * b, q, x_at) as f32;
-        offset += dw * dsum32[b];
+        let fifth = if HIGH {
+            fifth_bits(row, w.high_offset + 16 * (b / 4), b % 4)
+        } else {
+            None
+        };
+        acc += dw * d[b] * nibble_block_dot(row, 16 * b, q, x_at, fifth, LUT) as f32;
+        let per_block = if MIN {
+            f16_at(row, w.min_offset + 2 * b)
+        } else {
+            dw
+        };
+        offset += per_block * dsum32[b];
     }
-    acc - 8.0 * offset
+    acc + if MIN { 1.0 } else { fixed_offset } * offset
 }
 
 /// Q8_0 row (natural activations; the stored `q + 128` is flipped back to signed `q`).
@@ -115,8 +192,8 @@ fn q8_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
     acc
 }
 
-/// Q4_K row (LoHi32 activations).
-fn q4_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
+/// Q4_K / Q5_K (`HIGH`) row (LoHi32 activations).
+fn k4_row<const HIGH: bool>(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
     let (q, d, dsum32) = (acts.row_q(r), acts.row_d(r), acts.row_dsum32(r));
     let (mut acc, mut offset) = (0f32, 0f32);
     for sb in 0..w.kp / 256 {
@@ -127,7 +204,13 @@ fn q4_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
         for j in 0..8 {
             let b = 8 * sb + j;
             let x_at = 128 * (b / 4) + 16 * (b % 4);
-            let dot = nibble_block_dot(row, 16 * b, q, x_at);
+            let masks = w.high_offset + 32 * sb + 16 * (j / 4);
+            let fifth = if HIGH {
+                fifth_bits(row, masks, j % 4)
+            } else {
+                None
+            };
+            let dot = nibble_block_dot(row, 16 * b, q, x_at, fifth, false);
             acc += super_d * sc[j] as f32 * d[b] * dot as f32;
             offset += super_dmin * mins[j] as f32 * dsum32[b];
         }

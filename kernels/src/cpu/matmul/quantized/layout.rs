@@ -1,22 +1,33 @@
 //! How quantized weight rows are stored for the kernels.
 //!
-//! Most formats keep their GGUF bytes. The four formats with hand-written GEMV kernels (Q4_0,
-//! Q8_0, Q4_K, Q6_K) are split per row into a quant area (vector-load friendly, in the element
-//! order their kernels expect) followed by a scale area, with exactly the GGUF byte count
-//! apart from padding (rows padded to 128 elements for Q4_0/Q8_0, row strides to 64 bytes).
+//! Q2_K and Q3_K keep their GGUF bytes. The other formats are split per row into areas, each a
+//! run of one field of every block, with exactly the GGUF byte count apart from padding (rows
+//! of 32-element formats padded to 128 elements, row strides to 64 bytes):
+//!
+//! | layout | formats | areas per block |
+//! |---|---|---|
+//! | [`QuantLayout::SplitNibble32`] | Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL | quants 16, [high bits 4], d 2, [min 2] |
+//! | [`QuantLayout::SplitQ8_0`] | Q8_0 | quants 32 (stored `q ^ 0x80`, that is q + 128), d 2 |
+//! | [`QuantLayout::SplitK4`] | Q4_K, Q5_K | quants 128, [high bits 32], header 16 (d, dmin, scales) |
+//! | [`QuantLayout::SplitQ6K`] | Q6_K | quants 192, header 18 (scales[16], d) |
 //!
 //! Quant-area element orders, per 128 elements ("positions" are byte/nibble slots):
-//! - Q4_0, Q4_K ([`ActOrder::LoHi32`]): 64 bytes; byte p holds, for 32-block b = p / 16,
-//!   element 32b + p % 16 (low nibble) and 32b + 16 + p % 16 (high nibble). This is ggml's
-//!   Q4_0 nibble order with four blocks' bytes side by side, so a 64-byte load's low nibbles
-//!   and high nibbles each cover all four blocks.
-//! - Q8_0 ([`ActOrder::Natural`]): bytes `q ^ 0x80` (that is q + 128, unsigned) in order.
+//! - nibble formats ([`ActOrder::LoHi32`]): 64 bytes; byte p holds, for 32-block b = p / 16,
+//!   element 32b + p % 16 (low nibble) and 32b + 16 + p % 16 (high nibble): ggml's Q4_0
+//!   nibble order with four blocks side by side, so a 64-byte load's low nibbles and high
+//!   nibbles each cover all four blocks (for Q4_K/Q5_K this reorders ggml's nibbles). Their
+//!   fifth bits, when present, are two little-endian u64 masks per 128 elements: bit p of the
+//!   first for position p, of the second for position 64 + p.
+//! - Q8_0 ([`ActOrder::Natural`]): bytes in order.
 //! - Q6_K ([`ActOrder::LoHi16`]): 64 bytes of low nibbles, byte p holding for 16-group
 //!   g = p / 8 element 16g + p % 8 (low) and 16g + 8 + p % 8 (high); then 32 bytes of high bit
 //!   pairs, byte i holding positions i, 32 + i, 64 + i, 96 + i at bits 0, 2, 4, 6, where
 //!   positions 0..64 are the low nibbles and 64..128 the high nibbles.
 
-use super::blocks::{decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales};
+use super::blocks::{
+    IQ4_NL_VALUES, decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales,
+};
+use super::layout_pack::split_block;
 use crate::DType;
 use crate::cpu::matmul::aligned::AlignedBytes;
 
@@ -48,14 +59,13 @@ impl ActOrder {
 pub(crate) enum QuantLayout {
     /// GGUF blocks, unchanged.
     Gguf,
-    /// Q4_0 split: quants (LoHi32) then f16 scales.
-    SplitQ4_0,
+    /// 32-element 4-bit formats, split (LoHi32 quants).
+    SplitNibble32,
     /// Q8_0 split: quants + 128 then f16 scales.
     SplitQ8_0,
-    /// Q4_K split: quants (LoHi32) then per super-block d, dmin, scales[12] (GGUF bytes 0..16).
-    SplitQ4K,
-    /// Q6_K split: per super-block 192 quant bytes (two LoHi16 halves of 64 + 32) then per
-    /// super-block scales[16] and d (GGUF bytes 192..210).
+    /// Q4_K/Q5_K split (LoHi32 quants).
+    SplitK4,
+    /// Q6_K split (two LoHi16 halves of 64 + 32 quant bytes per super-block).
     SplitQ6K,
 }
 
@@ -63,9 +73,11 @@ impl QuantLayout {
     /// The layout used for `dtype`.
     pub(crate) fn for_dtype(dtype: DType) -> QuantLayout {
         match dtype {
-            DType::Q4_0 => QuantLayout::SplitQ4_0,
+            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::IQ4_NL => {
+                QuantLayout::SplitNibble32
+            }
             DType::Q8_0 => QuantLayout::SplitQ8_0,
-            DType::Q4_K => QuantLayout::SplitQ4K,
+            DType::Q4_K | DType::Q5_K => QuantLayout::SplitK4,
             DType::Q6_K => QuantLayout::SplitQ6K,
             _ => QuantLayout::Gguf,
         }
@@ -75,20 +87,24 @@ impl QuantLayout {
     pub(crate) fn act_order(self) -> ActOrder {
         match self {
             QuantLayout::Gguf | QuantLayout::SplitQ8_0 => ActOrder::Natural,
-            QuantLayout::SplitQ4_0 | QuantLayout::SplitQ4K => ActOrder::LoHi32,
+            QuantLayout::SplitNibble32 | QuantLayout::SplitK4 => ActOrder::LoHi32,
             QuantLayout::SplitQ6K => ActOrder::LoHi16,
         }
     }
+}
 
-    /// Bytes of one block's quant part in the split area (`None` for GGUF).
-    fn quant_bytes(self) -> usize {
-        match self {
-            QuantLayout::Gguf => 0,
-            QuantLayout::SplitQ4_0 => 16,
-            QuantLayout::SplitQ8_0 => 32,
-            QuantLayout::SplitQ4K => 128,
-            QuantLayout::SplitQ6K => 192,
-        }
+/// Bytes per block of each area of a split layout: quants, high bits, scales, mins.
+pub(super) fn area_bytes(dtype: DType) -> [usize; 4] {
+    match dtype {
+        DType::Q4_0 | DType::IQ4_NL => [16, 0, 2, 0],
+        DType::Q4_1 => [16, 0, 2, 2],
+        DType::Q5_0 => [16, 4, 2, 0],
+        DType::Q5_1 => [16, 4, 2, 2],
+        DType::Q8_0 => [32, 0, 2, 0],
+        DType::Q4_K => [128, 0, 16, 0],
+        DType::Q5_K => [128, 32, 16, 0],
+        DType::Q6_K => [192, 0, 18, 0],
+        _ => [0, 0, 0, 0],
     }
 }
 
@@ -102,8 +118,12 @@ pub(crate) struct QuantRows {
     pub(crate) kp: usize,
     /// Bytes from one row to the next.
     pub(crate) row_stride: usize,
-    /// Offset of the scale area within a row (split layouts).
+    /// Offset of the high-bit area within a row (split layouts with fifth bits).
+    pub(crate) high_offset: usize,
+    /// Offset of the scale (or header) area within a row (split layouts).
     pub(crate) scale_offset: usize,
+    /// Offset of the min area within a row (Q4_1, Q5_1).
+    pub(crate) min_offset: usize,
     data: AlignedBytes,
 }
 
@@ -112,48 +132,43 @@ impl QuantRows {
     pub(crate) fn pack(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> QuantRows {
         let layout = QuantLayout::for_dtype(dtype);
         let (bl, bb) = (dtype.block_len(), dtype.block_bytes());
-        let kp = match layout {
-            QuantLayout::SplitQ4_0 | QuantLayout::SplitQ8_0 => k.div_ceil(128) * 128,
-            _ => k,
+        let kp = if bl == 32 && layout != QuantLayout::Gguf {
+            k.div_ceil(128) * 128
+        } else {
+            k
         };
         let blocks = kp / bl;
-        let scale_offset = blocks * layout.quant_bytes();
+        let [quant, high, scale, _] = area_bytes(dtype);
+        let high_offset = blocks * quant;
+        let scale_offset = high_offset + blocks * high;
+        let min_offset = scale_offset + blocks * scale;
         let row_stride = match layout {
             QuantLayout::Gguf => blocks * bb,
             _ => (blocks * bb).div_ceil(64) * 64,
         };
-        let mut data = AlignedBytes::zeroed(n * row_stride);
-        let gguf_row = k / bl * bb;
-        if gguf_row == 0 || row_stride == 0 {
-            return QuantRows {
-                dtype,
-                layout,
-                n,
-                k,
-                kp,
-                row_stride,
-                scale_offset,
-                data,
-            };
-        }
-        for (src, dst) in bytes
-            .chunks_exact(gguf_row)
-            .zip(data.as_mut_slice().chunks_exact_mut(row_stride))
-        {
-            for (b, block) in src.chunks_exact(bb).enumerate() {
-                split_block(layout, block, b, dst, scale_offset);
-            }
-        }
-        QuantRows {
+        let mut rows = QuantRows {
             dtype,
             layout,
             n,
             k,
             kp,
             row_stride,
+            high_offset,
             scale_offset,
-            data,
+            min_offset,
+            data: AlignedBytes::zeroed(n * row_stride),
+        };
+        let gguf_row = k / bl * bb;
+        if gguf_row > 0 && row_stride > 0 {
+            let areas = [0, high_offset, scale_offset, min_offset];
+            let dst_rows = rows.data.as_mut_slice().chunks_exact_mut(row_stride);
+            for (src, dst) in bytes.chunks_exact(gguf_row).zip(dst_rows) {
+                for (b, block) in src.chunks_exact(bb).enumerate() {
+                    split_block(dtype, layout, block, b, dst, areas);
+                }
+            }
         }
+        rows
     }
 
     /// The packed bytes of row `j`.
@@ -183,35 +198,84 @@ impl QuantRows {
         s: &mut [f32],
         m: &mut [f32],
     ) {
+        if self.layout == QuantLayout::Gguf {
+            let bb = self.dtype.block_bytes();
+            decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], v, s, m);
+        } else {
+            self.decode_values(row, b, v);
+            self.decode_scales(row, b, s, m);
+        }
+    }
+
+    /// The per-16 scales `s` and offsets `m` of block `b` of a packed row.
+    #[inline(always)]
+    pub(crate) fn decode_scales(&self, row: &[u8], b: usize, s: &mut [f32], m: &mut [f32]) {
         let so = self.scale_offset;
         match self.layout {
             QuantLayout::Gguf => {
                 let bb = self.dtype.block_bytes();
-                decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], v, s, m);
+                let mut v = [0u8; 256];
+                decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], &mut v, s, m);
             }
-            QuantLayout::SplitQ4_0 => {
+            QuantLayout::SplitNibble32 => {
                 let d = f16_at(row, so + 2 * b);
-                nibbles_32(&row[16 * b..16 * b + 16], v);
+                let offset = match self.dtype {
+                    DType::Q4_1 | DType::Q5_1 => f16_at(row, self.min_offset + 2 * b),
+                    DType::Q5_0 => -16.0 * d,
+                    DType::IQ4_NL => -128.0 * d,
+                    _ => -8.0 * d,
+                };
                 s[..2].fill(d);
-                m[..2].fill(-8.0 * d);
+                m[..2].fill(offset);
             }
             QuantLayout::SplitQ8_0 => {
                 let d = f16_at(row, so + 2 * b);
-                v[..32].copy_from_slice(&row[32 * b..32 * b + 32]);
                 s[..2].fill(d);
                 m[..2].fill(-128.0 * d);
             }
-            QuantLayout::SplitQ4K => {
+            QuantLayout::SplitK4 => {
                 let header = &row[so + 16 * b..so + 16 * b + 16];
+                k_quant_scales(f16_at(header, 0), f16_at(header, 2), &header[4..16], s, m);
+            }
+            QuantLayout::SplitQ6K => {
+                let header = &row[so + 18 * b..so + 18 * b + 18];
+                q6_k_scales(&header[..16], f16_at(header, 16), s, m);
+            }
+        }
+    }
+
+    /// The natural-order values `v` of block `b` of a packed row in a split layout.
+    #[inline(always)]
+    fn decode_values(&self, row: &[u8], b: usize, v: &mut [u8]) {
+        match self.layout {
+            QuantLayout::Gguf => unreachable!("GGUF blocks decode whole"),
+            QuantLayout::SplitNibble32 => {
+                nibbles_32(&row[16 * b..16 * b + 16], v);
+                if matches!(self.dtype, DType::Q5_0 | DType::Q5_1) {
+                    let at = self.high_offset + 16 * (b / 4);
+                    add_fifth_bits(&row[at..at + 16], b % 4, &mut v[..32]);
+                }
+                if self.dtype == DType::IQ4_NL {
+                    for x in v[..32].iter_mut() {
+                        *x = (IQ4_NL_VALUES[*x as usize] as u8) ^ 0x80;
+                    }
+                }
+            }
+            QuantLayout::SplitQ8_0 => v[..32].copy_from_slice(&row[32 * b..32 * b + 32]),
+            QuantLayout::SplitK4 => {
                 let qs = &row[128 * b..128 * b + 128];
                 for j in 0..8 {
                     nibbles_32(&qs[16 * j..16 * j + 16], &mut v[32 * j..32 * j + 32]);
                 }
-                k_quant_scales(f16_at(header, 0), f16_at(header, 2), &header[4..16], s, m);
+                if self.dtype == DType::Q5_K {
+                    let masks = &row[self.high_offset + 32 * b..self.high_offset + 32 * b + 32];
+                    for (j, block) in v[..256].chunks_exact_mut(32).enumerate() {
+                        add_fifth_bits(&masks[16 * (j / 4)..], j % 4, block);
+                    }
+                }
             }
             QuantLayout::SplitQ6K => {
                 let quants = &row[192 * b..192 * b + 192];
-                let header = &row[so + 18 * b..so + 18 * b + 18];
                 for half in 0..2 {
                     let ql = &quants[96 * half..96 * half + 64];
                     let qh = &quants[96 * half + 64..96 * half + 96];
@@ -231,60 +295,19 @@ impl QuantRows {
                         }
                     }
                 }
-                q6_k_scales(&header[..16], f16_at(header, 16), s, m);
             }
         }
     }
 }
 
-/// Writes GGUF block `b` of a row into the packed row `dst`.
-fn split_block(layout: QuantLayout, block: &[u8], b: usize, dst: &mut [u8], scale_offset: usize) {
-    match layout {
-        QuantLayout::Gguf => {
-            let bb = block.len();
-            dst[b * bb..(b + 1) * bb].copy_from_slice(block);
-        }
-        QuantLayout::SplitQ4_0 => {
-            dst[16 * b..16 * b + 16].copy_from_slice(&block[2..18]);
-            dst[scale_offset + 2 * b..scale_offset + 2 * b + 2].copy_from_slice(&block[0..2]);
-        }
-        QuantLayout::SplitQ8_0 => {
-            for (d, &q) in dst[32 * b..32 * b + 32].iter_mut().zip(&block[2..34]) {
-                *d = q ^ 0x80;
-            }
-            dst[scale_offset + 2 * b..scale_offset + 2 * b + 2].copy_from_slice(&block[0..2]);
-        }
-        QuantLayout::SplitQ4K => {
-            let (qs, out) = (&block[16..144], &mut dst[128 * b..128 * b + 128]);
-            for e in 0..256 {
-                // GGUF: byte 32·(e/64) + e%32, high nibble when e%64 >= 32.
-                let byte = qs[32 * (e / 64) + e % 32];
-                let q = if e % 64 < 32 { byte & 0x0F } else { byte >> 4 };
-                // Split: sub-block j = e/32 owns bytes 16j..16j+16, ggml Q4_0 nibble order.
-                let (j, i) = (e / 32, e % 32);
-                out[16 * j + i % 16] |= if i < 16 { q } else { q << 4 };
-            }
-            dst[scale_offset + 16 * b..scale_offset + 16 * b + 16].copy_from_slice(&block[0..16]);
-        }
-        QuantLayout::SplitQ6K => {
-            let mut v = [0u8; 256];
-            let (mut s, mut m) = ([0f32; 16], [0f32; 16]);
-            decode_gguf_block(DType::Q6_K, block, &mut v, &mut s, &mut m);
-            let out = &mut dst[192 * b..192 * b + 192];
-            for half in 0..2 {
-                for p in 0..128 {
-                    let q = v[128 * half + ActOrder::LoHi16.element_at(p)];
-                    let (low, high) = (q & 0x0F, q >> 4);
-                    if p < 64 {
-                        out[96 * half + p] |= low;
-                    } else {
-                        out[96 * half + p - 64] |= low << 4;
-                    }
-                    out[96 * half + 64 + p % 32] |= high << (2 * (p / 32));
-                }
-            }
-            let header = &mut dst[scale_offset + 18 * b..scale_offset + 18 * b + 18];
-            header.copy_from_slice(&block[192..210]);
-        }
+/// Sets bit 4 of the 32 natural-order values of sub-block `j` (0..4) of a 128-element group
+/// from the group's two 64-bit position masks (see the module docs).
+#[inline(always)]
+fn add_fifth_bits(masks: &[u8], j: usize, v: &mut [u8]) {
+    let low = u16::from_le_bytes([masks[2 * j], masks[2 * j + 1]]);
+    let high = u16::from_le_bytes([masks[8 + 2 * j], masks[8 + 2 * j + 1]]);
+    for i in 0..16 {
+        v[i] |= (((low >> i) & 1) as u8) << 4;
+        v[16 + i] |= (((high >> i) & 1) as u8) << 4;
     }
 }

@@ -12,14 +12,18 @@
 
 pub(crate) mod act;
 pub(crate) mod blocks;
+pub(crate) mod decode_avx512;
 mod f32_panels;
 mod gemm_vnni;
 mod gemv;
 mod gemv_avx2;
+mod gemv_avx2_k;
 mod gemv_avx512;
 mod gemv_avx512_generic;
+mod gemv_avx512_k;
 mod gemv_neon;
 pub(crate) mod layout;
+mod layout_pack;
 
 pub(crate) use layout::QuantRows;
 
@@ -32,7 +36,7 @@ pub(crate) const GEMV_MAX_ROWS: usize = 3;
 /// `y[m, n] = x[m, k] · wᵀ` (lengths checked by the caller, `m >= 1`).
 pub(crate) fn matmul(level: SimdLevel, x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
     if m <= GEMV_MAX_ROWS {
-        let order = gemv::act_order(level, w.layout);
+        let order = gemv::act_order(level, w);
         let acts = act::quantize_acts(level, x, m, w.k, w.kp.div_ceil(128) * 128, order);
         for (r, yr) in y.chunks_exact_mut(w.n).enumerate() {
             gemv::gemv(level, w, &acts, r, yr);

@@ -137,3 +137,43 @@ fn act_orders_are_permutations() {
         assert!(seen.iter().all(|&s| s), "{order:?}");
     }
 }
+
+#[test]
+fn avx512_register_decoding_matches_block_decoding() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::cpu::matmul::quantized::decode_avx512::decode128;
+        use std::arch::x86_64::*;
+        if !SimdLevel::Avx512Vnni.is_supported() {
+            return;
+        }
+        let mut rng = rng(4);
+        for dtype in DType::QUANTIZED {
+            let (n, k) = (2, if dtype.block_len() == 32 { 224 } else { 512 });
+            let bytes = random_weights(dtype, n, k, &mut rng);
+            let packed = QuantRows::pack(dtype, n, k, &bytes);
+            let bl = dtype.block_len();
+            let (mut v, mut s, mut m) = (vec![0u8; packed.kp], [0f32; 16], [0f32; 16]);
+            for j in 0..n {
+                let row = packed.row(j);
+                for b in 0..packed.blocks_per_row() {
+                    packed.decode_block(row, b, &mut v[b * bl..(b + 1) * bl], &mut s, &mut m);
+                }
+                for g in 0..packed.kp / 128 {
+                    let mut got = [0u8; 128];
+                    // SAFETY: AVX-512 checked above; g < kp / 128; 128 bytes of room.
+                    unsafe {
+                        let halves = decode128(&packed, row.as_ptr(), g);
+                        _mm512_storeu_si512(got.as_mut_ptr().cast(), halves[0]);
+                        _mm512_storeu_si512(got.as_mut_ptr().add(64).cast(), halves[1]);
+                    }
+                    assert_eq!(
+                        got[..],
+                        v[128 * g..128 * g + 128],
+                        "{dtype} row {j} group {g}"
+                    );
+                }
+            }
+        }
+    }
+}

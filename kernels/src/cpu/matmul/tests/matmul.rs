@@ -95,7 +95,7 @@ fn check(dtype: DType, level: SimdLevel, m: usize, n: usize, k: usize, seed: u64
 fn lengths(dtype: DType) -> &'static [usize] {
     match dtype.block_len() {
         1 => &[7, 300],
-        32 => &[224, 288],
+        32 => &[224, 608],
         _ => &[256, 768],
     }
 }
@@ -114,6 +114,8 @@ fn every_dtype_every_level_matches_oracle() {
                     (1, 5),
                     (17, 5),
                     (64, 65),
+                    (1, 300),
+                    (2, 133),
                 ] {
                     seed += 1;
                     check(dtype, level, m, n, k, seed);

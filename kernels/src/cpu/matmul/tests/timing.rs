@@ -7,7 +7,22 @@ use rand::Rng;
 
 use super::{random_weights, rng};
 use crate::DType;
-use crate::cpu::matmul::{PackedWeights, matmul, simd_level};
+use crate::cpu::matmul::features::SimdLevel;
+use crate::cpu::matmul::{PackedWeights, matmul_at};
+
+/// The level to time: `TIMING_LEVEL=scalar|avx2|avx512-vnni|neon`, else the detected one.
+fn level() -> SimdLevel {
+    let name = std::env::var("TIMING_LEVEL").unwrap_or_default();
+    [
+        SimdLevel::Scalar,
+        SimdLevel::Avx2,
+        SimdLevel::Avx512Vnni,
+        SimdLevel::Neon,
+    ]
+    .into_iter()
+    .find(|l| l.name() == name && l.is_supported())
+    .unwrap_or_else(SimdLevel::detected)
+}
 
 /// On-CPU nanoseconds of all this process's threads (from /proc; 0 where unavailable).
 /// On a shared machine, CPU time is a steadier measure than wall time.
@@ -45,7 +60,8 @@ fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
     let w = PackedWeights::new(dtype, n, k, &bytes).unwrap();
     let x: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     let mut y = vec![0f32; m * n];
-    let (t, cpu) = best_of(runs, || matmul(&x, m, &w, &mut y).unwrap());
+    let level = level();
+    let (t, cpu) = best_of(runs, || matmul_at(level, &x, m, &w, &mut y).unwrap());
     let flop = 2.0 * (m * n * k) as f64;
     println!(
         "{:>7} m={m:<4} n={n:<6} k={k:<6} wall {:8.3} ms {:7.1} GFLOP/s {:6.1} GB/s | cpu/thread {:8.3} ms {:7.1} GFLOP/s {:6.1} GB/s",
@@ -56,6 +72,26 @@ fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
         cpu * 1e3,
         flop / cpu / 1e9,
         bytes.len() as f64 / cpu / 1e9,
+    );
+}
+
+/// Plain read bandwidth over 256 MiB on the current pool (a reference for the GEMV figures).
+fn read_bandwidth() {
+    use rayon::prelude::*;
+    let data = vec![1u64; 32 << 20];
+    let chunk = data.len() / (8 * rayon::current_num_threads());
+    let (t, cpu) = best_of(10, || {
+        let sum: u64 = data
+            .par_chunks(chunk)
+            .map(|c| c.iter().fold(0u64, |a, &v| a.wrapping_add(v)))
+            .sum();
+        assert_eq!(sum, data.len() as u64);
+    });
+    let bytes = (data.len() * 8) as f64;
+    println!(
+        "read bandwidth: wall {:6.1} GB/s | cpu/thread {:6.1} GB/s",
+        bytes / t / 1e9,
+        bytes / cpu / 1e9
     );
 }
 
@@ -92,7 +128,7 @@ fn custom(spec: &str) -> bool {
 fn timing() {
     println!(
         "simd level: {}, threads: {}",
-        simd_level(),
+        level().name(),
         rayon::current_num_threads()
     );
     let only = std::env::var("TIMING").unwrap_or_default();
@@ -100,6 +136,9 @@ fn timing() {
         return;
     }
     let want = |what: &str| only.is_empty() || only.split(',').any(|w| w == what);
+    if want("bandwidth") {
+        read_bandwidth();
+    }
     if want("f32") {
         time(DType::F32, 512, 4096, 4096, 5);
         time(DType::F16, 512, 4096, 4096, 3);
