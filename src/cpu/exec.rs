@@ -207,6 +207,8 @@ fn cast_into(x: &View, to: DType, out: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
+/// Copies `x` into `out` with axes permuted. Trailing axes that stay in place are copied as whole
+/// contiguous runs, so the common head-split permutes (`[0, 2, 1, 3]`) move rows, not elements.
 fn permute_into(x: &View, perm: &[usize], out_desc: &TensorDesc, out: &mut [u8]) {
     let es = x.desc.dtype.block_bytes();
     let shape = &x.desc.shape;
@@ -214,13 +216,19 @@ fn permute_into(x: &View, perm: &[usize], out_desc: &TensorDesc, out: &mut [u8])
     for i in (0..shape.len().saturating_sub(1)).rev() {
         in_strides[i] = in_strides[i + 1] * shape[i + 1];
     }
-    let strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
-    let oshape = &out_desc.shape;
-    let mut idx = vec![0usize; oshape.len()];
-    for o in 0..out_desc.elems() {
+    let kept = perm.iter().enumerate().rev().take_while(|&(i, &p)| i == p).count();
+    let outer = perm.len() - kept;
+    let run = shape[outer..].iter().product::<usize>() * es;
+    let strides: Vec<usize> = perm[..outer].iter().map(|&p| in_strides[p] * es).collect();
+    let oshape = &out_desc.shape[..outer];
+    let mut idx = vec![0usize; outer];
+    if run == 0 {
+        return;
+    }
+    for dst in out.chunks_exact_mut(run) {
         let src: usize = idx.iter().zip(&strides).map(|(i, s)| i * s).sum();
-        out[o * es..(o + 1) * es].copy_from_slice(&x.bytes[src * es..(src + 1) * es]);
-        for d in (0..idx.len()).rev() {
+        dst.copy_from_slice(&x.bytes[src..src + run]);
+        for d in (0..outer).rev() {
             idx[d] += 1;
             if idx[d] < oshape[d] {
                 break;

@@ -87,6 +87,8 @@ type Placed = (usize, Box<dyn DeviceBuffer>);
 
 struct CompiledPartition {
     backend: usize,
+    /// `device` or `host`: where this backend's node timings come from.
+    clock: &'static str,
     partition: Partition,
     exe: Box<dyn Executable>,
 }
@@ -134,7 +136,8 @@ impl Session {
                 scratch_bytes: exe.scratch_bytes(),
                 constant_bytes: exe.constant_bytes(),
             });
-            parts.push(CompiledPartition { backend: b, partition, exe });
+            let clock = if backends[b].device().device_timestamps { "device" } else { "host" };
+            parts.push(CompiledPartition { backend: b, clock, partition, exe });
         }
         let states = allocate_states(&graph, &parts, &backends)?;
         let plan = Plan {
@@ -265,7 +268,7 @@ impl Session {
                     backend: backend.name().into(),
                     start_ns: part_start + t.start_ns,
                     duration_ns: t.duration_ns,
-                    clock: if backend.device().device_timestamps { "device" } else { "host" },
+                    clock: part.clock,
                     cost: node.op.cost(&descs, &self.graph.value(node.output).desc, opts.position),
                 });
             }
