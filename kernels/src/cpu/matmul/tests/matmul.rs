@@ -269,3 +269,9 @@ fn non_finite_activations_give_non_finite_outputs() {
         }
     }
 }
+
+#[test]
+fn packed_weights_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PackedWeights>();
+}
