@@ -275,3 +275,20 @@ fn packed_weights_can_be_shared_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<PackedWeights>();
 }
+
+#[test]
+fn many_rows_match_oracle() {
+    // More rows than one GEMM task takes (512 for f32, 1536 for VNNI).
+    let mut seed = 900;
+    for level in SimdLevel::all_supported() {
+        for (dtype, m) in [
+            (DType::F32, 600),
+            (DType::BF16, 530),
+            (DType::Q4_0, 1600),
+            (DType::Q6_K, 600),
+        ] {
+            seed += 1;
+            check(dtype, level, m, 40, 256, seed);
+        }
+    }
+}
