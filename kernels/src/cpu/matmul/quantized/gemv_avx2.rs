@@ -11,7 +11,7 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
-use super::gemv::{RowsKernel, generic_rows_inline};
+use super::gemv::RowsKernel;
 use super::gemv_avx2_k::{q2_k_rows, q3_k_rows, q6_k_rows};
 use super::layout::QuantLayout;
 use crate::DType;
@@ -32,23 +32,6 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
         _ => return None,
     })
-}
-
-/// The generic decode-and-dot compiled for AVX2.
-pub(super) fn generic_rows(
-    w: &QuantRows,
-    j0: usize,
-    acts: &QuantizedActs,
-    r: usize,
-    out: &mut [f32],
-) {
-    // SAFETY: reachable only through `SimdLevel::Avx2` or higher, which checked the CPU.
-    unsafe { generic_avx2(w, j0, acts, r, out) }
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-fn generic_avx2(w: &QuantRows, j0: usize, acts: &QuantizedActs, r: usize, out: &mut [f32]) {
-    generic_rows_inline(w, j0, acts, r, out)
 }
 
 /// Declares a safe `RowsKernel` wrapper around a `target_feature` row function.

@@ -20,7 +20,6 @@ mod gemv;
 mod gemv_avx2;
 mod gemv_avx2_k;
 mod gemv_avx512;
-mod gemv_avx512_generic;
 mod gemv_avx512_k;
 mod gemv_neon;
 pub(crate) mod layout;
