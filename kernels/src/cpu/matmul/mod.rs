@@ -2,12 +2,18 @@
 //! bf16 or any ggml quant format.
 //!
 //! Weights are prepared once ([`PackedWeights::new`]): float weights into 32-row panels (still
-//! 16-bit for f16/bf16), quantized weights either as GGUF blocks or, for Q4_0/Q8_0/Q4_K/Q6_K,
-//! split into SIMD-friendly quant and scale areas of the same size. No f32 copy of the weights
-//! is ever made: kernels widen or decode small tiles on the fly.
+//! 16-bit for f16/bf16); quantized weights split per row into SIMD-friendly areas (quants,
+//! fifth bits, scales, mins) of the same total size as the GGUF bytes, except Q2_K and Q3_K
+//! which keep their GGUF blocks. No f32 copy of the weights is ever made: kernels widen or
+//! decode small tiles on the fly.
 //!
-//! Quantized weights multiply 8-bit activations (ggml Q8_0 style, blocks of 32, see
-//! [`quantizes_activations`]) with integer dot products (`vpdpbusd` on AVX-512 VNNI).
+//! - f32/f16/bf16: a register-blocked f32 GEMM (14 × 32 tiles on AVX-512, 6 × 16 on AVX2,
+//!   4 × 16 on NEON) over packed activation panels, cache-blocked over k; GEMV for one row.
+//! - quantized: 8-bit activations (ggml Q8_0 style, blocks of 32, see
+//!   [`quantizes_activations`]) times integer weights (`vpdpbusd` on AVX-512 VNNI,
+//!   `vpmaddubsw` on AVX2, `smull` on NEON); GEMV kernels per format, and on AVX-512 VNNI a
+//!   6 × 32 register-tiled GEMM for more than three rows.
+//!
 //! The SIMD level is detected once ([`simd_level`]); work runs on the current rayon pool.
 
 mod aligned;
@@ -116,7 +122,7 @@ impl std::fmt::Debug for PackedWeights {
     }
 }
 
-/// y[m,n] = x[m,k] · wᵀ; x f32. m = 1 takes the GEMV path.
+/// y\[m,n\] = x\[m,k\] · wᵀ; x f32. m = 1 takes the GEMV path.
 ///
 /// Errors when `x.len() != m·k` or `y.len() != m·n`.
 pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, y: &mut [f32]) -> Result<(), KernelError> {

@@ -31,12 +31,12 @@ impl FloatPanels {
                 .par_chunks_mut(panel_bytes)
                 .enumerate()
                 .for_each(|(p, panel)| {
-                    for c in 0..NR.min(n - p * NR) {
-                        let row = &bytes[(p * NR + c) * k * elem..(p * NR + c + 1) * k * elem];
-                        for (kk, value) in row.chunks_exact(elem).enumerate() {
-                            let at = (kk * NR + c) * elem;
-                            panel[at..at + elem].copy_from_slice(value);
-                        }
+                    let rows =
+                        &bytes[p * NR * k * elem..(n * k * elem).min((p + 1) * NR * k * elem)];
+                    if elem == 4 {
+                        transpose_rows::<4>(rows, k, panel);
+                    } else {
+                        transpose_rows::<2>(rows, k, panel);
                     }
                 });
         }
@@ -46,6 +46,22 @@ impl FloatPanels {
     /// Bytes held.
     pub(crate) fn packed_bytes(&self) -> usize {
         self.data.len()
+    }
+}
+
+/// Writes up to [`NR`] rows of `k` elements of `E` bytes as a `[k][NR]` panel, a few dozen k
+/// at a time so that the panel slice being written stays in L1.
+fn transpose_rows<const E: usize>(rows: &[u8], k: usize, panel: &mut [u8]) {
+    const STEP: usize = 64;
+    for k0 in (0..k).step_by(STEP) {
+        let k1 = k.min(k0 + STEP);
+        for (c, row) in rows.chunks_exact(k * E).enumerate() {
+            for (kk, value) in row[k0 * E..k1 * E].chunks_exact(E).enumerate() {
+                let at = ((k0 + kk) * NR + c) * E;
+                let value: &[u8; E] = value.try_into().expect("chunks of E bytes");
+                panel[at..at + E].copy_from_slice(value);
+            }
+        }
     }
 }
 

@@ -172,6 +172,9 @@ unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; 32], f32, [i32; 2]) {
         let inf = _mm512_set1_ps(f32::INFINITY);
         let bad = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_a, inf)
             | _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_b, inf);
+        if bad != 0 {
+            return ([0; 32], f32::NAN, [0, 0]);
+        }
         let amax = _mm512_reduce_max_ps(_mm512_max_ps(abs_a, abs_b));
         let inv = _mm512_set1_ps(if amax > 0.0 { 127.0 / amax } else { 0.0 });
         let qa = _mm512_cvtps_epi32(_mm512_mul_ps(a, inv));
@@ -179,11 +182,7 @@ unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; 32], f32, [i32; 2]) {
         let mut q = [0i8; 32];
         _mm_storeu_si128(q.as_mut_ptr().cast(), _mm512_cvtsepi32_epi8(qa));
         _mm_storeu_si128(q.as_mut_ptr().add(16).cast(), _mm512_cvtsepi32_epi8(qb));
-        let d = if bad == 0 { amax / 127.0 } else { f32::NAN };
-        (
-            q,
-            d,
-            [_mm512_reduce_add_epi32(qa), _mm512_reduce_add_epi32(qb)],
-        )
+        let sums = [_mm512_reduce_add_epi32(qa), _mm512_reduce_add_epi32(qb)];
+        (q, amax / 127.0, sums)
     }
 }

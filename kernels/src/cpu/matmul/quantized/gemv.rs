@@ -1,6 +1,6 @@
 //! Quantized GEMV: `y[j] = w[j] · x` for one quantized activation row, rows split across the
-//! current rayon pool. Each ISA has hand-written kernels for the split layouts and runs the
-//! generic decode-and-dot below (compiled for that ISA) for the rest.
+//! current rayon pool, each ISA's dedicated kernel per format or the generic decode-and-dot
+//! below.
 
 use rayon::prelude::*;
 
@@ -14,35 +14,23 @@ use crate::cpu::matmul::features::SimdLevel;
 pub(super) type RowsKernel =
     fn(w: &QuantRows, j0: usize, acts: &QuantizedActs, act_row: usize, out: &mut [f32]);
 
-/// The kernel `level` uses for `layout` and the activation order it needs.
+/// The kernel `level` uses for `w` and the activation order it needs. AVX-512 and AVX2 have
+/// a dedicated kernel for every format, NEON for all but Q2_K and Q3_K; the generic
+/// decode-and-dot covers the rest.
 fn kernel(level: SimdLevel, w: &QuantRows) -> (RowsKernel, ActOrder) {
-    let layout = w.layout;
-    #[cfg(target_arch = "x86_64")]
-    {
-        let special = match level {
-            SimdLevel::Avx512Vnni => super::gemv_avx512::kernel(w),
-            SimdLevel::Avx2 => super::gemv_avx2::kernel(w),
-            _ => None,
-        };
-        if let Some(kernel) = special {
-            return (kernel, layout.act_order());
-        }
-        match level {
-            SimdLevel::Avx512Vnni => {
-                return (super::gemv_avx512_generic::generic_rows, ActOrder::Natural);
-            }
-            SimdLevel::Avx2 => return (super::gemv_avx2::generic_rows, ActOrder::Natural),
-            _ => {}
-        }
+    let dedicated = match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512Vnni => super::gemv_avx512::kernel(w),
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => super::gemv_avx2::kernel(w),
+        #[cfg(target_arch = "aarch64")]
+        SimdLevel::Neon => super::gemv_neon::kernel(w),
+        _ => None,
+    };
+    match dedicated {
+        Some(kernel) => (kernel, w.layout.act_order()),
+        None => (generic_rows, ActOrder::Natural),
     }
-    #[cfg(target_arch = "aarch64")]
-    if level == SimdLevel::Neon
-        && let Some(kernel) = super::gemv_neon::kernel(w)
-    {
-        return (kernel, layout.act_order());
-    }
-    let _ = (level, layout);
-    (generic_rows, ActOrder::Natural)
 }
 
 /// The activation order `gemv` needs for this level and layout.
@@ -69,20 +57,9 @@ pub(super) fn gemv(
         });
 }
 
-/// Portable rows kernel (natural activation order, any layout).
+/// The generic decode-and-dot (natural activation order, any layout): blocks decoded by
+/// [`QuantRows::decode_block`], integer dot products per 16-group.
 pub(super) fn generic_rows(
-    w: &QuantRows,
-    j0: usize,
-    acts: &QuantizedActs,
-    act_row: usize,
-    out: &mut [f32],
-) {
-    generic_rows_inline(w, j0, acts, act_row, out)
-}
-
-/// The generic decode-and-dot, inlined into each ISA's `target_feature` wrapper.
-#[inline(always)]
-pub(super) fn generic_rows_inline(
     w: &QuantRows,
     j0: usize,
     acts: &QuantizedActs,

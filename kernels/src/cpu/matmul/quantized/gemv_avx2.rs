@@ -11,7 +11,7 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
-use super::gemv::{RowsKernel, generic_rows_inline};
+use super::gemv::RowsKernel;
 use super::gemv_avx2_k::{q2_k_rows, q3_k_rows, q6_k_rows};
 use super::layout::QuantLayout;
 use crate::DType;
@@ -32,23 +32,6 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
         _ => return None,
     })
-}
-
-/// The generic decode-and-dot compiled for AVX2.
-pub(super) fn generic_rows(
-    w: &QuantRows,
-    j0: usize,
-    acts: &QuantizedActs,
-    r: usize,
-    out: &mut [f32],
-) {
-    // SAFETY: reachable only through `SimdLevel::Avx2` or higher, which checked the CPU.
-    unsafe { generic_avx2(w, j0, acts, r, out) }
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-fn generic_avx2(w: &QuantRows, j0: usize, acts: &QuantizedActs, r: usize, out: &mut [f32]) {
-    generic_rows_inline(w, j0, acts, r, out)
 }
 
 /// Declares a safe `RowsKernel` wrapper around a `target_feature` row function.
@@ -74,6 +57,16 @@ pub(super) use rows_kernel;
 rows_kernel!(nibble32_rows, nibble32_row, HIGH, LUT, MIN);
 rows_kernel!(q8_0_rows, q8_0_row);
 rows_kernel!(k4_rows, k4_row, HIGH);
+
+/// How far ahead of the current weight bytes to prefetch.
+pub(super) const PREFETCH: usize = 1024;
+
+/// Prefetches the cache line holding `p` (prefetches never fault).
+#[inline(always)]
+pub(super) fn prefetch(p: *const u8) {
+    // SAFETY: SSE is part of the x86_64 baseline; prefetching any address is harmless.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+}
 
 /// Lane indices (8 lanes) repeating values 2j and 2j + 1 four times each.
 pub(super) const REPEAT4: [[i32; 8]; 4] = [
@@ -213,6 +206,7 @@ unsafe fn nibble32_row<const HIGH: bool, const LUT: bool, const MIN: bool>(
             let per_block = if MIN { load_4_f16(mins.add(8 * g)) } else { dw };
             offset = _mm_fmadd_ps(per_block, _mm_loadu_ps(dsum32.add(4 * g)), offset);
             for (half, repeat) in REPEAT4.iter().enumerate().take(2) {
+                prefetch(base.wrapping_add(64 * g + 32 * half + PREFETCH));
                 let (mut lo, mut hi) = nibbles(base.add(64 * g + 32 * half).cast());
                 if HIGH {
                     lo = add_fifth_bit(lo, high.add(16 * g + 4 * half));
@@ -251,6 +245,7 @@ unsafe fn q8_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
             let mut lanes = [0f32; 4];
             _mm_storeu_ps(lanes.as_mut_ptr(), scale);
             for (b, &s) in lanes.iter().enumerate() {
+                prefetch(qs.wrapping_add(128 * g + 32 * b + PREFETCH).cast());
                 let signed = _mm256_xor_si256(load(qs.add(128 * g + 32 * b)), flip);
                 let dot = _mm256_cvtepi32_ps(dot_signed(signed, load(q.add(128 * g + 32 * b))));
                 if b % 2 == 0 {
@@ -310,6 +305,7 @@ unsafe fn k4_row<const HIGH: bool>(
                 offset,
             );
             for (quarter, repeat) in REPEAT4.iter().enumerate() {
+                prefetch(qs.wrapping_add(128 * sb + 32 * quarter + PREFETCH).cast());
                 let (mut lo, mut hi) = nibbles(qs.add(128 * sb + 32 * quarter));
                 let (group, half) = (quarter / 2, quarter % 2);
                 if HIGH {

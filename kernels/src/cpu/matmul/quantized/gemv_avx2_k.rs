@@ -7,7 +7,7 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::q3_k_scales;
-use super::gemv_avx2::{REPEAT4, dot_pair, hsum256, idx, load, rows_kernel};
+use super::gemv_avx2::{PREFETCH, REPEAT4, dot_pair, hsum256, idx, load, prefetch, rows_kernel};
 
 rows_kernel!(q6_k_rows, q6_k_row);
 rows_kernel!(q2_k_rows, q2_k_row);
@@ -87,6 +87,7 @@ unsafe fn q2_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
                 let scale = _mm256_mul_ps(_mm256_mul_ps(sc, super_d), group_dx(d, sb, h));
                 let weighted = _mm256_mul_ps(mins, _mm256_loadu_ps(dsum.add(16 * sb + 8 * h)));
                 offset = _mm256_fmadd_ps(weighted, super_dmin, offset);
+                prefetch(block.wrapping_add(16 + 32 * h + PREFETCH));
                 let qs = load(block.add(16 + 32 * h).cast());
                 for t in 0..4 {
                     let x = q.add(256 * sb + 128 * h + 32 * t);
@@ -126,6 +127,7 @@ unsafe fn q3_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
                     offset,
                 );
                 let scale = _mm256_mul_ps(group_scale, group_dx(d, sb, h));
+                prefetch(block.wrapping_add(32 + 32 * h + PREFETCH));
                 let qs = load(block.add(32 + 32 * h).cast());
                 for t in 0..4 {
                     let high = _mm256_slli_epi16(shift_and(hmask, 4 * h + t, 1), 2);
@@ -177,6 +179,7 @@ unsafe fn q6_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
                 let base = quants.add(192 * sb + 96 * h);
                 let high = load(base.add(64));
                 for (c, repeat) in REPEAT2.iter().enumerate().take(2) {
+                    prefetch(base.wrapping_add(32 * c + PREFETCH).cast());
                     let low = load(base.add(32 * c));
                     let (high_lo, high_hi) = if c == 0 {
                         (_mm256_slli_epi16(high, 4), high)

@@ -24,6 +24,8 @@
 //!   pairs, byte i holding positions i, 32 + i, 64 + i, 96 + i at bits 0, 2, 4, 6, where
 //!   positions 0..64 are the low nibbles and 64..128 the high nibbles.
 
+use rayon::prelude::*;
+
 use super::blocks::{
     IQ4_NL_VALUES, decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales,
 };
@@ -44,7 +46,7 @@ pub(crate) enum ActOrder {
 
 impl ActOrder {
     /// The element (within its 128-element group) stored at position `p` (0..128).
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn element_at(self, p: usize) -> usize {
         match self {
             ActOrder::Natural => p,
@@ -161,12 +163,14 @@ impl QuantRows {
         let gguf_row = k / bl * bb;
         if gguf_row > 0 && row_stride > 0 {
             let areas = [0, high_offset, scale_offset, min_offset];
-            let dst_rows = rows.data.as_mut_slice().chunks_exact_mut(row_stride);
-            for (src, dst) in bytes.chunks_exact(gguf_row).zip(dst_rows) {
-                for (b, block) in src.chunks_exact(bb).enumerate() {
-                    split_block(dtype, layout, block, b, dst, areas);
-                }
-            }
+            let dst_rows = rows.data.as_mut_slice().par_chunks_exact_mut(row_stride);
+            dst_rows
+                .zip(bytes.par_chunks_exact(gguf_row))
+                .for_each(|(dst, src)| {
+                    for (b, block) in src.chunks_exact(bb).enumerate() {
+                        split_block(dtype, layout, block, b, dst, areas);
+                    }
+                });
         }
         rows
     }

@@ -1,7 +1,7 @@
 //! Repacking GGUF blocks into the split layouts of [`super::layout`].
 
 use super::blocks::decode_gguf_block;
-use super::layout::{ActOrder, QuantLayout};
+use super::layout::QuantLayout;
 use crate::DType;
 
 /// Writes GGUF block `b` of a row into the packed row `dst`, whose areas (quants, high bits,
@@ -49,21 +49,32 @@ pub(super) fn split_block(
             // GGUF: d, dmin, scales[12], [qh[32]], qs[128].
             let qs_at = if dtype == DType::Q5_K { 48 } else { 16 };
             let qs = &block[qs_at..qs_at + 128];
-            for e in 0..256 {
-                // GGUF: byte 32·(e/64) + e%32, high nibble when e%64 >= 32.
-                let byte = qs[32 * (e / 64) + e % 32];
-                let q = if e % 64 < 32 { byte & 0x0F } else { byte >> 4 };
-                // Split: sub-block j = e/32 owns bytes 16j..16j+16, ggml Q4_0 nibble order.
-                let (j, i) = (e / 32, e % 32);
-                dst[128 * b + 16 * j + i % 16] |= if i < 16 { q } else { q << 4 };
-                if dtype == DType::Q5_K {
-                    // GGUF: bit e/32 of qh[e%32]. Split: group j/4's masks, position bit
-                    // 16·(j%4) + i%16 of the first (i < 16) or second mask.
-                    let bit = (block[16 + e % 32] >> (e / 32)) & 1;
-                    let position = 16 * (j % 4) + i % 16;
-                    let at =
-                        high + 32 * b + 16 * (j / 4) + if i < 16 { 0 } else { 8 } + position / 8;
-                    dst[at] |= bit << (position % 8);
+            // GGUF element 32j + i (sub-block j) is nibble j % 2 of qs[32(j / 2) + i]; the split
+            // layout keeps sub-block j in bytes 16j..16j+16, ggml's Q4_0 nibble order.
+            let out = &mut dst[128 * b..128 * b + 128];
+            for j in 0..8 {
+                let (src, shift) = (&qs[32 * (j / 2)..32 * (j / 2) + 32], 4 * (j % 2));
+                for i in 0..16 {
+                    let (first, second) = ((src[i] >> shift) & 0x0F, (src[16 + i] >> shift) & 0x0F);
+                    out[16 * j + i] = first | (second << 4);
+                }
+            }
+            if dtype == DType::Q5_K {
+                // GGUF: bit j of qh[i] is the fifth bit of element 32j + i. Split: per 128
+                // elements two u64 masks, bit 16(j % 4) + i of the first for i < 16, of the
+                // second for i - 16 otherwise.
+                let qh = &block[16..48];
+                for group in 0..2 {
+                    let mut masks = [0u64; 2];
+                    for (half, mask) in masks.iter_mut().enumerate() {
+                        for position in 0..64 {
+                            let (j, i) = (4 * group + position / 16, 16 * half + position % 16);
+                            *mask |= (((qh[i] >> j) & 1) as u64) << position;
+                        }
+                    }
+                    let at = high + 32 * b + 16 * group;
+                    dst[at..at + 8].copy_from_slice(&masks[0].to_le_bytes());
+                    dst[at + 8..at + 16].copy_from_slice(&masks[1].to_le_bytes());
                 }
             }
             dst[scale + 16 * b..scale + 16 * b + 16].copy_from_slice(&block[0..16]);
@@ -74,15 +85,21 @@ pub(super) fn split_block(
             decode_gguf_block(DType::Q6_K, block, &mut v, &mut s, &mut m);
             let out = &mut dst[192 * b..192 * b + 192];
             for half in 0..2 {
-                for p in 0..128 {
-                    let q = v[128 * half + ActOrder::LoHi16.element_at(p)];
-                    let (low, high) = (q & 0x0F, q >> 4);
-                    if p < 64 {
-                        out[96 * half + p] |= low;
-                    } else {
-                        out[96 * half + p - 64] |= low << 4;
+                let (values, packed) = (
+                    &v[128 * half..128 * half + 128],
+                    &mut out[96 * half..96 * half + 96],
+                );
+                // Position p < 64 (group g = p / 8, i = p % 8) holds elements 16g + i (low
+                // nibble) and 16g + 8 + i (high nibble); the high bit pairs of positions p,
+                // 32 + p, 64 + p, 96 + p share byte 64 + p % 32.
+                for g in 0..8 {
+                    for i in 0..8 {
+                        let (first, second) = (values[16 * g + i], values[16 * g + 8 + i]);
+                        let p = 8 * g + i;
+                        packed[p] = (first & 0x0F) | (second << 4);
+                        packed[64 + p % 32] |= ((first >> 4) << (2 * (p / 32)))
+                            | ((second >> 4) << (4 + 2 * (p / 32)));
                     }
-                    out[96 * half + 64 + p % 32] |= high << (2 * (p / 32));
                 }
             }
             dst[scale + 18 * b..scale + 18 * b + 18].copy_from_slice(&block[192..210]);

@@ -1,12 +1,13 @@
 //! Matmul with quantized weights.
 //!
-//! Activations are quantized to 8 bits per block of 32 ([`act`]); each weight block is
-//! decoded to `s · v + m` per 16-group ([`blocks`]) and multiplied in integers:
-//! - one activation row (and up to [`GEMV_MAX_ROWS`]): a GEMV per row ([`gemv`]), with
-//!   hand-written kernels for the split layouts of Q4_0/Q8_0/Q4_K/Q6_K ([`layout`]) and a generic
-//!   decode-and-dot for the other formats;
-//! - more rows on AVX-512 VNNI: weight panels decoded to int8 once per task and a VNNI
-//!   register-tiled GEMM ([`gemm_vnni`]);
+//! Activations are quantized to 8 bits per block of 32 ([`act`]); weights are read in the
+//! integer form `s · v + m` per 16-element group ([`blocks`]) from their packed layout
+//! ([`layout`]) and multiplied in integers:
+//! - up to [`GEMV_MAX_ROWS`] activation rows: a GEMV per row ([`gemv`]); AVX-512 VNNI and AVX2
+//!   have a hand-written kernel for every format, NEON for all but Q2_K/Q3_K, and the rest
+//!   runs a generic decode-and-dot;
+//! - more rows on AVX-512 VNNI: weight panels decoded in registers ([`decode_avx512`]) and a
+//!   VNNI register-tiled GEMM ([`gemm_vnni`]);
 //! - more rows elsewhere: weight panels decoded to f32 ([`f32_panels`]) and the f32 GEMM (this
 //!   path keeps activations in f32, so it is more accurate than the contract requires).
 
@@ -19,7 +20,6 @@ mod gemv;
 mod gemv_avx2;
 mod gemv_avx2_k;
 mod gemv_avx512;
-mod gemv_avx512_generic;
 mod gemv_avx512_k;
 mod gemv_neon;
 pub(crate) mod layout;

@@ -214,3 +214,81 @@ fn activation_quantization_is_reported_per_dtype() {
     }
     assert!(["avx512-vnni", "avx2", "neon", "scalar"].contains(&crate::cpu::matmul::simd_level()));
 }
+
+#[test]
+fn realistic_lengths_match_oracle() {
+    // Several k chunks of every kernel, and tasks of many rows.
+    let mut seed = 500;
+    for level in SimdLevel::all_supported() {
+        for dtype in [
+            DType::F32,
+            DType::F16,
+            DType::Q4_0,
+            DType::Q8_0,
+            DType::Q4_K,
+            DType::Q6_K,
+            DType::Q3_K,
+        ] {
+            for m in [1, 20] {
+                seed += 1;
+                check(dtype, level, m, 70, 4096, seed);
+            }
+        }
+    }
+}
+
+#[test]
+fn non_finite_activations_give_non_finite_outputs() {
+    for level in SimdLevel::all_supported() {
+        for dtype in [
+            DType::F32,
+            DType::BF16,
+            DType::Q4_0,
+            DType::Q6_K,
+            DType::Q5_1,
+        ] {
+            let (n, k) = (9, 256);
+            let mut rng = rng(77);
+            let bytes = random_weights(dtype, n, k, &mut rng);
+            let w = PackedWeights::new(dtype, n, k, &bytes).unwrap();
+            for m in [1, 5] {
+                let mut x: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+                let bad_row = if m == 1 { 0 } else { 1 };
+                x[bad_row * k + 3] = f32::NAN;
+                let mut y = vec![0f32; m * n];
+                matmul_at(level, &x, m, &w, &mut y).unwrap();
+                for (r, row) in y.chunks(n).enumerate() {
+                    let finite = row.iter().all(|v| v.is_finite());
+                    assert_eq!(
+                        finite,
+                        r != bad_row,
+                        "{dtype} {level:?} m={m} row {r}: {row:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn packed_weights_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PackedWeights>();
+}
+
+#[test]
+fn many_rows_match_oracle() {
+    // More rows than one GEMM task takes (512 for f32, 1536 for VNNI).
+    let mut seed = 900;
+    for level in SimdLevel::all_supported() {
+        for (dtype, m) in [
+            (DType::F32, 600),
+            (DType::BF16, 530),
+            (DType::Q4_0, 1600),
+            (DType::Q6_K, 600),
+        ] {
+            seed += 1;
+            check(dtype, level, m, 40, 256, seed);
+        }
+    }
+}

@@ -57,7 +57,19 @@ fn best_of(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
 fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
     let mut rng = rng(9);
     let bytes = random_weights(dtype, n, k, &mut rng);
+    let pack_runs: usize = std::env::var("TIMING_PACK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut pack = f64::INFINITY;
+    for _ in 1..pack_runs {
+        let start = Instant::now();
+        drop(PackedWeights::new(dtype, n, k, &bytes).unwrap());
+        pack = pack.min(start.elapsed().as_secs_f64());
+    }
+    let start = Instant::now();
     let w = PackedWeights::new(dtype, n, k, &bytes).unwrap();
+    let pack = pack.min(start.elapsed().as_secs_f64());
     let x: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     let mut y = vec![0f32; m * n];
     let level = level();
@@ -73,6 +85,13 @@ fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
         flop / cpu / 1e9,
         bytes.len() as f64 / cpu / 1e9,
     );
+    if std::env::var("TIMING_PACK").is_ok() {
+        println!(
+            "        packing {:8.3} ms ({:.2} GB/s)",
+            pack * 1e3,
+            bytes.len() as f64 / pack / 1e9
+        );
+    }
 }
 
 /// Plain read bandwidth over 256 MiB on the current pool (a reference for the GEMV figures).
