@@ -44,8 +44,11 @@ fn build(rng: &mut StdRng) -> edgehal::Result<Graph> {
         weight(&mut g, rng, "wv", KV_HEADS * HEAD_DIM, DIM)?,
         weight(&mut g, rng, "wo", DIM, DIM)?,
     );
-    let (w_gate, w_up, w_down) =
-        (weight(&mut g, rng, "w_gate", HIDDEN, DIM)?, weight(&mut g, rng, "w_up", HIDDEN, DIM)?, weight(&mut g, rng, "w_down", DIM, HIDDEN)?);
+    let (w_gate, w_up, w_down) = (
+        weight(&mut g, rng, "w_gate", HIDDEN, DIM)?,
+        weight(&mut g, rng, "w_up", HIDDEN, DIM)?,
+        weight(&mut g, rng, "w_down", DIM, HIDDEN)?,
+    );
 
     let h = g.rms_norm(x, None, 1e-5)?;
     let h = g.mul(h, attn_norm)?;
@@ -57,7 +60,8 @@ fn build(rng: &mut StdRng) -> edgehal::Result<Graph> {
     let k = g.rope(k, 10000.0, RopeMode::Normal, Position::Run)?;
     let k_all = g.kv_write(k_cache, k, Position::Run)?;
     let v_all = g.kv_write(v_cache, v, Position::Run)?;
-    let attn = g.attention(q, k_all, v_all, None, AttentionOp { past: Some(Position::Run), ..AttentionOp::default() })?;
+    let attn =
+        g.attention(q, k_all, v_all, None, AttentionOp { past: Some(Position::Run), ..AttentionOp::default() })?;
     let attn = g.permute(attn, &[0, 2, 1, 3])?;
     let attn = g.reshape(attn, &[1, DIM])?;
     let attn = g.matmul(attn, wo)?;

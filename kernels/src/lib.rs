@@ -18,6 +18,5 @@ pub mod reference;
 pub use dtype::DType;
 pub use error::KernelError;
 pub use params::{
-    AttentionParams, AttentionShape, BinaryKind, GeluKind, RopeMode, RopeParams, broadcast_shape,
-    broadcast_strides,
+    AttentionParams, AttentionShape, BinaryKind, GeluKind, RopeMode, RopeParams, broadcast_shape, broadcast_strides,
 };

@@ -104,16 +104,8 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i < rank - a.len() {
-            1
-        } else {
-            a[i - (rank - a.len())]
-        };
-        let db = if i < rank - b.len() {
-            1
-        } else {
-            b[i - (rank - b.len())]
-        };
+        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
+        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -131,11 +123,7 @@ pub fn broadcast_strides(shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
     let mut stride = 1;
     for i in (0..shape.len()).rev() {
         let o = i + rank - shape.len();
-        strides[o] = if shape[i] == 1 && out_shape[o] != 1 {
-            0
-        } else {
-            stride
-        };
+        strides[o] = if shape[i] == 1 && out_shape[o] != 1 { 0 } else { stride };
         stride *= shape[i];
     }
     strides

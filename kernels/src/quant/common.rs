@@ -98,15 +98,10 @@ mod tests {
     fn scale_min_k4_round_trips_every_6_bit_pattern() {
         for seed in 0u32..64 {
             let scales: [u8; 8] = std::array::from_fn(|j| ((seed * 7 + j as u32 * 13) % 64) as u8);
-            let mins: [u8; 8] =
-                std::array::from_fn(|j| ((seed * 11 + j as u32 * 29 + 5) % 64) as u8);
+            let mins: [u8; 8] = std::array::from_fn(|j| ((seed * 11 + j as u32 * 29 + 5) % 64) as u8);
             let packed = pack_scale_min_k4(&scales, &mins);
             for j in 0..8 {
-                assert_eq!(
-                    scale_min_k4(j, &packed),
-                    (scales[j], mins[j]),
-                    "seed {seed} j {j}"
-                );
+                assert_eq!(scale_min_k4(j, &packed), (scales[j], mins[j]), "seed {seed} j {j}");
             }
         }
     }

@@ -103,10 +103,7 @@ mod tests {
         decode_f16(&bytes, &mut back);
         for i in 0..n {
             let scalar = f16::from_f32(x[i]);
-            assert_eq!(
-                u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]),
-                scalar.to_bits()
-            );
+            assert_eq!(u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]), scalar.to_bits());
             assert_eq!(back[i], scalar.to_f32());
         }
     }

@@ -10,9 +10,7 @@ pub(super) const BLOCK_BYTES: usize = DType::IQ4_NL.block_bytes();
 pub(super) const BLOCK_LEN: usize = DType::IQ4_NL.block_len();
 
 /// ggml's `kvalues_iq4nl`: the 16 levels, sorted ascending.
-pub(super) const KVALUES_IQ4NL: [i8; 16] = [
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-];
+pub(super) const KVALUES_IQ4NL: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
 /// Decodes one block.
 pub(super) fn dequantize_block(block: &[u8; BLOCK_BYTES], out: &mut [f32; BLOCK_LEN]) {
@@ -39,11 +37,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
             max = v;
         }
     }
-    let d = if amax < GROUP_MAX_EPS {
-        0.0
-    } else {
-        best_scale(x, max)
-    };
+    let d = if amax < GROUP_MAX_EPS { 0.0 } else { best_scale(x, max) };
     write_f16(block, 0, d);
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     for j in 0..16 {

@@ -101,13 +101,11 @@ pub fn quantize(dtype: DType, src: &[f32]) -> Result<Vec<u8>, KernelError> {
     if !can_quantize(dtype) {
         return Err(unsupported("quantize", dtype));
     }
-    let bytes = dtype
-        .bytes_for(src.len())
-        .ok_or(KernelError::NotBlockMultiple {
-            dtype,
-            elems: src.len(),
-            block: dtype.block_len(),
-        })?;
+    let bytes = dtype.bytes_for(src.len()).ok_or(KernelError::NotBlockMultiple {
+        dtype,
+        elems: src.len(),
+        block: dtype.block_len(),
+    })?;
     let mut out = vec![0; bytes];
     quantize_row(dtype, src, &mut out)?;
     Ok(out)
@@ -133,20 +131,10 @@ fn check_sizes(
     if dtype == DType::I32 {
         return Err(unsupported(op, dtype));
     }
-    let expected = dtype
-        .bytes_for(elems)
-        .ok_or(KernelError::NotBlockMultiple {
-            dtype,
-            elems,
-            block: dtype.block_len(),
-        })?;
+    let expected =
+        dtype.bytes_for(elems).ok_or(KernelError::NotBlockMultiple { dtype, elems, block: dtype.block_len() })?;
     if bytes != expected {
-        return Err(KernelError::LengthMismatch {
-            what: bytes_name,
-            expected,
-            got: bytes,
-            unit: "bytes",
-        });
+        return Err(KernelError::LengthMismatch { what: bytes_name, expected, got: bytes, unit: "bytes" });
     }
     Ok(())
 }

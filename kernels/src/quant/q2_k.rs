@@ -37,12 +37,7 @@ pub(super) fn dequantize_block(block: &[u8; BLOCK_BYTES], out: &mut [f32; BLOCK_
 }
 
 /// ggml's `make_qkx2_quants` parameters for Q2_K (weighted absolute error).
-const SEARCH: Qkx2Search = Qkx2Search {
-    rmin: -0.5,
-    rdelta: 0.1,
-    nstep: 15,
-    use_mad: true,
-};
+const SEARCH: Qkx2Search = Qkx2Search { rmin: -0.5, rdelta: 0.1, nstep: 15, use_mad: true };
 
 /// Encodes one block as ggml's `quantize_row_q2_K_ref`: a 2-bit asymmetric fit per 16 values
 /// (weights |x|), scales and mins quantized to 4 bits against the largest of each, then every
@@ -52,11 +47,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
     let mut scales = [0.0f32; 16];
     let mut mins = [0.0f32; 16];
     let (mut max_scale, mut max_min) = (0.0f32, 0.0f32);
-    for (j, (xs, ls)) in x
-        .chunks_exact(16)
-        .zip(levels.chunks_exact_mut(16))
-        .enumerate()
-    {
+    for (j, (xs, ls)) in x.chunks_exact(16).zip(levels.chunks_exact_mut(16)).enumerate() {
         let weights: [f32; 16] = std::array::from_fn(|l| xs[l].abs());
         (scales[j], mins[j]) = make_qkx2_quants(xs, &weights, 3, SEARCH, ls);
         if scales[j] > max_scale {
@@ -79,11 +70,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
             packed[j] |= (nearest_int(iscale * mins[j]) << 4) as u8;
         }
     }
-    let d_stored = if max_scale > 0.0 {
-        max_scale / 15.0
-    } else {
-        0.0
-    };
+    let d_stored = if max_scale > 0.0 { max_scale / 15.0 } else { 0.0 };
     let dmin_stored = if max_min > 0.0 { max_min / 15.0 } else { 0.0 };
     write_f16(block, D, d_stored);
     write_f16(block, DMIN, dmin_stored);
@@ -111,10 +98,7 @@ pub(super) fn pack_2bit_planes(levels: &[u8; BLOCK_LEN], qs: &mut [u8]) {
     for half in 0..2 {
         let l = &levels[128 * half..128 * half + 128];
         for r in 0..32 {
-            qs[32 * half + r] = (l[r] & 3)
-                | ((l[r + 32] & 3) << 2)
-                | ((l[r + 64] & 3) << 4)
-                | ((l[r + 96] & 3) << 6);
+            qs[32 * half + r] = (l[r] & 3) | ((l[r + 32] & 3) << 2) | ((l[r + 64] & 3) << 4) | ((l[r + 96] & 3) << 6);
         }
     }
 }

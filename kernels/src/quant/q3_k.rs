@@ -23,11 +23,7 @@ const D: usize = 108;
 /// The 16 signed sub-block scales (already minus 32) from the 12 packed bytes.
 pub(super) fn unpack_scales(packed: &[u8]) -> [i32; 16] {
     std::array::from_fn(|j| {
-        let low = if j < 8 {
-            packed[j] & 0xF
-        } else {
-            packed[j - 8] >> 4
-        };
+        let low = if j < 8 { packed[j] & 0xF } else { packed[j - 8] >> 4 };
         let high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
         (low | (high << 4)) as i32 - 32
     })
@@ -62,11 +58,7 @@ pub(super) fn dequantize_block(block: &[u8; BLOCK_BYTES], out: &mut [f32; BLOCK_
         let high_bit = 4 * half + plane;
         for (l, o) in out16.iter_mut().enumerate() {
             let low = ((q[l] >> (2 * plane)) & 3) as i32;
-            let minus = if (hmask[first + l] >> high_bit) & 1 != 0 {
-                0
-            } else {
-                4
-            };
+            let minus = if (hmask[first + l] >> high_bit) & 1 != 0 { 0 } else { 4 };
             *o = dl * (low - minus) as f32;
         }
     }
@@ -79,11 +71,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
     let mut levels = [0u8; BLOCK_LEN];
     let mut scales = [0.0f32; 16];
     let (mut max_scale, mut amax) = (0.0f32, 0.0f32);
-    for (j, (xs, ls)) in x
-        .chunks_exact(16)
-        .zip(levels.chunks_exact_mut(16))
-        .enumerate()
-    {
+    for (j, (xs, ls)) in x.chunks_exact(16).zip(levels.chunks_exact_mut(16)).enumerate() {
         scales[j] = make_q3_quants(xs, 4, ls);
         if scales[j].abs() > amax {
             amax = scales[j].abs();

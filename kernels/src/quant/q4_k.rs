@@ -3,9 +3,7 @@
 //! chunk uses 32 bytes of `qs`: its first 32 elements are the low nibbles, the next 32 the high
 //! nibbles. Value = d * scale * q - dmin * min.
 
-use super::common::{
-    nearest_int, pack_scale_min_k4, read_f16, round_to_f16, scale_min_k4, write_f16,
-};
+use super::common::{nearest_int, pack_scale_min_k4, read_f16, round_to_f16, scale_min_k4, write_f16};
 use super::scale_search::{Qkx2Search, make_qkx2_quants};
 use crate::DType;
 
@@ -39,12 +37,7 @@ pub(super) fn dequantize_block(block: &[u8; BLOCK_BYTES], out: &mut [f32; BLOCK_
 }
 
 /// ggml's `make_qkx2_quants` parameters for Q4_K.
-const SEARCH: Qkx2Search = Qkx2Search {
-    rmin: -1.0,
-    rdelta: 0.1,
-    nstep: 20,
-    use_mad: false,
-};
+const SEARCH: Qkx2Search = Qkx2Search { rmin: -1.0, rdelta: 0.1, nstep: 20, use_mad: false };
 
 /// Encodes one block as ggml's `quantize_row_q4_K_ref`.
 pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]) {
@@ -87,15 +80,10 @@ pub(super) fn quantize_scales_mins(
             max_min = mins[j];
         }
     }
-    let inv_scale = if max_scale > 0.0 {
-        63.0 / max_scale
-    } else {
-        0.0
-    };
+    let inv_scale = if max_scale > 0.0 { 63.0 / max_scale } else { 0.0 };
     let inv_min = if max_min > 0.0 { 63.0 / max_min } else { 0.0 };
     // ggml stores nearest_int's result in a u8 before clamping: keep its wrap-around.
-    let q_scales: [u8; 8] =
-        std::array::from_fn(|j| (nearest_int(inv_scale * scales[j]) as u8).min(63));
+    let q_scales: [u8; 8] = std::array::from_fn(|j| (nearest_int(inv_scale * scales[j]) as u8).min(63));
     let q_mins: [u8; 8] = std::array::from_fn(|j| (nearest_int(inv_min * mins[j]) as u8).min(63));
     let packed = pack_scale_min_k4(&q_scales, &q_mins);
     write_f16(block, D, max_scale / 63.0);

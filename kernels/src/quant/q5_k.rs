@@ -41,12 +41,7 @@ pub(super) fn dequantize_block(block: &[u8; BLOCK_BYTES], out: &mut [f32; BLOCK_
 }
 
 /// ggml's `make_qkx2_quants` parameters for Q5_K.
-const SEARCH: Qkx2Search = Qkx2Search {
-    rmin: -0.5,
-    rdelta: 0.1,
-    nstep: 15,
-    use_mad: false,
-};
+const SEARCH: Qkx2Search = Qkx2Search { rmin: -0.5, rdelta: 0.1, nstep: 15, use_mad: false };
 
 /// Encodes one block as ggml's `quantize_row_q5_K_ref`.
 pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]) {

@@ -46,11 +46,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
     let mut levels = [0u8; BLOCK_LEN];
     let mut scales = [0.0f32; 16];
     let (mut max_scale, mut max_abs_scale) = (0.0f32, 0.0f32);
-    for (ib, (xs, ls)) in x
-        .chunks_exact(16)
-        .zip(levels.chunks_exact_mut(16))
-        .enumerate()
-    {
+    for (ib, (xs, ls)) in x.chunks_exact(16).zip(levels.chunks_exact_mut(16)).enumerate() {
         scales[ib] = make_qx_quants(xs, 32, ls);
         if scales[ib].abs() > max_abs_scale {
             max_abs_scale = scales[ib].abs();

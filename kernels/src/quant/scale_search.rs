@@ -153,11 +153,7 @@ pub(super) fn make_qkx2_quants(
     }
     let error = |scale: f32, min: f32, l: u8, v: f32| {
         let diff = scale * l as f32 + min - v;
-        if search.use_mad {
-            diff.abs()
-        } else {
-            diff * diff
-        }
+        if search.use_mad { diff.abs() } else { diff * diff }
     };
     let mut iscale = nmax as f32 / (max - min);
     let mut scale = 1.0 / iscale;

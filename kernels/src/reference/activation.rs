@@ -17,9 +17,7 @@ pub fn gelu(x: &[f32], kind: GeluKind) -> Vec<f64> {
         .map(|&v| {
             let x = f64::from(v);
             match kind {
-                GeluKind::Tanh => {
-                    0.5 * x * (1.0 + (sqrt_2_over_pi * (x + 0.044715 * x.powi(3))).tanh())
-                }
+                GeluKind::Tanh => 0.5 * x * (1.0 + (sqrt_2_over_pi * (x + 0.044715 * x.powi(3))).tanh()),
                 GeluKind::Erf => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
             }
         })
@@ -30,15 +28,8 @@ pub fn gelu(x: &[f32], kind: GeluKind) -> Vec<f64> {
 ///
 /// Precondition (asserted): `gate.len() == up.len()`.
 pub fn swiglu(gate: &[f32], up: &[f32]) -> Vec<f64> {
-    assert_eq!(
-        gate.len(),
-        up.len(),
-        "reference::swiglu: gate and up differ in length"
-    );
-    gate.iter()
-        .zip(up)
-        .map(|(&g, &u)| silu_f64(f64::from(g)) * f64::from(u))
-        .collect()
+    assert_eq!(gate.len(), up.len(), "reference::swiglu: gate and up differ in length");
+    gate.iter().zip(up).map(|(&g, &u)| silu_f64(f64::from(g)) * f64::from(u)).collect()
 }
 
 fn silu_f64(x: f64) -> f64 {
@@ -57,12 +48,7 @@ mod tests {
         let e = f64::from(ln3).exp(); // 3 up to ln 3's f32 rounding
         let y = silu(&[0.0, ln3, -ln3, 2.0]);
         let l = f64::from(ln3);
-        let want = [
-            0.0,
-            l * e / (1.0 + e),
-            -l / (1.0 + e),
-            2.0 / (1.0 + (-2f64).exp()),
-        ];
+        let want = [0.0, l * e / (1.0 + e), -l / (1.0 + e), 2.0 / (1.0 + (-2f64).exp())];
         assert_close(&y, &want, 1e-15);
         assert_close(&y[1..3], &[0.75 * l, -0.25 * l], 1e-7);
     }
@@ -77,11 +63,7 @@ mod tests {
     fn gelu_by_hand() {
         // erf form: gelu(1) = 0.5 (1 + erf(1/sqrt 2)) = Φ(1) = 0.8413447460685429...
         let y = gelu(&[0.0, 1.0, -1.0], GeluKind::Erf);
-        assert_close(
-            &y,
-            &[0.0, 0.841_344_746_068_542_9, -0.158_655_253_931_457_05],
-            1e-15,
-        );
+        assert_close(&y, &[0.0, 0.841_344_746_068_542_9, -0.158_655_253_931_457_05], 1e-15);
         // tanh form at 1: inner = sqrt(2/pi) · 1.044715.
         let inner = (2.0 / std::f64::consts::PI).sqrt() * 1.044715;
         let y = gelu(&[0.0, 1.0], GeluKind::Tanh);
@@ -99,17 +81,9 @@ mod tests {
     fn swiglu_is_silu_times_up() {
         let gate = random_vec(61, 33);
         let up = random_vec(62, 33);
-        let want: Vec<f64> = silu(&gate)
-            .iter()
-            .zip(&up)
-            .map(|(s, &u)| s * f64::from(u))
-            .collect();
+        let want: Vec<f64> = silu(&gate).iter().zip(&up).map(|(s, &u)| s * f64::from(u)).collect();
         assert_close(&swiglu(&gate, &up), &want, 0.0);
-        assert_close(
-            &swiglu(&[2.0], &[3.0]),
-            &[6.0 / (1.0 + (-2f64).exp())],
-            1e-15,
-        );
+        assert_close(&swiglu(&[2.0], &[3.0]), &[6.0 / (1.0 + (-2f64).exp())], 1e-15);
     }
 
     #[test]

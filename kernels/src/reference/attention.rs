@@ -42,42 +42,36 @@ pub fn attention(
         return out;
     }
     // One output row per (batch, head, query row), in q's order.
-    out.par_chunks_mut(d)
-        .enumerate()
-        .for_each(|(row, out_row)| {
-            let i = row % s.seq_q;
-            let h = (row / s.seq_q) % s.n_head;
-            let b = row / (s.seq_q * s.n_head);
-            let q_row = &q[row * d..(row + 1) * d];
-            let kv_head_start = (b * s.n_kv_head + s.kv_head_of(h)) * s.kv_capacity;
-            let kv_row = |cache, j| head_row(cache, kv_head_start + j, d);
+    out.par_chunks_mut(d).enumerate().for_each(|(row, out_row)| {
+        let i = row % s.seq_q;
+        let h = (row / s.seq_q) % s.n_head;
+        let b = row / (s.seq_q * s.n_head);
+        let q_row = &q[row * d..(row + 1) * d];
+        let kv_head_start = (b * s.n_kv_head + s.kv_head_of(h)) * s.kv_capacity;
+        let kv_row = |cache, j| head_row(cache, kv_head_start + j, d);
 
-            let keys = if params.causal {
-                s.q_position(i) + 1
-            } else {
-                s.kv_len
-            };
-            let mut weights: Vec<f64> = (0..keys)
-                .map(|j| {
-                    let mut score = f64::from(params.scale) * dot(q_row, kv_row(k, j));
-                    if let Some(cap) = params.softcap {
-                        let cap = f64::from(cap);
-                        score = cap * (score / cap).tanh();
-                    }
-                    if let Some(mask) = mask {
-                        score += f64::from(mask[i * s.kv_len + j]);
-                    }
-                    score
-                })
-                .collect();
-            softmax_in_place(&mut weights);
-
-            for (j, &p) in weights.iter().enumerate() {
-                for (o, &vj) in out_row.iter_mut().zip(kv_row(v, j)) {
-                    *o += p * f64::from(vj);
+        let keys = if params.causal { s.q_position(i) + 1 } else { s.kv_len };
+        let mut weights: Vec<f64> = (0..keys)
+            .map(|j| {
+                let mut score = f64::from(params.scale) * dot(q_row, kv_row(k, j));
+                if let Some(cap) = params.softcap {
+                    let cap = f64::from(cap);
+                    score = cap * (score / cap).tanh();
                 }
+                if let Some(mask) = mask {
+                    score += f64::from(mask[i * s.kv_len + j]);
+                }
+                score
+            })
+            .collect();
+        softmax_in_place(&mut weights);
+
+        for (j, &p) in weights.iter().enumerate() {
+            for (o, &vj) in out_row.iter_mut().zip(kv_row(v, j)) {
+                *o += p * f64::from(vj);
             }
-        });
+        }
+    });
     out
 }
 
@@ -107,33 +101,14 @@ fn check_preconditions(
         s.kv_len,
         s.kv_capacity
     );
-    assert_eq!(
-        q.len(),
-        s.q_elems(),
-        "reference::attention: q length does not match the shape"
-    );
-    assert_eq!(
-        k.len(),
-        s.kv_elems(),
-        "reference::attention: k length does not match the shape"
-    );
-    assert_eq!(
-        v.len(),
-        s.kv_elems(),
-        "reference::attention: v length does not match the shape"
-    );
+    assert_eq!(q.len(), s.q_elems(), "reference::attention: q length does not match the shape");
+    assert_eq!(k.len(), s.kv_elems(), "reference::attention: k length does not match the shape");
+    assert_eq!(v.len(), s.kv_elems(), "reference::attention: v length does not match the shape");
     if let Some(mask) = mask {
-        assert_eq!(
-            mask.len(),
-            s.seq_q * s.kv_len,
-            "reference::attention: mask must hold seq_q * kv_len values"
-        );
+        assert_eq!(mask.len(), s.seq_q * s.kv_len, "reference::attention: mask must hold seq_q * kv_len values");
     }
     if let Some(cap) = params.softcap {
-        assert!(
-            cap.is_finite() && cap > 0.0,
-            "reference::attention: softcap must be finite and positive, got {cap}"
-        );
+        assert!(cap.is_finite() && cap > 0.0, "reference::attention: softcap must be finite and positive, got {cap}");
     }
 }
 
@@ -143,22 +118,10 @@ mod tests {
     use crate::reference::testing::{assert_close, random_vec, widen};
 
     fn shape(n_head: usize, n_kv_head: usize, seq_q: usize, kv_len: usize) -> AttentionShape {
-        AttentionShape {
-            batch: 1,
-            n_head,
-            n_kv_head,
-            seq_q,
-            kv_len,
-            kv_capacity: kv_len,
-            head_dim: 2,
-        }
+        AttentionShape { batch: 1, n_head, n_kv_head, seq_q, kv_len, kv_capacity: kv_len, head_dim: 2 }
     }
 
-    const PLAIN: AttentionParams = AttentionParams {
-        scale: 1.0,
-        causal: false,
-        softcap: None,
-    };
+    const PLAIN: AttentionParams = AttentionParams { scale: 1.0, causal: false, softcap: None };
 
     #[test]
     fn one_dominant_key_selects_its_value() {
@@ -187,60 +150,31 @@ mod tests {
     #[test]
     fn causal_row_zero_equals_first_value() {
         // Prefill: seq_q = kv_len = 3; row 0 may only see key 0, whatever the scores.
-        let s = AttentionShape {
-            head_dim: 4,
-            ..shape(1, 1, 3, 3)
-        };
+        let s = AttentionShape { head_dim: 4, ..shape(1, 1, 3, 3) };
         let q = random_vec(10, s.q_elems());
         let k = random_vec(11, s.kv_elems());
         let v = random_vec(12, s.kv_elems());
-        let params = AttentionParams {
-            scale: 0.5,
-            causal: true,
-            softcap: None,
-        };
+        let params = AttentionParams { scale: 0.5, causal: true, softcap: None };
         let out = attention(&q, &k, &v, None, &s, &params);
         assert_close(&out[..4], &widen(&v[..4]), 0.0);
         // The last row sees every key, so it equals the non-causal result.
-        let full = attention(
-            &q,
-            &k,
-            &v,
-            None,
-            &s,
-            &AttentionParams {
-                causal: false,
-                ..params
-            },
-        );
+        let full = attention(&q, &k, &v, None, &s, &AttentionParams { causal: false, ..params });
         assert_close(&out[8..], &full[8..], 1e-15);
-        assert!(
-            (out[4] - full[4]).abs() > 1e-6,
-            "row 1 should differ from the non-causal result"
-        );
+        assert!((out[4] - full[4]).abs() > 1e-6, "row 1 should differ from the non-causal result");
     }
 
     #[test]
     fn causal_decode_row_sees_the_whole_cache_but_not_beyond_kv_len() {
         // Decode: seq_q = 1 at position kv_len - 1; unused capacity is NaN and must not leak.
-        let s = AttentionShape {
-            kv_capacity: 5,
-            ..shape(1, 1, 1, 3)
-        };
+        let s = AttentionShape { kv_capacity: 5, ..shape(1, 1, 1, 3) };
         let q = random_vec(13, s.q_elems());
         let mut k = random_vec(14, s.kv_elems());
         let mut v = random_vec(15, s.kv_elems());
         k[6..].fill(f32::NAN);
         v[6..].fill(f32::NAN);
-        let causal = AttentionParams {
-            causal: true,
-            ..PLAIN
-        };
+        let causal = AttentionParams { causal: true, ..PLAIN };
         let out = attention(&q, &k, &v, None, &s, &causal);
-        let compact = AttentionShape {
-            kv_capacity: 3,
-            ..s
-        };
+        let compact = AttentionShape { kv_capacity: 3, ..s };
         let want = attention(&q, &k[..6], &v[..6], None, &compact, &PLAIN);
         assert_close(&out, &want, 0.0);
     }
@@ -252,46 +186,22 @@ mod tests {
         let q = random_vec(16, s.q_elems());
         let k = [0.3, -0.2, f32::NAN, f32::NAN];
         let v = [0.5, 0.25, f32::NAN, f32::NAN];
-        let out = attention(
-            &q,
-            &k,
-            &v,
-            None,
-            &s,
-            &AttentionParams {
-                causal: true,
-                ..PLAIN
-            },
-        );
+        let out = attention(&q, &k, &v, None, &s, &AttentionParams { causal: true, ..PLAIN });
         assert_close(&out[..2], &[0.5, 0.25], 0.0);
-        assert!(
-            out[2..].iter().all(|x| x.is_nan()),
-            "row 1 does read the NaN key"
-        );
+        assert!(out[2..].iter().all(|x| x.is_nan()), "row 1 does read the NaN key");
     }
 
     #[test]
     fn gqa_query_heads_read_their_kv_head() {
         // 4 query heads over 2 distinct KV heads: heads 0, 1 read KV head 0; heads 2, 3 read 1.
-        let s = AttentionShape {
-            head_dim: 3,
-            ..shape(4, 2, 2, 4)
-        };
+        let s = AttentionShape { head_dim: 3, ..shape(4, 2, 2, 4) };
         let q = random_vec(20, s.q_elems());
         let k = random_vec(21, s.kv_elems());
         let v = random_vec(22, s.kv_elems());
-        let params = AttentionParams {
-            scale: 0.7,
-            causal: true,
-            softcap: None,
-        };
+        let params = AttentionParams { scale: 0.7, causal: true, softcap: None };
         let out = attention(&q, &k, &v, None, &s, &params);
 
-        let single = AttentionShape {
-            n_head: 1,
-            n_kv_head: 1,
-            ..s
-        };
+        let single = AttentionShape { n_head: 1, n_kv_head: 1, ..s };
         let q_len = s.seq_q * s.head_dim;
         let kv_len = s.kv_capacity * s.head_dim;
         for h in 0..4 {
@@ -306,20 +216,13 @@ mod tests {
             let ko = &k[o * kv_len..(o + 1) * kv_len];
             let vo = &v[o * kv_len..(o + 1) * kv_len];
             let other = attention(qh, ko, vo, None, &single, &params);
-            assert!(
-                (other[0] - want[0]).abs() > 1e-6,
-                "the two KV heads should differ"
-            );
+            assert!((other[0] - want[0]).abs() > 1e-6, "the two KV heads should differ");
         }
     }
 
     #[test]
     fn batches_are_independent() {
-        let s = AttentionShape {
-            batch: 2,
-            head_dim: 3,
-            ..shape(2, 1, 2, 3)
-        };
+        let s = AttentionShape { batch: 2, head_dim: 3, ..shape(2, 1, 2, 3) };
         let q = random_vec(30, s.q_elems());
         let k = random_vec(31, s.kv_elems());
         let v = random_vec(32, s.kv_elems());
@@ -360,10 +263,7 @@ mod tests {
         let q = [1.0, 0.0];
         let k = [0.0, 0.0, 10.0, 0.0];
         let v = [1.0, 0.0, 0.0, 1.0];
-        let params = AttentionParams {
-            softcap: Some(5.0),
-            ..PLAIN
-        };
+        let params = AttentionParams { softcap: Some(5.0), ..PLAIN };
         let out = attention(&q, &k, &v, None, &s, &params);
         let e = (5.0 * 2.0f64.tanh()).exp();
         assert_close(&out, &[1.0 / (1.0 + e), e / (1.0 + e)], 1e-15);

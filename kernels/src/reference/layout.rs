@@ -6,20 +6,13 @@
 /// `0..rows`.
 pub fn get_rows(table: &[f32], cols: usize, ids: &[i32]) -> Vec<f64> {
     assert!(cols > 0, "reference::get_rows: cols must be positive");
-    assert!(
-        table.len().is_multiple_of(cols),
-        "reference::get_rows: table.len() must be a multiple of cols = {cols}"
-    );
+    assert!(table.len().is_multiple_of(cols), "reference::get_rows: table.len() must be a multiple of cols = {cols}");
     let rows = table.len() / cols;
     let mut out = Vec::with_capacity(ids.len() * cols);
     for &id in ids {
         let row = usize::try_from(id).ok().filter(|&r| r < rows);
         let row = row.unwrap_or_else(|| panic!("reference::get_rows: id {id} not in 0..{rows}"));
-        out.extend(
-            table[row * cols..(row + 1) * cols]
-                .iter()
-                .map(|&v| f64::from(v)),
-        );
+        out.extend(table[row * cols..(row + 1) * cols].iter().map(|&v| f64::from(v)));
     }
     out
 }
@@ -32,19 +25,9 @@ pub fn get_rows(table: &[f32], cols: usize, ids: &[i32]) -> Vec<f64> {
 pub fn permute(x: &[f32], shape: &[usize], perm: &[usize]) -> Vec<f64> {
     let rank = shape.len();
     let mut seen = vec![false; rank];
-    let is_permutation = perm.len() == rank
-        && perm
-            .iter()
-            .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
-    assert!(
-        is_permutation,
-        "reference::permute: {perm:?} is not a permutation of 0..{rank}"
-    );
-    assert_eq!(
-        x.len(),
-        shape.iter().product::<usize>(),
-        "reference::permute: x does not fill shape"
-    );
+    let is_permutation = perm.len() == rank && perm.iter().all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
+    assert!(is_permutation, "reference::permute: {perm:?} is not a permutation of 0..{rank}");
+    assert_eq!(x.len(), shape.iter().product::<usize>(), "reference::permute: x does not fill shape");
 
     let mut in_strides = vec![1usize; rank];
     for axis in (0..rank.saturating_sub(1)).rev() {
@@ -88,20 +71,9 @@ pub fn kv_write(
     seq: usize,
     pos: usize,
 ) -> Vec<f64> {
-    assert!(
-        pos + seq <= capacity,
-        "reference::kv_write: rows {pos}..{pos}+{seq} exceed capacity {capacity}"
-    );
-    assert_eq!(
-        cache.len(),
-        batch * heads * capacity * head_dim,
-        "reference::kv_write: cache does not fill its shape"
-    );
-    assert_eq!(
-        new.len(),
-        batch * heads * seq * head_dim,
-        "reference::kv_write: new does not fill its shape"
-    );
+    assert!(pos + seq <= capacity, "reference::kv_write: rows {pos}..{pos}+{seq} exceed capacity {capacity}");
+    assert_eq!(cache.len(), batch * heads * capacity * head_dim, "reference::kv_write: cache does not fill its shape");
+    assert_eq!(new.len(), batch * heads * seq * head_dim, "reference::kv_write: new does not fill its shape");
     let mut out: Vec<f64> = cache.iter().map(|&v| f64::from(v)).collect();
     for bh in 0..batch * heads {
         for s in 0..seq {

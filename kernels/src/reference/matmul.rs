@@ -10,31 +10,21 @@ const ROWS_PER_TASK: usize = 4;
 ///
 /// Preconditions (asserted): `x.len() == m * k`, `w.len() == n * k`. Result is `[m, n]` row-major.
 pub fn matmul(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
-    assert_eq!(
-        x.len(),
-        m * k,
-        "reference::matmul: x must hold m * k = {m} * {k} elements"
-    );
-    assert_eq!(
-        w.len(),
-        n * k,
-        "reference::matmul: w must hold n * k = {n} * {k} elements"
-    );
+    assert_eq!(x.len(), m * k, "reference::matmul: x must hold m * k = {m} * {k} elements");
+    assert_eq!(w.len(), n * k, "reference::matmul: w must hold n * k = {n} * {k} elements");
     let mut y = vec![0.0; m * n];
     if n == 0 || k == 0 {
         return y;
     }
-    y.par_chunks_mut(ROWS_PER_TASK * n)
-        .enumerate()
-        .for_each(|(task, y_rows)| {
-            let first_row = task * ROWS_PER_TASK;
-            for (j, w_row) in w.chunks_exact(k).enumerate() {
-                for (r, y_row) in y_rows.chunks_exact_mut(n).enumerate() {
-                    let i = first_row + r;
-                    y_row[j] = dot(&x[i * k..(i + 1) * k], w_row);
-                }
+    y.par_chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(|(task, y_rows)| {
+        let first_row = task * ROWS_PER_TASK;
+        for (j, w_row) in w.chunks_exact(k).enumerate() {
+            for (r, y_row) in y_rows.chunks_exact_mut(n).enumerate() {
+                let i = first_row + r;
+                y_row[j] = dot(&x[i * k..(i + 1) * k], w_row);
             }
-        });
+        }
+    });
     y
 }
 
@@ -44,11 +34,7 @@ pub fn matmul(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
 /// runs in 8 interleaved partial sums (lane `l % 8`) so that the additions are not one serial
 /// dependency chain; this changes only the f64 rounding order, not the precision.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(
-        a.len(),
-        b.len(),
-        "reference::dot: operands differ in length"
-    );
+    assert_eq!(a.len(), b.len(), "reference::dot: operands differ in length");
     const LANES: usize = 8;
     let mut partial = [0.0f64; LANES];
     let a_chunks = a.chunks_exact(LANES);

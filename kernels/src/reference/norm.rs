@@ -26,22 +26,12 @@ pub fn rms_norm(x: &[f32], d: usize, eps: f32, weight: Option<&[f32]>) -> Vec<f6
 ///
 /// Preconditions (asserted): `d > 0`, `x.len()` a multiple of `d`, a weight or bias holds `d`
 /// values.
-pub fn layer_norm(
-    x: &[f32],
-    d: usize,
-    eps: f32,
-    weight: Option<&[f32]>,
-    bias: Option<&[f32]>,
-) -> Vec<f64> {
+pub fn layer_norm(x: &[f32], d: usize, eps: f32, weight: Option<&[f32]>, bias: Option<&[f32]>) -> Vec<f64> {
     check_rows("layer_norm", x, d, weight, bias);
     let mut y = Vec::with_capacity(x.len());
     for row in x.chunks_exact(d) {
         let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
-        let var = row
-            .iter()
-            .map(|&v| (f64::from(v) - mean).powi(2))
-            .sum::<f64>()
-            / d as f64;
+        let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / d as f64;
         let inv_std = 1.0 / (var + f64::from(eps)).sqrt();
         for (c, &v) in row.iter().enumerate() {
             let bias_c = bias.map_or(0.0, |b| f64::from(b[c]));
@@ -57,10 +47,7 @@ fn weight_at(weight: Option<&[f32]>, c: usize) -> f64 {
 
 fn check_rows(op: &str, x: &[f32], d: usize, weight: Option<&[f32]>, bias: Option<&[f32]>) {
     assert!(d > 0, "reference::{op}: row length d must be positive");
-    assert!(
-        x.len().is_multiple_of(d),
-        "reference::{op}: x.len() must be a multiple of d = {d}"
-    );
+    assert!(x.len().is_multiple_of(d), "reference::{op}: x.len() must be a multiple of d = {d}");
     if let Some(w) = weight {
         assert_eq!(w.len(), d, "reference::{op}: weight must hold d values");
     }
@@ -78,11 +65,7 @@ mod tests {
     fn rms_norm_by_hand() {
         // Row [3, 4]: mean square 12.5; with eps 0.0 the divisor is sqrt(12.5).
         let r = 12.5f64.sqrt();
-        assert_close(
-            &rms_norm(&[3.0, 4.0], 2, 0.0, None),
-            &[3.0 / r, 4.0 / r],
-            1e-15,
-        );
+        assert_close(&rms_norm(&[3.0, 4.0], 2, 0.0, None), &[3.0 / r, 4.0 / r], 1e-15);
         // Weight scales per column; eps enters under the root.
         let y = rms_norm(&[3.0, 4.0], 2, 0.5, Some(&[2.0, -1.0]));
         assert_close(&y, &[6.0 / 13f64.sqrt(), -4.0 / 13f64.sqrt()], 1e-15);
@@ -101,18 +84,8 @@ mod tests {
     #[test]
     fn layer_norm_by_hand() {
         // Row [1, 3]: mean 2, variance 1; eps 0.0 gives [-1, 1], then weight and bias.
-        assert_close(
-            &layer_norm(&[1.0, 3.0], 2, 0.0, None, None),
-            &[-1.0, 1.0],
-            1e-15,
-        );
-        let y = layer_norm(
-            &[1.0, 3.0, 5.0, 5.0],
-            2,
-            3.0,
-            Some(&[2.0, 3.0]),
-            Some(&[0.5, -0.5]),
-        );
+        assert_close(&layer_norm(&[1.0, 3.0], 2, 0.0, None, None), &[-1.0, 1.0], 1e-15);
+        let y = layer_norm(&[1.0, 3.0, 5.0, 5.0], 2, 3.0, Some(&[2.0, 3.0]), Some(&[0.5, -0.5]));
         // Row 0: var 1 + eps 3 = 4, so [-1/2, 1/2] -> [-1 + 0.5, 1.5 - 0.5]. Row 1 is constant: bias.
         assert_close(&y, &[-0.5, 1.0, 0.5, -0.5], 1e-15);
     }

@@ -10,18 +10,8 @@ use crate::{RopeMode, RopeParams};
 /// `out0 = x0 cos - x1 sin`, `out1 = x0 sin + x1 cos`.
 ///
 /// Preconditions (asserted): `head_dim` even, `x.len() == batch * n_head * seq * head_dim`.
-pub fn rope(
-    x: &[f32],
-    batch: usize,
-    n_head: usize,
-    seq: usize,
-    head_dim: usize,
-    params: &RopeParams,
-) -> Vec<f64> {
-    assert!(
-        head_dim.is_multiple_of(2),
-        "reference::rope: head_dim = {head_dim} must be even"
-    );
+pub fn rope(x: &[f32], batch: usize, n_head: usize, seq: usize, head_dim: usize, params: &RopeParams) -> Vec<f64> {
+    assert!(head_dim.is_multiple_of(2), "reference::rope: head_dim = {head_dim} must be even");
     assert_eq!(
         x.len(),
         batch * n_head * seq * head_dim,
@@ -33,11 +23,7 @@ pub fn rope(
     }
     let half = head_dim / 2;
     // Rows are in [batch, n_head, seq] order, so row r is at sequence index r % seq.
-    for (r, (row, out_row)) in x
-        .chunks_exact(head_dim)
-        .zip(out.chunks_exact_mut(head_dim))
-        .enumerate()
-    {
+    for (r, (row, out_row)) in x.chunks_exact(head_dim).zip(out.chunks_exact_mut(head_dim)).enumerate() {
         let position = (params.offset + r % seq) as f64;
         for i in 0..half {
             let (i0, i1) = match params.mode {
@@ -60,11 +46,7 @@ mod tests {
     use crate::reference::testing::{assert_close, random_vec};
 
     fn params(mode: RopeMode, offset: usize) -> RopeParams {
-        RopeParams {
-            theta: 10000.0,
-            mode,
-            offset,
-        }
+        RopeParams { theta: 10000.0, mode, offset }
     }
 
     #[test]
@@ -72,11 +54,7 @@ mod tests {
         let x = random_vec(50, 2 * 8);
         for mode in [RopeMode::Normal, RopeMode::Neox] {
             let y = rope(&x, 1, 2, 1, 8, &params(mode, 0));
-            assert_close(
-                &y,
-                &x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(),
-                0.0,
-            );
+            assert_close(&y, &x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), 0.0);
         }
     }
 
@@ -85,11 +63,7 @@ mod tests {
         // head_dim 4 at position 1: pair 0 turns by theta^0 = 1 radian, pair 1 by theta^(-1/2).
         // theta = (2/pi)² makes pair 1 a quarter turn: (1, 0) -> (0, 1), up to theta's f32 rounding.
         let theta = (2.0 / std::f64::consts::PI).powi(2) as f32;
-        let p = RopeParams {
-            theta,
-            mode: RopeMode::Normal,
-            offset: 1,
-        };
+        let p = RopeParams { theta, mode: RopeMode::Normal, offset: 1 };
         let y = rope(&[1.0, 2.0, 1.0, 0.0], 1, 1, 1, 4, &p);
         let (s1, c1) = 1f64.sin_cos();
         assert_close(&y[..2], &[c1 - 2.0 * s1, s1 + 2.0 * c1], 1e-15);

@@ -8,10 +8,7 @@
 /// Preconditions (asserted): `d > 0`, `x.len()` a multiple of `d`.
 pub fn softmax(x: &[f32], d: usize) -> Vec<f64> {
     assert!(d > 0, "reference::softmax: row length d must be positive");
-    assert!(
-        x.len().is_multiple_of(d),
-        "reference::softmax: x.len() must be a multiple of d = {d}"
-    );
+    assert!(x.len().is_multiple_of(d), "reference::softmax: x.len() must be a multiple of d = {d}");
     let mut y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
     y.chunks_exact_mut(d).for_each(softmax_in_place);
     y
@@ -60,15 +57,10 @@ mod tests {
         for (r, row) in y.chunks_exact(d).enumerate() {
             let sum: f64 = row.iter().sum();
             assert_close(&[sum], &[1.0], 1e-14);
-            assert!(
-                row.iter().all(|&p| p > 0.0 && p < 1.0),
-                "row {r} has a value outside (0, 1)"
-            );
+            assert!(row.iter().all(|&p| p > 0.0 && p < 1.0), "row {r} has a value outside (0, 1)");
             // The largest input gets the largest probability.
             let x_row = &x[r * d..(r + 1) * d];
-            let argmax_x = (0..d)
-                .max_by(|&a, &b| x_row[a].total_cmp(&x_row[b]))
-                .unwrap();
+            let argmax_x = (0..d).max_by(|&a, &b| x_row[a].total_cmp(&x_row[b])).unwrap();
             let argmax_y = (0..d).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
             assert_eq!(argmax_x, argmax_y);
         }

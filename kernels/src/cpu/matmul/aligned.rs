@@ -25,10 +25,7 @@ impl AlignedBytes {
     pub(crate) fn zeroed(len: usize) -> Self {
         if len == 0 {
             // A dangling, aligned pointer is valid for zero-length slices.
-            return AlignedBytes {
-                ptr: NonNull::<[u8; ALIGN]>::dangling().cast(),
-                len,
-            };
+            return AlignedBytes { ptr: NonNull::<[u8; ALIGN]>::dangling().cast(), len };
         }
         let layout = Self::layout(len);
         // SAFETY: the layout has a non-zero size.

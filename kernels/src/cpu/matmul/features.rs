@@ -66,14 +66,9 @@ impl SimdLevel {
     /// Every level this CPU supports (for tests that force each path).
     #[cfg(test)]
     pub(crate) fn all_supported() -> Vec<SimdLevel> {
-        [
-            SimdLevel::Scalar,
-            SimdLevel::Avx2,
-            SimdLevel::Avx512Vnni,
-            SimdLevel::Neon,
-        ]
-        .into_iter()
-        .filter(|level| level.is_supported())
-        .collect()
+        [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512Vnni, SimdLevel::Neon]
+            .into_iter()
+            .filter(|level| level.is_supported())
+            .collect()
     }
 }

@@ -48,43 +48,25 @@ impl PackedWeights {
     /// of the block, wrong byte length, I32.
     pub fn new(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> Result<Self, KernelError> {
         if dtype == DType::I32 {
-            return Err(KernelError::Unsupported {
-                op: "matmul",
-                dtype,
-            });
+            return Err(KernelError::Unsupported { op: "matmul", dtype });
         }
-        let row_bytes = dtype.bytes_for(k).ok_or(KernelError::NotBlockMultiple {
-            dtype,
-            elems: k,
-            block: dtype.block_len(),
+        let row_bytes =
+            dtype.bytes_for(k).ok_or(KernelError::NotBlockMultiple { dtype, elems: k, block: dtype.block_len() })?;
+        let expected = row_bytes.checked_mul(n).ok_or(KernelError::LengthMismatch {
+            what: "weights",
+            expected: usize::MAX,
+            got: bytes.len(),
+            unit: "bytes",
         })?;
-        let expected = row_bytes
-            .checked_mul(n)
-            .ok_or(KernelError::LengthMismatch {
-                what: "weights",
-                expected: usize::MAX,
-                got: bytes.len(),
-                unit: "bytes",
-            })?;
         if bytes.len() != expected {
-            return Err(KernelError::LengthMismatch {
-                what: "weights",
-                expected,
-                got: bytes.len(),
-                unit: "bytes",
-            });
+            return Err(KernelError::LengthMismatch { what: "weights", expected, got: bytes.len(), unit: "bytes" });
         }
         let storage = if dtype.is_float() {
             Storage::Float(FloatPanels::pack(dtype, n, k, bytes))
         } else {
             Storage::Quant(QuantRows::pack(dtype, n, k, bytes))
         };
-        Ok(PackedWeights {
-            dtype,
-            n,
-            k,
-            storage,
-        })
+        Ok(PackedWeights { dtype, n, k, storage })
     }
 
     /// The element type of the weights.
@@ -139,12 +121,7 @@ pub(crate) fn matmul_at(
 ) -> Result<(), KernelError> {
     let check = |what: &'static str, expected: Option<usize>, got: usize| match expected {
         Some(e) if e == got => Ok(()),
-        _ => Err(KernelError::LengthMismatch {
-            what,
-            expected: expected.unwrap_or(usize::MAX),
-            got,
-            unit: "elements",
-        }),
+        _ => Err(KernelError::LengthMismatch { what, expected: expected.unwrap_or(usize::MAX), got, unit: "elements" }),
     };
     check("x", m.checked_mul(w.k), x.len())?;
     check("y", m.checked_mul(w.n), y.len())?;

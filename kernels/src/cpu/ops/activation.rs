@@ -144,10 +144,7 @@ mod tests {
             let xd = xi as f64;
             let two_u = 2.0 * (2.0 / std::f64::consts::PI).sqrt() * (xd + 0.044715 * xd * xd * xd);
             let tol = 2e-7 * (1.0 + two_u.abs()) * w.abs() + 1e-37;
-            assert!(
-                (g as f64 - w).abs() <= tol,
-                "gelu tanh({xi}): got {g}, want {w}"
-            );
+            assert!((g as f64 - w).abs() <= tol, "gelu tanh({xi}): got {g}, want {w}");
         }
         let mut out = poisoned(x.len());
         gelu(&x, GeluKind::Erf, &mut out).unwrap();
@@ -161,26 +158,13 @@ mod tests {
         let u = uniform(&mut r, 70_001, -3.0, 3.0);
         let mut out = poisoned(g.len());
         swiglu(&g, &u, &mut out).unwrap();
-        let want: Vec<f64> = g
-            .iter()
-            .zip(&u)
-            .map(|(&g, &u)| silu_ref(g as f64) * u as f64)
-            .collect();
+        let want: Vec<f64> = g.iter().zip(&u).map(|(&g, &u)| silu_ref(g as f64) * u as f64).collect();
         assert_close("swiglu", &out, &want, 3e-7, 1e-37);
     }
 
     #[test]
     fn special_values() {
-        let x = [
-            f32::NAN,
-            f32::INFINITY,
-            0.0,
-            -0.0,
-            1e-20,
-            -1e-20,
-            30.0,
-            -200.0,
-        ];
+        let x = [f32::NAN, f32::INFINITY, 0.0, -0.0, 1e-20, -1e-20, 30.0, -200.0];
         let want = [f64::NAN, f64::INFINITY, 0.0, 0.0, 5e-21, -5e-21, 30.0, 0.0];
         for kind in [GeluKind::Tanh, GeluKind::Erf] {
             let mut out = poisoned(x.len());

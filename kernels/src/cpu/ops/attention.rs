@@ -70,19 +70,9 @@ pub fn attention(
     if q_elems == 0 {
         return Ok(());
     }
-    let inp = Inputs {
-        q,
-        k,
-        v,
-        mask,
-        shape: sh,
-        params: *params,
-    };
+    let inp = Inputs { q, k, v, mask, shape: sh, params: *params };
     let plan = Plan::new(&sh);
-    let out = OutRows {
-        ptr: out.as_mut_ptr(),
-        len: out.len(),
-    };
+    let out = OutRows { ptr: out.as_mut_ptr(), len: out.len() };
     if plan.splits == 1 {
         plan.for_each(|blk, st, sc| {
             run_block(&inp, blk, st, sc);
@@ -96,20 +86,9 @@ pub fn attention(
 }
 
 fn check_shape(sh: &AttentionShape) -> Result<(), KernelError> {
-    let err = |what, expected, got| {
-        Err(KernelError::LengthMismatch {
-            what,
-            expected,
-            got,
-            unit: "elements",
-        })
-    };
+    let err = |what, expected, got| Err(KernelError::LengthMismatch { what, expected, got, unit: "elements" });
     if sh.n_kv_head == 0 || !sh.n_head.is_multiple_of(sh.n_kv_head) {
-        return err(
-            "n_head (not a multiple of n_kv_head)",
-            sh.n_head.next_multiple_of(sh.n_kv_head.max(1)),
-            sh.n_head,
-        );
+        return err("n_head (not a multiple of n_kv_head)", sh.n_head.next_multiple_of(sh.n_kv_head.max(1)), sh.n_head);
     }
     if sh.kv_len > sh.kv_capacity {
         return err("kv_len (exceeds kv_capacity)", sh.kv_capacity, sh.kv_len);
@@ -121,14 +100,12 @@ fn check_shape(sh: &AttentionShape) -> Result<(), KernelError> {
 }
 
 fn product(dims: &[usize]) -> Result<usize, KernelError> {
-    dims.iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or(KernelError::LengthMismatch {
-            what: "attention shape (overflows)",
-            expected: usize::MAX,
-            got: usize::MAX,
-            unit: "elements",
-        })
+    dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or(KernelError::LengthMismatch {
+        what: "attention shape (overflows)",
+        expected: usize::MAX,
+        got: usize::MAX,
+        unit: "elements",
+    })
 }
 
 /// How the work is cut: blocks of `block_q` positions, keys in `splits` ranges.
@@ -150,20 +127,11 @@ impl Plan {
         let work = sh.batch * sh.n_head * sh.seq_q * sh.kv_len.max(1) * sh.head_dim;
         let parallel = threads > 1 && work >= PAR_MIN_WORK;
         let splits = if parallel && tasks < 4 * threads {
-            (4 * threads)
-                .div_ceil(tasks)
-                .min(sh.kv_len / MIN_SPLIT_KEYS)
-                .max(1)
+            (4 * threads).div_ceil(tasks).min(sh.kv_len / MIN_SPLIT_KEYS).max(1)
         } else {
             1
         };
-        Plan {
-            sh: *sh,
-            block_q,
-            q_blocks,
-            splits,
-            parallel,
-        }
+        Plan { sh: *sh, block_q, q_blocks, splits, parallel }
     }
 
     /// The block of task `t` (tasks ordered batch, KV head, position block, split).
@@ -196,9 +164,7 @@ impl Plan {
             f(&blk, &mut st, sc);
         };
         if self.parallel {
-            (0..self.tasks())
-                .into_par_iter()
-                .for_each_init(Scratch::default, run);
+            (0..self.tasks()).into_par_iter().for_each_init(Scratch::default, run);
         } else {
             let mut sc = Scratch::default();
             (0..self.tasks()).for_each(|t| run(&mut sc, t));
@@ -218,15 +184,7 @@ unsafe impl Sync for OutRows {}
 ///
 /// # Safety
 /// No other thread may access the same rows of `out` concurrently.
-unsafe fn write_rows(
-    sh: &AttentionShape,
-    blk: &Block,
-    m: &[f32],
-    l: &[f32],
-    o: &[f32],
-    dp: usize,
-    out: &OutRows,
-) {
+unsafe fn write_rows(sh: &AttentionShape, blk: &Block, m: &[f32], l: &[f32], o: &[f32], dp: usize, out: &OutRows) {
     let group = sh.n_head / sh.n_kv_head;
     let d = sh.head_dim;
     for r in 0..(blk.i1 - blk.i0) * group {
@@ -236,11 +194,7 @@ unsafe fn write_rows(
         assert!(at + d <= out.len);
         // SAFETY: in bounds (asserted); exclusive by the caller's guarantee.
         let dst = unsafe { std::slice::from_raw_parts_mut(out.ptr.add(at), d) };
-        let inv = if l[r] == 0.0 && !m[r].is_nan() {
-            0.0
-        } else {
-            1.0 / l[r]
-        };
+        let inv = if l[r] == 0.0 && !m[r].is_nan() { 0.0 } else { 1.0 / l[r] };
         for (y, &x) in dst.iter_mut().zip(&o[r * dp..r * dp + d]) {
             *y = x * inv;
         }
@@ -258,42 +212,32 @@ fn combine_splits(inp: &Inputs, plan: &Plan, out: &OutRows) {
             run_block(inp, &blk, &mut st, sc);
             st
         };
-        (0..plan.tasks())
-            .into_par_iter()
-            .map_init(Scratch::default, run)
-            .collect()
+        (0..plan.tasks()).into_par_iter().map_init(Scratch::default, run).collect()
     };
-    states
-        .par_chunks(plan.splits)
-        .enumerate()
-        .for_each(|(t, parts)| {
-            let mut blk = plan.block(t * plan.splits);
-            blk.j1 = sh.kv_len;
-            let rows = (blk.i1 - blk.i0) * group;
-            let mut merged = RowState::new(rows, sh.head_dim);
-            let dp = merged.dp;
-            for r in 0..rows {
-                let m = parts.iter().fold(f32::NEG_INFINITY, |m, p| {
-                    if m.is_nan() || p.m[r].is_nan() {
-                        f32::NAN
-                    } else {
-                        m.max(p.m[r])
-                    }
-                });
-                merged.m[r] = m;
-                if m == f32::NEG_INFINITY {
-                    continue;
-                }
-                let o = &mut merged.o[r * dp..(r + 1) * dp];
-                for p in parts {
-                    let w = (p.m[r] - m).exp();
-                    merged.l[r] += w * p.l[r];
-                    for (y, &x) in o.iter_mut().zip(&p.o[r * dp..(r + 1) * dp]) {
-                        *y += w * x;
-                    }
+    states.par_chunks(plan.splits).enumerate().for_each(|(t, parts)| {
+        let mut blk = plan.block(t * plan.splits);
+        blk.j1 = sh.kv_len;
+        let rows = (blk.i1 - blk.i0) * group;
+        let mut merged = RowState::new(rows, sh.head_dim);
+        let dp = merged.dp;
+        for r in 0..rows {
+            let m = parts
+                .iter()
+                .fold(f32::NEG_INFINITY, |m, p| if m.is_nan() || p.m[r].is_nan() { f32::NAN } else { m.max(p.m[r]) });
+            merged.m[r] = m;
+            if m == f32::NEG_INFINITY {
+                continue;
+            }
+            let o = &mut merged.o[r * dp..(r + 1) * dp];
+            for p in parts {
+                let w = (p.m[r] - m).exp();
+                merged.l[r] += w * p.l[r];
+                for (y, &x) in o.iter_mut().zip(&p.o[r * dp..(r + 1) * dp]) {
+                    *y += w * x;
                 }
             }
-            // SAFETY: each merged block writes the rows of its own (batch, heads, positions).
-            unsafe { write_rows(sh, &blk, &merged.m, &merged.l, &merged.o, dp, out) };
-        });
+        }
+        // SAFETY: each merged block writes the rows of its own (batch, heads, positions).
+        unsafe { write_rows(sh, &blk, &merged.m, &merged.l, &merged.o, dp, out) };
+    });
 }

@@ -42,21 +42,14 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
         wall = wall.min(t.elapsed().as_secs_f64());
         cpu = cpu.min((process_cpu_seconds() - c) / threads);
     }
-    if std::env::var_os("BENCH_WALL").is_some() {
-        wall
-    } else {
-        cpu
-    }
+    if std::env::var_os("BENCH_WALL").is_some() { wall } else { cpu }
 }
 
 /// GB/s of a parallel read of 512 MiB.
 fn dram_read_gbps() -> f64 {
     let buf: Vec<u64> = (0..64u64 << 20).collect();
     let t = best_of(5, || {
-        let s = buf
-            .par_chunks(1 << 15)
-            .map(|c| c.iter().fold(0, |a, &x| a ^ x))
-            .reduce(|| 0, |a, b| a ^ b);
+        let s = buf.par_chunks(1 << 15).map(|c| c.iter().fold(0, |a, &x| a ^ x)).reduce(|| 0, |a, b| a ^ b);
         black_box(s);
     });
     (buf.len() * 8) as f64 / t / 1e9
@@ -99,52 +92,24 @@ fn fma_peak_gflops() -> f64 {
 fn attention_bench() {
     let bw = dram_read_gbps();
     let peak = fma_peak_gflops();
-    println!(
-        "threads {}, DRAM read {bw:.1} GB/s, f32 FMA peak {peak:.1} GFLOP/s",
-        rayon::current_num_threads()
-    );
+    println!("threads {}, DRAM read {bw:.1} GB/s, f32 FMA peak {peak:.1} GFLOP/s", rayon::current_num_threads());
 
     let d = 128;
-    let params = AttentionParams {
-        scale: 1.0 / (d as f32).sqrt(),
-        causal: true,
-        softcap: None,
-    };
+    let params = AttentionParams { scale: 1.0 / (d as f32).sqrt(), causal: true, softcap: None };
     let mut r = rng(1);
 
     // Decode: 1 query, 4096 cached positions, 32/8 heads, f16 cache.
-    let sh = AttentionShape {
-        batch: 1,
-        n_head: 32,
-        n_kv_head: 8,
-        seq_q: 1,
-        kv_len: 4096,
-        kv_capacity: 4096,
-        head_dim: d,
-    };
+    let sh =
+        AttentionShape { batch: 1, n_head: 32, n_kv_head: 8, seq_q: 1, kv_len: 4096, kv_capacity: 4096, head_dim: d };
     let q = uniform(&mut r, sh.q_elems(), -1.0, 1.0);
     let copies = 10; // 168 MB of caches, past the 32 MiB L3
     let kv: Vec<Vec<f16>> = (0..2 * copies)
-        .map(|_| {
-            uniform(&mut r, sh.kv_elems(), -1.0, 1.0)
-                .iter()
-                .map(|&x| f16::from_f32(x))
-                .collect()
-        })
+        .map(|_| uniform(&mut r, sh.kv_elems(), -1.0, 1.0).iter().map(|&x| f16::from_f32(x)).collect())
         .collect();
     let mut out = vec![0.0f32; sh.q_elems()];
     let bytes = (2 * sh.kv_elems() * 2) as f64;
     let mut run = |c: usize| {
-        attention(
-            &q,
-            KvCache::F16(&kv[2 * c]),
-            KvCache::F16(&kv[2 * c + 1]),
-            None,
-            &sh,
-            &params,
-            &mut out,
-        )
-        .unwrap()
+        attention(&q, KvCache::F16(&kv[2 * c]), KvCache::F16(&kv[2 * c + 1]), None, &sh, &params, &mut out).unwrap()
     };
     let hot = best_of(50, || run(0));
     let cold = best_of(5, || (0..copies).for_each(&mut run)) / copies as f64;
@@ -158,12 +123,7 @@ fn attention_bench() {
     );
 
     // Prefill: 512 tokens, causal.
-    let sh = AttentionShape {
-        seq_q: 512,
-        kv_len: 512,
-        kv_capacity: 512,
-        ..sh
-    };
+    let sh = AttentionShape { seq_q: 512, kv_len: 512, kv_capacity: 512, ..sh };
     let q = uniform(&mut r, sh.q_elems(), -1.0, 1.0);
     let k = uniform(&mut r, sh.kv_elems(), -1.0, 1.0);
     let v = uniform(&mut r, sh.kv_elems(), -1.0, 1.0);
@@ -171,30 +131,9 @@ fn attention_bench() {
     let v16: Vec<f16> = v.iter().map(|&x| f16::from_f32(x)).collect();
     let mut out = vec![0.0f32; sh.q_elems()];
     let flops = (4 * d * sh.n_head * sh.seq_q * (sh.seq_q + 1) / 2) as f64;
-    let t32 = best_of(5, || {
-        attention(
-            &q,
-            KvCache::F32(&k),
-            KvCache::F32(&v),
-            None,
-            &sh,
-            &params,
-            &mut out,
-        )
-        .unwrap()
-    });
-    let t16 = best_of(5, || {
-        attention(
-            &q,
-            KvCache::F16(&k16),
-            KvCache::F16(&v16),
-            None,
-            &sh,
-            &params,
-            &mut out,
-        )
-        .unwrap()
-    });
+    let t32 = best_of(5, || attention(&q, KvCache::F32(&k), KvCache::F32(&v), None, &sh, &params, &mut out).unwrap());
+    let t16 =
+        best_of(5, || attention(&q, KvCache::F16(&k16), KvCache::F16(&v16), None, &sh, &params, &mut out).unwrap());
     for (name, t) in [("f32", t32), ("f16", t16)] {
         println!(
             "prefill 512 causal {name}: {:.2} ms, {:.1} GFLOP/s = {:.0}% of FMA peak",
@@ -210,44 +149,18 @@ fn attention_bench() {
 #[ignore]
 fn decode_loop() {
     let d = 128;
-    let params = AttentionParams {
-        scale: 1.0 / (d as f32).sqrt(),
-        causal: true,
-        softcap: None,
-    };
-    let sh = AttentionShape {
-        batch: 1,
-        n_head: 32,
-        n_kv_head: 8,
-        seq_q: 1,
-        kv_len: 4096,
-        kv_capacity: 4096,
-        head_dim: d,
-    };
+    let params = AttentionParams { scale: 1.0 / (d as f32).sqrt(), causal: true, softcap: None };
+    let sh =
+        AttentionShape { batch: 1, n_head: 32, n_kv_head: 8, seq_q: 1, kv_len: 4096, kv_capacity: 4096, head_dim: d };
     let mut r = rng(2);
     let q = uniform(&mut r, sh.q_elems(), -1.0, 1.0);
-    let k: Vec<f16> = uniform(&mut r, sh.kv_elems(), -1.0, 1.0)
-        .iter()
-        .map(|&x| f16::from_f32(x))
-        .collect();
-    let v: Vec<f16> = uniform(&mut r, sh.kv_elems(), -1.0, 1.0)
-        .iter()
-        .map(|&x| f16::from_f32(x))
-        .collect();
+    let k: Vec<f16> = uniform(&mut r, sh.kv_elems(), -1.0, 1.0).iter().map(|&x| f16::from_f32(x)).collect();
+    let v: Vec<f16> = uniform(&mut r, sh.kv_elems(), -1.0, 1.0).iter().map(|&x| f16::from_f32(x)).collect();
     let mut out = vec![0.0f32; sh.q_elems()];
     let reps = 2000;
     let t = best_of(1, || {
         for _ in 0..reps {
-            attention(
-                &q,
-                KvCache::F16(&k),
-                KvCache::F16(&v),
-                None,
-                &sh,
-                &params,
-                &mut out,
-            )
-            .unwrap();
+            attention(&q, KvCache::F16(&k), KvCache::F16(&v), None, &sh, &params, &mut out).unwrap();
         }
     });
     println!("decode f16 hot: {:.1} us", t / reps as f64 * 1e6);

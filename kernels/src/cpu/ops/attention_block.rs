@@ -49,12 +49,7 @@ impl RowState {
     /// The empty state of `rows` rows (nothing seen).
     pub(crate) fn new(rows: usize, head_dim: usize) -> RowState {
         let dp = head_dim.next_multiple_of(16);
-        RowState {
-            m: vec![f32::NEG_INFINITY; rows],
-            l: vec![0.0; rows],
-            o: vec![0.0; rows * dp],
-            dp,
-        }
+        RowState { m: vec![f32::NEG_INFINITY; rows], l: vec![0.0; rows], o: vec![0.0; rows * dp], dp }
     }
 }
 
@@ -125,12 +120,7 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
     let dp = st.dp;
     // Head dimensions that are not whole vectors read K/V through padded f32 tile copies.
     let pack = !d.is_multiple_of(V::LANES);
-    let geom = BlockGeom {
-        group,
-        rows,
-        chunks: if pack { dp } else { d } / V::LANES,
-        dp,
-    };
+    let geom = BlockGeom { group, rows, chunks: if pack { dp } else { d } / V::LANES, dp };
 
     // Query rows, pre-scaled, zero-padded to dp.
     sc.q.clear();
@@ -147,11 +137,7 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
     sc.alpha.resize(rows, 1.0);
 
     // With a causal mask, keys past the last row's position are never seen.
-    let j_end = if inp.params.causal {
-        blk.j1.min(sh.q_position(blk.i1 - 1) + 1)
-    } else {
-        blk.j1
-    };
+    let j_end = if inp.params.causal { blk.j1.min(sh.q_position(blk.i1 - 1) + 1) } else { blk.j1 };
     let mut t0 = blk.j0;
     while t0 < j_end {
         let n = TILE.min(j_end - t0);
@@ -207,25 +193,14 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
     // Keys of this tile that row `r` may see (all `n` unless the causal diagonal crosses it).
     let allowed_keys = |r: usize| {
         let i = blk.i0 + r / g.group;
-        if inp.params.causal {
-            (sh.q_position(i) + 1).saturating_sub(t0).min(n)
-        } else {
-            n
-        }
+        if inp.params.causal { (sh.q_position(i) + 1).saturating_sub(t0).min(n) } else { n }
     };
     for r in 0..g.rows {
         let i = blk.i0 + r / g.group;
         let allowed = allowed_keys(r);
         let mask = inp.mask.map(|m| &m[i * sh.kv_len + t0..][..n]);
         let row = &mut s[r * TILE..r * TILE + n];
-        alpha[r] = online_softmax_row::<V>(
-            row,
-            mask,
-            allowed,
-            inp.params.softcap,
-            &mut st.m[r],
-            &mut st.l[r],
-        );
+        alpha[r] = online_softmax_row::<V>(row, mask, allowed, inp.params.softcap, &mut st.m[r], &mut st.l[r]);
     }
     if (0..g.rows).any(|r| allowed_keys(r) < n) {
         // On the causal diagonal, each row accumulates only the values it may see: a hidden
@@ -266,9 +241,7 @@ fn scores_rows<V: Vf32, K: KvRows, S: KvRows, const R: usize, const J: usize>(
         let keys: [usize; J] = std::array::from_fn(|j| key_base + (j0 + j).min(n - 1));
         // SAFETY: q holds rows r0..r0 + R of dp >= chunks · LANES columns (asserted); the key rows
         // lie in the tile, whose rows hold chunks · LANES columns.
-        unsafe {
-            scores_block::<V, K, R, J>(q.as_ptr().add(r0 * g.dp), g.dp, k, keys, g.chunks, &mut out)
-        };
+        unsafe { scores_block::<V, K, R, J>(q.as_ptr().add(r0 * g.dp), g.dp, k, keys, g.chunks, &mut out) };
         if r0 == 0 {
             // Along with the first rows' scores, fetch the next tile's keys and this tile's
             // values into L2: decoding streams the cache once, and this overlaps the memory
@@ -302,11 +275,7 @@ fn update_rows<V: Vf32, S: KvRows, const R: usize>(
     o: &mut [f32],
 ) -> usize {
     assert!(p.len() >= (r0 + R) * TILE && o.len() >= (r0 + R) * g.dp && alpha.len() >= r0 + R);
-    let (p, o, alpha) = (
-        p[r0 * TILE..].as_ptr(),
-        o[r0 * g.dp..].as_mut_ptr(),
-        &alpha[r0..],
-    );
+    let (p, o, alpha) = (p[r0 * TILE..].as_ptr(), o[r0 * g.dp..].as_mut_ptr(), &alpha[r0..]);
     let l = V::LANES;
     let mut c = 0;
     // SAFETY (both loops): rows r0..r0 + R of p (n <= TILE values) and o (dp columns) are in
@@ -323,9 +292,7 @@ fn update_rows<V: Vf32, S: KvRows, const R: usize>(
 }
 
 /// Lane indices 0..16.
-static IOTA: [f32; 16] = [
-    0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.,
-];
+static IOTA: [f32; 16] = [0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.];
 
 /// Turns one row of raw scores (keys `0..allowed` causally visible) into probabilities relative
 /// to the updated running maximum `m`, updates the running sum `l` and returns the factor
@@ -351,21 +318,13 @@ fn online_softmax_row<V: Vf32>(
         let len = lanes.min(n - c);
         // SAFETY: c + len <= n for s (and the mask row, of length n).
         unsafe {
-            let mut x = if len == lanes {
-                V::load(sp.add(c))
-            } else {
-                load_partial::<V>(sp.add(c), len, 0.0)
-            };
+            let mut x = if len == lanes { V::load(sp.add(c)) } else { load_partial::<V>(sp.add(c), len, 0.0) };
             if let Some(cap) = softcap {
                 x = V::splat(cap) * tanh(x * V::splat(1.0 / cap));
             }
             if let Some(mask) = mask {
                 let mp = mask.as_ptr().add(c);
-                x = x + if len == lanes {
-                    V::load(mp)
-                } else {
-                    load_partial::<V>(mp, len, 0.0)
-                };
+                x = x + if len == lanes { V::load(mp) } else { load_partial::<V>(mp, len, 0.0) };
             }
             // Causally hidden keys (and the lanes past n, since allowed <= n) become -inf.
             x = V::select_lt(iota, V::splat(allowed as f32 - c as f32), x, neg_inf);
@@ -379,11 +338,7 @@ fn online_softmax_row<V: Vf32>(
         c += lanes;
     }
     let tile_max = vmax.reduce_max();
-    let m_new = if m.is_nan() || tile_max.is_nan() {
-        f32::NAN
-    } else {
-        m.max(tile_max)
-    };
+    let m_new = if m.is_nan() || tile_max.is_nan() { f32::NAN } else { m.max(tile_max) };
     if m_new == f32::NEG_INFINITY {
         // Nothing visible yet: no probability mass, nothing to rescale.
         s.fill(0.0);

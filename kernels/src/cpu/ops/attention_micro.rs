@@ -38,9 +38,7 @@ fn prefetch_bytes<T>(p: *const T, bytes: usize) {
     for line in (0..bytes).step_by(64) {
         // SAFETY: prefetching is a hint that never faults, whatever the address.
         unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
-                (p as *const i8).wrapping_add(line),
-            )
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>((p as *const i8).wrapping_add(line))
         };
     }
     #[cfg(not(target_arch = "x86_64"))]

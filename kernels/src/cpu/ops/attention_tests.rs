@@ -27,11 +27,7 @@ fn reference(
                         if p.causal && j > sh.q_position(i) {
                             return f64::NEG_INFINITY;
                         }
-                        let dot: f64 = qrow
-                            .iter()
-                            .zip(&k[kv_row(j)..][..d])
-                            .map(|(&a, &b)| a as f64 * b as f64)
-                            .sum();
+                        let dot: f64 = qrow.iter().zip(&k[kv_row(j)..][..d]).map(|(&a, &b)| a as f64 * b as f64).sum();
                         let mut s = p.scale as f64 * dot;
                         if let Some(c) = p.softcap {
                             s = c as f64 * (s / c as f64).tanh();
@@ -103,42 +99,15 @@ fn check(case: &Case, seed: u64) {
 
     let want = reference(&q, &k, &v, mask.as_deref(), sh, &case.params);
     let mut out = poisoned(sh.q_elems());
-    attention(
-        &q,
-        KvCache::F32(&k),
-        KvCache::F32(&v),
-        mask.as_deref(),
-        sh,
-        &case.params,
-        &mut out,
-    )
-    .unwrap();
+    attention(&q, KvCache::F32(&k), KvCache::F32(&v), mask.as_deref(), sh, &case.params, &mut out).unwrap();
     assert_close(&format!("f32 {what}"), &out, &want, 2e-5, 2e-6);
 
     let want = reference(&q, &k_from16, &v_from16, mask.as_deref(), sh, &case.params);
     let mut out = poisoned(sh.q_elems());
-    attention(
-        &q,
-        KvCache::F16(&k16),
-        KvCache::F16(&v16),
-        mask.as_deref(),
-        sh,
-        &case.params,
-        &mut out,
-    )
-    .unwrap();
+    attention(&q, KvCache::F16(&k16), KvCache::F16(&v16), mask.as_deref(), sh, &case.params, &mut out).unwrap();
     assert_close(&format!("f16 {what}"), &out, &want, 2e-5, 2e-6);
     let mut out = poisoned(sh.q_elems());
-    attention(
-        &q,
-        KvCache::F16(&k16),
-        KvCache::F32(&v_from16),
-        mask.as_deref(),
-        sh,
-        &case.params,
-        &mut out,
-    )
-    .unwrap();
+    attention(&q, KvCache::F16(&k16), KvCache::F32(&v_from16), mask.as_deref(), sh, &case.params, &mut out).unwrap();
     assert_close(&format!("f16/f32 {what}"), &out, &want, 2e-5, 2e-6);
 }
 
@@ -151,125 +120,57 @@ fn shape(
     kv_capacity: usize,
     head_dim: usize,
 ) -> AttentionShape {
-    AttentionShape {
-        batch,
-        n_head,
-        n_kv_head,
-        seq_q,
-        kv_len,
-        kv_capacity,
-        head_dim,
-    }
+    AttentionShape { batch, n_head, n_kv_head, seq_q, kv_len, kv_capacity, head_dim }
 }
 
 fn params(head_dim: usize, causal: bool, softcap: Option<f32>) -> AttentionParams {
-    AttentionParams {
-        scale: 1.0 / (head_dim as f32).sqrt(),
-        causal,
-        softcap,
-    }
+    AttentionParams { scale: 1.0 / (head_dim as f32).sqrt(), causal, softcap }
 }
 
 #[test]
 fn prefill_shapes() {
     let mut seed = 100;
     for &d in &[64, 128, 80, 72, 36] {
-        for &(causal, softcap, with_mask) in &[
-            (true, None, false),
-            (false, None, false),
-            (true, Some(5.0), true),
-            (false, None, true),
-        ] {
+        for &(causal, softcap, with_mask) in
+            &[(true, None, false), (false, None, false), (true, Some(5.0), true), (false, None, true)]
+        {
             let sh = shape(1, 8, 2, 37, 37, 41, d);
-            check(
-                &Case {
-                    sh,
-                    params: params(d, causal, softcap),
-                    with_mask,
-                },
-                seed,
-            );
+            check(&Case { sh, params: params(d, causal, softcap), with_mask }, seed);
             seed += 1;
         }
     }
     // Longer than a tile, several position blocks, more keys than queries, batch 2.
     let sh = shape(2, 4, 4, 70, 150, 160, 64);
-    check(
-        &Case {
-            sh,
-            params: params(64, true, None),
-            with_mask: false,
-        },
-        200,
-    );
-    check(
-        &Case {
-            sh,
-            params: params(64, false, Some(20.0)),
-            with_mask: true,
-        },
-        201,
-    );
+    check(&Case { sh, params: params(64, true, None), with_mask: false }, 200);
+    check(&Case { sh, params: params(64, false, Some(20.0)), with_mask: true }, 201);
     let sh = shape(1, 8, 1, 19, 200, 200, 128);
-    check(
-        &Case {
-            sh,
-            params: params(128, true, None),
-            with_mask: true,
-        },
-        202,
-    );
+    check(&Case { sh, params: params(128, true, None), with_mask: true }, 202);
 }
 
 #[test]
 fn decode_shapes() {
     let mut seed = 300;
-    for &(n_head, n_kv, kv_len, d) in &[
-        (32, 8, 1000, 128),
-        (8, 2, 700, 64),
-        (4, 4, 2049, 80),
-        (2, 1, 513, 128),
-        (3, 3, 300, 40),
-    ] {
+    for &(n_head, n_kv, kv_len, d) in
+        &[(32, 8, 1000, 128), (8, 2, 700, 64), (4, 4, 2049, 80), (2, 1, 513, 128), (3, 3, 300, 40)]
+    {
         for &seq_q in &[1, 2, 5] {
             for &(causal, softcap, with_mask) in &[(true, None, false), (false, Some(30.0), true)] {
                 let sh = shape(1, n_head, n_kv, seq_q, kv_len, kv_len + 3, d);
-                check(
-                    &Case {
-                        sh,
-                        params: params(d, causal, softcap),
-                        with_mask,
-                    },
-                    seed,
-                );
+                check(&Case { sh, params: params(d, causal, softcap), with_mask }, seed);
                 seed += 1;
             }
         }
     }
     let sh = shape(3, 2, 1, 1, 100, 128, 64);
-    check(
-        &Case {
-            sh,
-            params: params(64, true, None),
-            with_mask: false,
-        },
-        400,
-    );
+    check(&Case { sh, params: params(64, true, None), with_mask: false }, 400);
 }
 
 #[test]
 fn decode_on_one_thread_and_many() {
     let sh = shape(1, 8, 2, 1, 3000, 3000, 128);
-    let case = Case {
-        sh,
-        params: params(128, true, Some(10.0)),
-        with_mask: true,
-    };
+    let case = Case { sh, params: params(128, true, Some(10.0)), with_mask: true };
     for threads in [1, 3, 7] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| check(&case, 500 + threads as u64));
     }
 }
@@ -289,38 +190,13 @@ fn masked_rows_give_zeros_and_nan_propagates() {
     k[(sh.kv_capacity + 5) * 64] = f32::NAN; // KV head 1, key 5: heads 2 and 3, every row sees it
     let want = reference(&q_nan, &k, &v, Some(&mask), &sh, &p);
     let mut out = poisoned(sh.q_elems());
-    attention(
-        &q_nan,
-        KvCache::F32(&k),
-        KvCache::F32(&v),
-        Some(&mask),
-        &sh,
-        &p,
-        &mut out,
-    )
-    .unwrap();
+    attention(&q_nan, KvCache::F32(&k), KvCache::F32(&v), Some(&mask), &sh, &p, &mut out).unwrap();
     assert_close("nan", &out, &want, 2e-5, 2e-6);
     let head_row = |h: usize, i: usize| &out[(h * sh.seq_q + i) * 64..][..64];
-    assert!(
-        head_row(0, 0)
-            .iter()
-            .chain(head_row(1, 0))
-            .all(|&x| x == 0.0)
-    );
+    assert!(head_row(0, 0).iter().chain(head_row(1, 0)).all(|&x| x == 0.0));
     // A NaN score stays NaN under a -inf mask.
-    assert!(
-        head_row(2, 1)
-            .iter()
-            .chain(head_row(3, 2))
-            .chain(head_row(3, 0))
-            .all(|x| x.is_nan())
-    );
-    assert!(
-        head_row(0, 1)
-            .iter()
-            .chain(head_row(1, 2))
-            .all(|x| x.is_finite())
-    );
+    assert!(head_row(2, 1).iter().chain(head_row(3, 2)).chain(head_row(3, 0)).all(|x| x.is_nan()));
+    assert!(head_row(0, 1).iter().chain(head_row(1, 2)).all(|x| x.is_finite()));
 }
 
 #[test]
@@ -330,77 +206,22 @@ fn bad_arguments() {
     let q = vec![0.5f32; sh.q_elems()];
     let kv = vec![0.5f32; sh.kv_elems()];
     let mut out = vec![0.0f32; sh.q_elems()];
-    let run =
-        |sh: &AttentionShape, q: &[f32], kv: &[f32], mask: Option<&[f32]>, out: &mut [f32]| {
-            attention(q, KvCache::F32(kv), KvCache::F32(kv), mask, sh, &p, out)
-        };
+    let run = |sh: &AttentionShape, q: &[f32], kv: &[f32], mask: Option<&[f32]>, out: &mut [f32]| {
+        attention(q, KvCache::F32(kv), KvCache::F32(kv), mask, sh, &p, out)
+    };
     assert!(run(&sh, &q, &kv, None, &mut out).is_ok());
     assert!(run(&sh, &q, &kv, Some(&[0.0; 10]), &mut out).is_ok());
     assert!(run(&sh, &q, &kv, Some(&[0.0; 9]), &mut out).is_err());
     assert!(run(&sh, &q[1..], &kv, None, &mut out).is_err());
     assert!(run(&sh, &q, &kv[1..], None, &mut out).is_err());
     assert!(run(&sh, &q, &kv, None, &mut out[1..]).is_err());
-    assert!(
-        run(
-            &AttentionShape { n_kv_head: 3, ..sh },
-            &q,
-            &kv,
-            None,
-            &mut out
-        )
-        .is_err()
-    );
-    assert!(
-        run(
-            &AttentionShape { n_kv_head: 0, ..sh },
-            &q,
-            &kv,
-            None,
-            &mut out
-        )
-        .is_err()
-    );
+    assert!(run(&AttentionShape { n_kv_head: 3, ..sh }, &q, &kv, None, &mut out).is_err());
+    assert!(run(&AttentionShape { n_kv_head: 0, ..sh }, &q, &kv, None, &mut out).is_err());
     assert!(run(&AttentionShape { kv_len: 7, ..sh }, &q, &kv, None, &mut out).is_err());
-    assert!(
-        run(
-            &AttentionShape {
-                seq_q: 6,
-                kv_len: 5,
-                ..sh
-            },
-            &q,
-            &kv,
-            None,
-            &mut out
-        )
-        .is_err()
-    );
-    assert!(
-        run(
-            &AttentionShape {
-                batch: usize::MAX,
-                ..sh
-            },
-            &q,
-            &kv,
-            None,
-            &mut out
-        )
-        .is_err()
-    );
+    assert!(run(&AttentionShape { seq_q: 6, kv_len: 5, ..sh }, &q, &kv, None, &mut out).is_err());
+    assert!(run(&AttentionShape { batch: usize::MAX, ..sh }, &q, &kv, None, &mut out).is_err());
     let k16 = vec![f16::from_f32(0.5); sh.kv_elems() - 1];
-    assert!(
-        attention(
-            &q,
-            KvCache::F16(&k16),
-            KvCache::F32(&kv),
-            None,
-            &sh,
-            &p,
-            &mut out
-        )
-        .is_err()
-    );
+    assert!(attention(&q, KvCache::F16(&k16), KvCache::F32(&kv), None, &sh, &p, &mut out).is_err());
 }
 
 #[test]
@@ -411,23 +232,9 @@ fn avx2_and_portable_paths() {
         TEST_ISA_CAP.store(cap, Ordering::Relaxed);
         for &d in &[64, 72, 40] {
             let sh = shape(1, 4, 2, 9, 70, 75, d);
-            check(
-                &Case {
-                    sh,
-                    params: params(d, true, Some(8.0)),
-                    with_mask: true,
-                },
-                700 + d as u64,
-            );
+            check(&Case { sh, params: params(d, true, Some(8.0)), with_mask: true }, 700 + d as u64);
             let sh = shape(1, 4, 1, 1, 600, 600, d);
-            check(
-                &Case {
-                    sh,
-                    params: params(d, false, None),
-                    with_mask: false,
-                },
-                800 + d as u64,
-            );
+            check(&Case { sh, params: params(d, false, None), with_mask: false }, 800 + d as u64);
         }
         // The other ops through the same dispatch.
         let mut r = rng(900);
@@ -449,10 +256,7 @@ fn avx2_and_portable_paths() {
         crate::cpu::ops::silu(&x, &mut out).unwrap();
         for (&y, &v) in out.iter().zip(&x) {
             let want = v as f64 / (1.0 + (-v as f64).exp());
-            assert!(
-                (y as f64 - want).abs() <= 3e-7 * want.abs() + 1e-30,
-                "silu({v}) = {y}"
-            );
+            assert!((y as f64 - want).abs() <= 3e-7 * want.abs() + 1e-30, "silu({v}) = {y}");
         }
     }
     TEST_ISA_CAP.store(0, Ordering::Relaxed);

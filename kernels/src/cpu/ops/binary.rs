@@ -37,29 +37,20 @@ pub fn binary(
     if out.is_empty() {
         return Ok(());
     }
-    let layout = Layout::new(
-        &shape,
-        &broadcast_strides(a_shape, &shape),
-        &broadcast_strides(b_shape, &shape),
-    );
+    let layout = Layout::new(&shape, &broadcast_strides(a_shape, &shape), &broadcast_strides(b_shape, &shape));
     let n = layout.inner;
-    for_row_chunks(out, n, n, |row0, out| {
-        binary_rows(kind, a, b, &layout, row0, out)
-    });
+    for_row_chunks(out, n, n, |row0, out| binary_rows(kind, a, b, &layout, row0, out));
     Ok(())
 }
 
 /// The element count of `shape`, or an error if it overflows.
 fn elems(what: &'static str, shape: &[usize]) -> Result<usize, KernelError> {
-    shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or(KernelError::LengthMismatch {
-            what,
-            expected: usize::MAX,
-            got: usize::MAX,
-            unit: "elements (shape overflows)",
-        })
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or(KernelError::LengthMismatch {
+        what,
+        expected: usize::MAX,
+        got: usize::MAX,
+        unit: "elements (shape overflows)",
+    })
 }
 
 /// The broadcast iteration with unit dimensions dropped and mergeable dimensions merged: rows of
@@ -89,12 +80,7 @@ impl Layout {
             dims.push((shape[i], sa[i], sb[i]));
         }
         let (inner, a_step, b_step) = dims.pop().unwrap_or((1, 1, 1));
-        Layout {
-            outer: dims,
-            inner,
-            a_step,
-            b_step,
-        }
+        Layout { outer: dims, inner, a_step, b_step }
     }
 
     /// Offsets into `a` and `b` of the first element of output row `row`.
@@ -120,21 +106,11 @@ dispatch!(fn binary_rows(
 ) => binary_rows_generic);
 
 #[inline(always)]
-fn binary_rows_generic<V: Vf32>(
-    kind: BinaryKind,
-    a: &[f32],
-    b: &[f32],
-    layout: &Layout,
-    row0: usize,
-    out: &mut [f32],
-) {
+fn binary_rows_generic<V: Vf32>(kind: BinaryKind, a: &[f32], b: &[f32], layout: &Layout, row0: usize, out: &mut [f32]) {
     let n = layout.inner;
     for (r, o) in out.chunks_exact_mut(n).enumerate() {
         let (oa, ob) = layout.row_offsets(row0 + r);
-        let (ra, rb) = (
-            &a[oa..oa + 1 + (n - 1) * layout.a_step],
-            &b[ob..ob + 1 + (n - 1) * layout.b_step],
-        );
+        let (ra, rb) = (&a[oa..oa + 1 + (n - 1) * layout.a_step], &b[ob..ob + 1 + (n - 1) * layout.b_step]);
         match kind {
             BinaryKind::Add => apply_row::<V>(
                 ra,
@@ -160,14 +136,7 @@ fn binary_rows_generic<V: Vf32>(
 
 /// One output row; `a` and `b` are full rows (step 1) or a single broadcast value (step 0).
 #[inline(always)]
-fn apply_row<V: Vf32>(
-    a: &[f32],
-    sa: usize,
-    b: &[f32],
-    sb: usize,
-    out: &mut [f32],
-    f: impl Fn(V, V) -> V,
-) {
+fn apply_row<V: Vf32>(a: &[f32], sa: usize, b: &[f32], sb: usize, out: &mut [f32], f: impl Fn(V, V) -> V) {
     match (sa, sb) {
         (0, 0) => out.fill(f(V::splat(a[0]), V::splat(b[0])).reduce_max()),
         (_, 0) => {
@@ -271,13 +240,7 @@ mod tests {
         let x = [1.0f32; 12];
         let mut out = [0.0f32; 12];
         let e = binary(BinaryKind::Add, &x, &[3, 4], &x[..3], &[3], &mut out).unwrap_err();
-        assert!(matches!(
-            e,
-            KernelError::LengthMismatch {
-                what: "b (does not broadcast)",
-                ..
-            }
-        ));
+        assert!(matches!(e, KernelError::LengthMismatch { what: "b (does not broadcast)", .. }));
         assert!(binary(BinaryKind::Add, &x, &[3, 5], &x, &[3, 4], &mut out).is_err());
         assert!(binary(BinaryKind::Add, &x, &[3, 4], &x[..4], &[4], &mut out[..11]).is_err());
         assert!(binary(BinaryKind::Add, &x, &[usize::MAX, 2], &x, &[1], &mut out).is_err());

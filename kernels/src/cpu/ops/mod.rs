@@ -35,21 +35,8 @@ pub use softmax::softmax;
 use crate::KernelError;
 
 /// `Err(LengthMismatch)` unless `got == expected`.
-pub(crate) fn check_len(
-    what: &'static str,
-    expected: usize,
-    got: usize,
-) -> Result<(), KernelError> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(KernelError::LengthMismatch {
-            what,
-            expected,
-            got,
-            unit: "elements",
-        })
-    }
+pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), KernelError> {
+    if expected == got { Ok(()) } else { Err(KernelError::LengthMismatch { what, expected, got, unit: "elements" }) }
 }
 
 /// The number of rows of length `d` in a buffer of `len` elements, or an error if `len` is not

@@ -9,28 +9,14 @@ use crate::KernelError;
 ///
 /// Sums of squares accumulate in f32 over 4 vector accumulators (relative error ≲ 1e-6 for
 /// d ≤ 16384); the per-row scale is computed in f64.
-pub fn rms_norm(
-    x: &[f32],
-    d: usize,
-    eps: f32,
-    weight: Option<&[f32]>,
-    out: &mut [f32],
-) -> Result<(), KernelError> {
+pub fn rms_norm(x: &[f32], d: usize, eps: f32, weight: Option<&[f32]>, out: &mut [f32]) -> Result<(), KernelError> {
     rows_of("x", x.len(), d)?;
     check_len("out", x.len(), out.len())?;
     if let Some(w) = weight {
         check_len("weight", d, w.len())?;
     }
     for_row_chunks(out, d, 2 * d, |row0, out| {
-        norm_rows(
-            &x[row0 * d..row0 * d + out.len()],
-            d,
-            eps,
-            weight,
-            None,
-            false,
-            out,
-        );
+        norm_rows(&x[row0 * d..row0 * d + out.len()], d, eps, weight, None, false, out);
     });
     Ok(())
 }
@@ -54,15 +40,7 @@ pub fn layer_norm(
         check_len("bias", d, b.len())?;
     }
     for_row_chunks(out, d, 3 * d, |row0, out| {
-        norm_rows(
-            &x[row0 * d..row0 * d + out.len()],
-            d,
-            eps,
-            weight,
-            bias,
-            true,
-            out,
-        );
+        norm_rows(&x[row0 * d..row0 * d + out.len()], d, eps, weight, bias, true, out);
     });
     Ok(())
 }
@@ -88,11 +66,7 @@ fn norm_rows_generic<V: Vf32>(
     out: &mut [f32],
 ) {
     for (xr, or) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        let mean = if center {
-            sum::<V>(xr, 0.0, false) as f64 / d as f64
-        } else {
-            0.0
-        };
+        let mean = if center { sum::<V>(xr, 0.0, false) as f64 / d as f64 } else { 0.0 };
         let ss = sum::<V>(xr, mean as f32, true) as f64;
         let scale = 1.0 / (ss / d as f64 + eps as f64).sqrt();
         scale_row::<V>(xr, mean as f32, scale as f32, weight, bias, or);
@@ -128,12 +102,7 @@ fn sum<V: Vf32>(x: &[f32], shift: f32, square: bool) -> f32 {
     }
     if i < n {
         // SAFETY: n - i values remain; padding with `shift` adds zero.
-        acc[1] = acc[1]
-            + term(
-                unsafe { load_partial::<V>(p.add(i), n - i, shift) },
-                sh,
-                square,
-            );
+        acc[1] = acc[1] + term(unsafe { load_partial::<V>(p.add(i), n - i, shift) }, sh, square);
     }
     ((acc[0] + acc[1]) + (acc[2] + acc[3])).reduce_sum()
 }
@@ -145,13 +114,7 @@ fn sum<V: Vf32>(x: &[f32], shift: f32, square: bool) -> f32 {
 #[inline(always)]
 unsafe fn load_n<V: Vf32>(p: *const f32, i: usize, len: usize) -> V {
     // SAFETY: guaranteed by the caller.
-    unsafe {
-        if len == V::LANES {
-            V::load(p.add(i))
-        } else {
-            load_partial::<V>(p.add(i), len, 0.0)
-        }
-    }
+    unsafe { if len == V::LANES { V::load(p.add(i)) } else { load_partial::<V>(p.add(i), len, 0.0) } }
 }
 
 /// `(x − mean) · scale · weight + bias` for `len` values from `i`.
@@ -182,14 +145,7 @@ unsafe fn scale_chunk<V: Vf32>(
 
 /// `out = (x − mean) · scale · weight + bias`; `weight` and `bias` hold `x.len()` values.
 #[inline(always)]
-fn scale_row<V: Vf32>(
-    x: &[f32],
-    mean: f32,
-    scale: f32,
-    weight: Option<&[f32]>,
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-) {
+fn scale_row<V: Vf32>(x: &[f32], mean: f32, scale: f32, weight: Option<&[f32]>, bias: Option<&[f32]>, out: &mut [f32]) {
     let n = x.len().min(out.len());
     let ms = (V::splat(mean), V::splat(scale));
     let full = n - n % V::LANES;
@@ -213,21 +169,10 @@ mod tests {
     use super::*;
     use crate::cpu::ops::test_util::{assert_close, poisoned, rng, uniform};
 
-    fn reference(
-        x: &[f32],
-        d: usize,
-        eps: f32,
-        w: Option<&[f32]>,
-        b: Option<&[f32]>,
-        center: bool,
-    ) -> Vec<f64> {
+    fn reference(x: &[f32], d: usize, eps: f32, w: Option<&[f32]>, b: Option<&[f32]>, center: bool) -> Vec<f64> {
         let mut out = Vec::new();
         for row in x.chunks(d) {
-            let mean = if center {
-                row.iter().map(|&v| v as f64).sum::<f64>() / d as f64
-            } else {
-                0.0
-            };
+            let mean = if center { row.iter().map(|&v| v as f64).sum::<f64>() / d as f64 } else { 0.0 };
             let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / d as f64;
             let s = 1.0 / (var + eps as f64).sqrt();
             for j in 0..d {
@@ -254,22 +199,10 @@ mod tests {
             let eps = 1e-5;
             let mut out = poisoned(x.len());
             rms_norm(&x, d, eps, Some(&w), &mut out).unwrap();
-            assert_close(
-                "rms",
-                &out,
-                &reference(&x, d, eps, Some(&w), None, false),
-                2e-6,
-                1e-6,
-            );
+            assert_close("rms", &out, &reference(&x, d, eps, Some(&w), None, false), 2e-6, 1e-6);
             let mut out = poisoned(x.len());
             rms_norm(&x, d, eps, None, &mut out).unwrap();
-            assert_close(
-                "rms",
-                &out,
-                &reference(&x, d, eps, None, None, false),
-                2e-6,
-                1e-6,
-            );
+            assert_close("rms", &out, &reference(&x, d, eps, None, None, false), 2e-6, 1e-6);
             let mut out = poisoned(x.len());
             layer_norm(&x, d, eps, Some(&w), Some(&b), &mut out).unwrap();
             let want = reference(&x, d, eps, Some(&w), Some(&b), true);

@@ -31,9 +31,7 @@ pub(crate) fn for_row_chunks(
         return;
     }
     let chunk_rows = rows_per_task(rows, work_per_row);
-    out.par_chunks_mut(chunk_rows * row_len)
-        .enumerate()
-        .for_each(|(i, chunk)| f(i * chunk_rows, chunk));
+    out.par_chunks_mut(chunk_rows * row_len).enumerate().for_each(|(i, chunk)| f(i * chunk_rows, chunk));
 }
 
 /// Like [`for_row_chunks`] for element-wise kernels: `f(first_index, out_chunk)`, chunks being
@@ -45,7 +43,5 @@ pub(crate) fn for_elem_chunks(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + S
         return;
     }
     let chunk = rows_per_task(blocks, 64) * 64;
-    out.par_chunks_mut(chunk)
-        .enumerate()
-        .for_each(|(i, c)| f(i * chunk, c));
+    out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i * chunk, c));
 }

@@ -30,9 +30,7 @@ pub fn rope(
             unit: "elements",
         });
     }
-    let n = [batch, n_head, seq, head_dim]
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d));
+    let n = [batch, n_head, seq, head_dim].iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     check_len("x", n.unwrap_or(usize::MAX), x.len())?;
     check_len("out", x.len(), out.len())?;
     if x.is_empty() {
@@ -40,14 +38,7 @@ pub fn rope(
     }
     let table = cos_sin_table(seq, head_dim, params);
     for_row_chunks(out, head_dim, 2 * head_dim, |row0, out| {
-        rope_rows(
-            &x[row0 * head_dim..row0 * head_dim + out.len()],
-            row0,
-            seq,
-            params.mode,
-            &table,
-            out,
-        )
+        rope_rows(&x[row0 * head_dim..row0 * head_dim + out.len()], row0, seq, params.mode, &table, out)
     });
     Ok(())
 }
@@ -55,9 +46,7 @@ pub fn rope(
 /// `[seq][head_dim/2][cos, sin]` for every position and pair, from f64.
 fn cos_sin_table(seq: usize, head_dim: usize, params: &RopeParams) -> Vec<f32> {
     let half = head_dim / 2;
-    let inv_freq: Vec<f64> = (0..half)
-        .map(|i| (params.theta as f64).powf(-2.0 * i as f64 / head_dim as f64))
-        .collect();
+    let inv_freq: Vec<f64> = (0..half).map(|i| (params.theta as f64).powf(-2.0 * i as f64 / head_dim as f64)).collect();
     let mut table = vec![0.0f32; seq * head_dim];
     // A sine and cosine cost about 40 element-copies of work.
     for_row_chunks(&mut table, head_dim, 40 * head_dim, |row0, rows| {
@@ -84,14 +73,7 @@ dispatch!(fn rope_rows(
 
 /// Plain loops that LLVM vectorizes under the dispatched target features.
 #[inline(always)]
-fn rope_rows_generic<V: Vf32>(
-    x: &[f32],
-    row0: usize,
-    seq: usize,
-    mode: RopeMode,
-    table: &[f32],
-    out: &mut [f32],
-) {
+fn rope_rows_generic<V: Vf32>(x: &[f32], row0: usize, seq: usize, mode: RopeMode, table: &[f32], out: &mut [f32]) {
     let d = table.len() / seq;
     let half = d / 2;
     for (r, (xr, or)) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)).enumerate() {
@@ -99,11 +81,7 @@ fn rope_rows_generic<V: Vf32>(
         let cs = &table[s * d..(s + 1) * d];
         match mode {
             RopeMode::Normal => {
-                for ((o, xp), t) in or
-                    .chunks_exact_mut(2)
-                    .zip(xr.chunks_exact(2))
-                    .zip(cs.chunks_exact(2))
-                {
+                for ((o, xp), t) in or.chunks_exact_mut(2).zip(xr.chunks_exact(2)).zip(cs.chunks_exact(2)) {
                     let (x0, x1, c, s) = (xp[0], xp[1], t[0], t[1]);
                     o[0] = x0 * c - x1 * s;
                     o[1] = x0 * s + x1 * c;
@@ -157,11 +135,7 @@ mod tests {
                 (1, 32, 20, 128, 4000, 1e6),
             ] {
                 let x = uniform(&mut r, b * h * s * d, -2.0, 2.0);
-                let p = RopeParams {
-                    theta,
-                    mode,
-                    offset,
-                };
+                let p = RopeParams { theta, mode, offset };
                 let mut out = poisoned(x.len());
                 rope(&x, b, h, s, d, &p, &mut out).unwrap();
                 // Absolute error bound: the outputs are O(|x|) sums of two products.
@@ -174,30 +148,18 @@ mod tests {
     fn nan_stays_in_its_pair() {
         let mut x = uniform(&mut rng(10), 16, -1.0, 1.0);
         x[5] = f32::NAN;
-        let p = RopeParams {
-            theta: 10000.0,
-            mode: RopeMode::Normal,
-            offset: 3,
-        };
+        let p = RopeParams { theta: 10000.0, mode: RopeMode::Normal, offset: 3 };
         let mut out = poisoned(16);
         rope(&x, 1, 1, 1, 16, &p, &mut out).unwrap();
         assert!(out[4].is_nan() && out[5].is_nan());
-        assert!(
-            out.iter()
-                .enumerate()
-                .all(|(i, v)| i == 4 || i == 5 || v.is_finite())
-        );
+        assert!(out.iter().enumerate().all(|(i, v)| i == 4 || i == 5 || v.is_finite()));
     }
 
     #[test]
     fn bad_arguments() {
         let x = [1.0f32; 12];
         let mut out = [0.0f32; 12];
-        let p = RopeParams {
-            theta: 10000.0,
-            mode: RopeMode::Neox,
-            offset: 0,
-        };
+        let p = RopeParams { theta: 10000.0, mode: RopeMode::Neox, offset: 0 };
         assert!(rope(&x[..9], 1, 1, 3, 3, &p, &mut out[..9]).is_err());
         assert!(rope(&x, 1, 2, 2, 4, &p, &mut out).is_err());
         assert!(rope(&x, 1, 1, 3, 4, &p, &mut out[..11]).is_err());

@@ -33,10 +33,7 @@ pub(crate) static TEST_ISA_CAP: std::sync::atomic::AtomicU8 = std::sync::atomic:
 /// The best instruction set this CPU supports (feature detection is cached by std).
 pub(crate) fn isa() -> Isa {
     #[cfg(test)]
-    match (
-        TEST_ISA_CAP.load(std::sync::atomic::Ordering::Relaxed),
-        detected_isa(),
-    ) {
+    match (TEST_ISA_CAP.load(std::sync::atomic::Ordering::Relaxed), detected_isa()) {
         (2, _) => return Isa::Portable,
         (1, Isa::Avx512) => return Isa::Avx2,
         _ => {}
@@ -229,11 +226,7 @@ pub(crate) trait MaxNan {
 impl MaxNan for f32 {
     #[inline(always)]
     fn max_nan(self, o: f32) -> f32 {
-        if self.is_nan() || o.is_nan() {
-            f32::NAN
-        } else {
-            self.max(o)
-        }
+        if self.is_nan() || o.is_nan() { f32::NAN } else { self.max(o) }
     }
 }
 
@@ -336,9 +329,7 @@ impl Vf32 for Portable {
     }
     #[inline(always)]
     fn select_lt(a: Self, b: Self, x: Self, y: Self) -> Self {
-        Self(std::array::from_fn(|i| {
-            if a.0[i] < b.0[i] { x.0[i] } else { y.0[i] }
-        }))
+        Self(std::array::from_fn(|i| if a.0[i] < b.0[i] { x.0[i] } else { y.0[i] }))
     }
     #[inline(always)]
     fn reduce_sum(self) -> f32 {
@@ -363,12 +354,9 @@ mod tests {
 
     #[inline(always)]
     fn check_reduce_sum16<V: Vf32>() {
-        let data: Vec<f32> = (0..16 * V::LANES)
-            .map(|i| ((i * 7919) % 1000) as f32)
-            .collect();
+        let data: Vec<f32> = (0..16 * V::LANES).map(|i| ((i * 7919) % 1000) as f32).collect();
         // SAFETY: data holds 16 vectors.
-        let v: [V; 16] =
-            std::array::from_fn(|i| unsafe { V::load(data.as_ptr().add(i * V::LANES)) });
+        let v: [V; 16] = std::array::from_fn(|i| unsafe { V::load(data.as_ptr().add(i * V::LANES)) });
         let mut got = [f32::NAN; 16];
         V::reduce_sum16(&v, &mut got);
         for (i, g) in got.iter().enumerate() {

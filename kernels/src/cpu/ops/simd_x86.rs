@@ -76,11 +76,7 @@ impl Vf32 for Avx512 {
     }
     #[inline(always)]
     fn round(self) -> Self {
-        unsafe {
-            Self(_mm512_roundscale_ps::<
-                { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
-            >(self.0))
-        }
+        unsafe { Self(_mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)) }
     }
     #[inline(always)]
     fn mul_pow2(self, n: Self) -> Self {
@@ -129,33 +125,18 @@ impl Vf32 for Avx512 {
             let mut s = [_mm512_setzero_ps(); 8];
             for (p, x) in s.iter_mut().enumerate() {
                 let (a, b) = (v[2 * p].0, v[2 * p + 1].0);
-                *x = _mm512_add_ps(
-                    _mm512_shuffle_f32x4::<0x44>(a, b),
-                    _mm512_shuffle_f32x4::<0xEE>(a, b),
-                );
+                *x = _mm512_add_ps(_mm512_shuffle_f32x4::<0x44>(a, b), _mm512_shuffle_f32x4::<0xEE>(a, b));
             }
             // Level 2: quarter q of u[t] sums to the total of v[4t + q].
             let mut u = [_mm512_setzero_ps(); 4];
             for (t, x) in u.iter_mut().enumerate() {
                 let (c, e) = (s[2 * t], s[2 * t + 1]);
-                *x = _mm512_add_ps(
-                    _mm512_shuffle_f32x4::<0x88>(c, e),
-                    _mm512_shuffle_f32x4::<0xDD>(c, e),
-                );
+                *x = _mm512_add_ps(_mm512_shuffle_f32x4::<0x88>(c, e), _mm512_shuffle_f32x4::<0xDD>(c, e));
             }
             // Levels 3-4, within quarters: lane 4q + e of z is the total of v[4e + q].
-            let w0 = _mm512_add_ps(
-                _mm512_shuffle_ps::<0x44>(u[0], u[1]),
-                _mm512_shuffle_ps::<0xEE>(u[0], u[1]),
-            );
-            let w1 = _mm512_add_ps(
-                _mm512_shuffle_ps::<0x44>(u[2], u[3]),
-                _mm512_shuffle_ps::<0xEE>(u[2], u[3]),
-            );
-            let z = _mm512_add_ps(
-                _mm512_shuffle_ps::<0x88>(w0, w1),
-                _mm512_shuffle_ps::<0xDD>(w0, w1),
-            );
+            let w0 = _mm512_add_ps(_mm512_shuffle_ps::<0x44>(u[0], u[1]), _mm512_shuffle_ps::<0xEE>(u[0], u[1]));
+            let w1 = _mm512_add_ps(_mm512_shuffle_ps::<0x44>(u[2], u[3]), _mm512_shuffle_ps::<0xEE>(u[2], u[3]));
+            let z = _mm512_add_ps(_mm512_shuffle_ps::<0x88>(w0, w1), _mm512_shuffle_ps::<0xDD>(w0, w1));
             let idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
             _mm512_storeu_ps(out.as_mut_ptr(), _mm512_permutexvar_ps(idx, z));
         }
@@ -212,24 +193,18 @@ impl Vf32 for Avx2 {
     }
     #[inline(always)]
     fn round(self) -> Self {
-        unsafe {
-            Self(_mm256_round_ps::<
-                { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
-            >(self.0))
-        }
+        unsafe { Self(_mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)) }
     }
     #[inline(always)]
     fn mul_pow2(self, n: Self) -> Self {
         // Two steps so that 2^n1 and 2^n2 are both normal numbers.
         unsafe {
-            let n1 = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-                _mm256_mul_ps(n.0, _mm256_set1_ps(0.5)),
-            );
+            let n1 = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+                n.0,
+                _mm256_set1_ps(0.5),
+            ));
             let n2 = _mm256_sub_ps(n.0, n1);
-            Self(_mm256_mul_ps(
-                _mm256_mul_ps(self.0, Self::pow2i(n1)),
-                Self::pow2i(n2),
-            ))
+            Self(_mm256_mul_ps(_mm256_mul_ps(self.0, Self::pow2i(n1)), Self::pow2i(n2)))
         }
     }
     #[inline(always)]
@@ -248,21 +223,12 @@ impl Vf32 for Avx2 {
     }
     #[inline(always)]
     fn select_lt(a: Self, b: Self, x: Self, y: Self) -> Self {
-        unsafe {
-            Self(_mm256_blendv_ps(
-                y.0,
-                x.0,
-                _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0),
-            ))
-        }
+        unsafe { Self(_mm256_blendv_ps(y.0, x.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0))) }
     }
     #[inline(always)]
     fn reduce_sum(self) -> f32 {
         unsafe {
-            let s = _mm_add_ps(
-                _mm256_castps256_ps128(self.0),
-                _mm256_extractf128_ps::<1>(self.0),
-            );
+            let s = _mm_add_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
             let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
             let s = _mm_add_ss(s, _mm_movehdup_ps(s));
             _mm_cvtss_f32(s)

@@ -85,13 +85,7 @@ pub(crate) fn softmax_row<V: Vf32>(x: &[f32], out: &mut [f32]) {
     }
     if tail > 0 {
         // SAFETY: `tail` values remain.
-        unsafe {
-            store_partial(
-                load_partial::<V>(op.add(full), tail, 0.0) * inv,
-                op.add(full),
-                tail,
-            )
-        };
+        unsafe { store_partial(load_partial::<V>(op.add(full), tail, 0.0) * inv, op.add(full), tail) };
     }
 }
 

@@ -117,12 +117,7 @@ mod tests {
     use crate::cpu::ops::simd::{Portable, map_slice};
 
     /// Largest relative error of `f` over `xs` against `reference`, ignoring results below `tiny`.
-    fn max_rel_err(
-        xs: &[f32],
-        got: &[f32],
-        reference: &impl Fn(f64) -> f64,
-        tiny: f64,
-    ) -> (f64, f32) {
+    fn max_rel_err(xs: &[f32], got: &[f32], reference: &impl Fn(f64) -> f64, tiny: f64) -> (f64, f32) {
         let mut worst = (0.0, 0.0);
         for (&x, &g) in xs.iter().zip(got) {
             let r = reference(x as f64);
@@ -140,9 +135,7 @@ mod tests {
     }
 
     fn sweep(lo: f32, hi: f32, n: usize) -> Vec<f32> {
-        (0..n)
-            .map(|i| lo + (hi - lo) * (i as f32 + 0.37) / n as f32)
-            .collect()
+        (0..n).map(|i| lo + (hi - lo) * (i as f32 + 0.37) / n as f32).collect()
     }
 
     #[derive(Copy, Clone)]
@@ -180,13 +173,7 @@ mod tests {
     }
 
     /// Checks `f` on every instruction set this CPU has.
-    fn check_all_isas(
-        f: Func,
-        xs: Vec<f32>,
-        reference: impl Fn(f64) -> f64,
-        tiny: f64,
-        bound: f64,
-    ) {
+    fn check_all_isas(f: Func, xs: Vec<f32>, reference: impl Fn(f64) -> f64, tiny: f64, bound: f64) {
         let mut got = vec![f32::NAN; xs.len()];
         apply::<Portable>(f, &xs, &mut got);
         let (e, at) = max_rel_err(&xs, &got, &reference, tiny);
@@ -228,49 +215,25 @@ mod tests {
 
     #[test]
     fn tanh_accuracy() {
-        check_all_isas(
-            Func::Tanh,
-            sweep(-12.0, 12.0, 400_003),
-            f64::tanh,
-            0.0,
-            2e-7,
-        );
+        check_all_isas(Func::Tanh, sweep(-12.0, 12.0, 400_003), f64::tanh, 0.0, 2e-7);
         check_all_isas(Func::Tanh, sweep(-0.01, 0.01, 10_003), f64::tanh, 0.0, 2e-7);
     }
 
     #[test]
     fn erfc_accuracy() {
         let reference = |x: f64| libm::erfc(x.abs() / std::f64::consts::SQRT_2);
-        check_all_isas(
-            Func::Erfc,
-            sweep(-13.0, 13.0, 400_003),
-            reference,
-            1e-37,
-            5e-7,
-        );
+        check_all_isas(Func::Erfc, sweep(-13.0, 13.0, 400_003), reference, 1e-37, 5e-7);
     }
 
     #[test]
     fn special_values() {
-        let xs = [
-            f32::NAN,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            0.0,
-            -0.0,
-            89.0,
-            -110.0,
-            1e-30,
-        ];
+        let xs = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 89.0, -110.0, 1e-30];
         let mut e = [0.0f32; 8];
         let mut t = [0.0f32; 8];
         map_slice::<Portable>(&xs, &mut e, 0.0, exp::<Portable>);
         map_slice::<Portable>(&xs, &mut t, 0.0, tanh::<Portable>);
         assert!(e[0].is_nan() && t[0].is_nan());
-        assert_eq!(
-            &e[1..],
-            &[f32::INFINITY, 0.0, 1.0, 1.0, f32::INFINITY, 0.0, 1.0]
-        );
+        assert_eq!(&e[1..], &[f32::INFINITY, 0.0, 1.0, 1.0, f32::INFINITY, 0.0, 1.0]);
         assert_eq!(&t[1..], &[1.0, -1.0, 0.0, 0.0, 1.0, -1.0, 1e-30]);
     }
 }

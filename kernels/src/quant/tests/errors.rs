@@ -6,23 +6,9 @@ use crate::{DType, KernelError};
 #[test]
 fn dequantize_rejects_partial_blocks() {
     let err = dequantize_row(DType::Q4_0, &[0; 18], &mut [f32::NAN; 31]).unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::NotBlockMultiple {
-            dtype: DType::Q4_0,
-            elems: 31,
-            block: 32
-        }
-    );
+    assert_eq!(err, KernelError::NotBlockMultiple { dtype: DType::Q4_0, elems: 31, block: 32 });
     let err = dequantize(DType::Q4_K, &[0; 144], 255).unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::NotBlockMultiple {
-            dtype: DType::Q4_K,
-            elems: 255,
-            block: 256
-        }
-    );
+    assert_eq!(err, KernelError::NotBlockMultiple { dtype: DType::Q4_K, elems: 255, block: 256 });
 }
 
 #[test]
@@ -34,12 +20,7 @@ fn dequantize_rejects_wrong_source_length() {
             let err = dequantize_row(dtype, &vec![0; got], &mut vec![f32::NAN; elems]).unwrap_err();
             assert_eq!(
                 err,
-                KernelError::LengthMismatch {
-                    what: "src",
-                    expected: bytes,
-                    got,
-                    unit: "bytes"
-                },
+                KernelError::LengthMismatch { what: "src", expected: bytes, got, unit: "bytes" },
                 "{dtype}"
             );
         }
@@ -50,63 +31,21 @@ fn dequantize_rejects_wrong_source_length() {
 fn quantize_rejects_partial_blocks_and_wrong_destination() {
     let src = vec![0.5f32; 64];
     let err = quantize_row(DType::Q8_0, &src[..40], &mut [0; 34]).unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::NotBlockMultiple {
-            dtype: DType::Q8_0,
-            elems: 40,
-            block: 32
-        }
-    );
+    assert_eq!(err, KernelError::NotBlockMultiple { dtype: DType::Q8_0, elems: 40, block: 32 });
     let err = quantize(DType::Q8_0, &src[..40]).unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::NotBlockMultiple {
-            dtype: DType::Q8_0,
-            elems: 40,
-            block: 32
-        }
-    );
+    assert_eq!(err, KernelError::NotBlockMultiple { dtype: DType::Q8_0, elems: 40, block: 32 });
     let err = quantize_row(DType::Q8_0, &src, &mut [0; 67]).unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::LengthMismatch {
-            what: "dst",
-            expected: 68,
-            got: 67,
-            unit: "bytes"
-        }
-    );
+    assert_eq!(err, KernelError::LengthMismatch { what: "dst", expected: 68, got: 67, unit: "bytes" });
     let err = quantize_row(DType::F16, &src, &mut [0; 129]).unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::LengthMismatch {
-            what: "dst",
-            expected: 128,
-            got: 129,
-            unit: "bytes"
-        }
-    );
+    assert_eq!(err, KernelError::LengthMismatch { what: "dst", expected: 128, got: 129, unit: "bytes" });
 }
 
 #[test]
 fn i32_is_unsupported() {
     let err = dequantize_row(DType::I32, &[0; 8], &mut [f32::NAN; 2]).unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::Unsupported {
-            op: "dequantize_row",
-            dtype: DType::I32
-        }
-    );
+    assert_eq!(err, KernelError::Unsupported { op: "dequantize_row", dtype: DType::I32 });
     let err = quantize_row(DType::I32, &[1.0; 2], &mut [0; 8]).unwrap_err();
-    assert!(matches!(
-        err,
-        KernelError::Unsupported {
-            dtype: DType::I32,
-            ..
-        }
-    ));
+    assert!(matches!(err, KernelError::Unsupported { dtype: DType::I32, .. }));
     assert!(quantize(DType::I32, &[1.0; 2]).is_err());
     assert!(!can_quantize(DType::I32));
 }
@@ -123,26 +62,11 @@ fn empty_rows_are_fine() {
 
 #[test]
 fn non_finite_and_extreme_inputs_do_not_panic() {
-    let specials = [
-        f32::NAN,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        3e38,
-        -3e38,
-        1e-40,
-        0.0,
-        1.0,
-    ];
-    let x: Vec<f32> = (0..1024)
-        .map(|i| specials[(i * 7 + i / 13) % specials.len()])
-        .collect();
+    let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 3e38, -3e38, 1e-40, 0.0, 1.0];
+    let x: Vec<f32> = (0..1024).map(|i| specials[(i * 7 + i / 13) % specials.len()]).collect();
     for dtype in DType::ALL.into_iter().filter(|d| can_quantize(*d)) {
         let bytes = quantize(dtype, &x).unwrap();
-        assert_eq!(
-            dequantize(dtype, &bytes, x.len()).map(|v| v.len()),
-            Ok(x.len()),
-            "{dtype}"
-        );
+        assert_eq!(dequantize(dtype, &bytes, x.len()).map(|v| v.len()), Ok(x.len()), "{dtype}");
         // A block of one huge value among ordinary ones.
         let mut y = vec![0.25f32; 256];
         y[17] = 3e38;
@@ -155,9 +79,7 @@ fn non_finite_and_extreme_inputs_do_not_panic() {
 fn arbitrary_block_bytes_decode_without_panic() {
     // Every byte value in every position, including f16 NaN/inf scales.
     for dtype in DType::QUANTIZED {
-        let bytes: Vec<u8> = (0..256 * dtype.block_bytes())
-            .map(|i| (i * 131 + i / 256) as u8)
-            .collect();
+        let bytes: Vec<u8> = (0..256 * dtype.block_bytes()).map(|i| (i * 131 + i / 256) as u8).collect();
         let out = dequantize(dtype, &bytes, 256 * dtype.block_len()).unwrap();
         assert_eq!(out.len(), 256 * dtype.block_len());
     }

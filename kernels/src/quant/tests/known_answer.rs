@@ -55,10 +55,7 @@ fn q4_1_adds_the_minimum() {
     block[4] = 0xF0; // element 0: q 0, element 16: q 15
     block[4 + 7] = 0x3C; // element 7: q 12, element 23: q 3
     let v = decode(DType::Q4_1, &block);
-    expect(
-        &v,
-        &[(0, -1.0), (16, 2.75), (7, 2.0), (23, -0.25), (1, -1.0)],
-    );
+    expect(&v, &[(0, -1.0), (16, 2.75), (7, 2.0), (23, -0.25), (1, -1.0)]);
 }
 
 #[test]
@@ -106,10 +103,7 @@ fn q8_0_signed_bytes() {
     block[4] = 0x01;
     block[33] = 0xff;
     let v = decode(DType::Q8_0, &block);
-    expect(
-        &v,
-        &[(0, -16.0), (1, 15.875), (2, 0.125), (31, -0.125), (5, 0.0)],
-    );
+    expect(&v, &[(0, -16.0), (1, 15.875), (2, 0.125), (31, -0.125), (5, 0.0)]);
 }
 
 #[test]
@@ -120,17 +114,7 @@ fn iq4_nl_indexes_the_nonlinear_table() {
         block[2 + j] = j as u8 | ((15 - j as u8) << 4);
     }
     let v = decode(DType::IQ4_NL, &block);
-    expect(
-        &v,
-        &[
-            (0, -254.0),
-            (7, -20.0),
-            (8, 2.0),
-            (15, 226.0),
-            (16, 226.0),
-            (31, -254.0),
-        ],
-    );
+    expect(&v, &[(0, -254.0), (7, -20.0), (8, 2.0), (15, 226.0), (16, 226.0), (31, -254.0)]);
 }
 
 #[test]

@@ -45,11 +45,7 @@ fn dequantize_matches_gguf_py_on_random_blocks() {
         dequantize_row(dtype, &bytes, &mut out).unwrap();
         assert!(out.iter().all(|x| x.is_finite()), "{dtype}");
         let le: Vec<u8> = out.iter().flat_map(|x| x.to_le_bytes()).collect();
-        assert_eq!(
-            fnv1a(&le),
-            expected,
-            "{dtype}: decoded values differ from gguf-py"
-        );
+        assert_eq!(fnv1a(&le), expected, "{dtype}: decoded values differ from gguf-py");
     }
 }
 

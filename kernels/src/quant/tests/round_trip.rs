@@ -139,13 +139,7 @@ fn constant_positive_input_survives_asymmetric_formats() {
         let (_, y) = round_trip(dtype, &x);
         assert!(y.iter().all(|v| *v == 0.375), "{dtype}: {:?}", &y[..4]);
     }
-    for dtype in [
-        DType::Q4_K,
-        DType::Q5_K,
-        DType::Q2_K,
-        DType::Q8_0,
-        DType::Q6_K,
-    ] {
+    for dtype in [DType::Q4_K, DType::Q5_K, DType::Q2_K, DType::Q8_0, DType::Q6_K] {
         let (_, y) = round_trip(dtype, &x);
         let rmse = relative_rmse(&x, &y);
         assert!(rmse < 0.02, "{dtype}: {rmse}");
@@ -160,9 +154,6 @@ fn float_formats_round_trip_representable_values_exactly() {
     assert_eq!(y, x);
     let as_f16: Vec<f32> = x.iter().map(|v| half::f16::from_f32(*v).to_f32()).collect();
     assert_eq!(round_trip(DType::F16, &as_f16).1, as_f16);
-    let as_bf16: Vec<f32> = x
-        .iter()
-        .map(|v| half::bf16::from_f32(*v).to_f32())
-        .collect();
+    let as_bf16: Vec<f32> = x.iter().map(|v| half::bf16::from_f32(*v).to_f32()).collect();
     assert_eq!(round_trip(DType::BF16, &as_bf16).1, as_bf16);
 }

@@ -9,12 +9,7 @@ use super::{F32Kernels, NR, TileOut, store_tile};
 /// Rows per GEMM tile.
 const MR: usize = 6;
 
-pub(super) const KERNELS: F32Kernels = F32Kernels {
-    mr: MR,
-    gemm,
-    gemv,
-    gemv_half: Some(gemv_half),
-};
+pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv, gemv_half: Some(gemv_half) };
 
 /// See [`super::GemmKernel`].
 unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
@@ -70,16 +65,7 @@ unsafe fn gemm_6x32(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
                 }
             }
             // SAFETY: rows and half_cols bound the writes inside c's tile.
-            unsafe {
-                store_tile(
-                    &tile,
-                    &TileOut {
-                        c: dst,
-                        cols: half_cols,
-                        ..*out
-                    },
-                )
-            };
+            unsafe { store_tile(&tile, &TileOut { c: dst, cols: half_cols, ..*out }) };
         }
     }
 }
@@ -112,13 +98,7 @@ unsafe fn gemv_32(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]) 
 /// See [`super::GemvHalfKernel`].
 unsafe fn gemv_half(kc: usize, x: *const f32, b: *const u16, bf16: bool, acc: &mut [f32; NR]) {
     // SAFETY: only reachable through `SimdLevel::Avx2` or higher, which checked the CPU.
-    unsafe {
-        if bf16 {
-            gemv_half_32::<true>(kc, x, b, acc)
-        } else {
-            gemv_half_32::<false>(kc, x, b, acc)
-        }
-    }
+    unsafe { if bf16 { gemv_half_32::<true>(kc, x, b, acc) } else { gemv_half_32::<false>(kc, x, b, acc) } }
 }
 
 /// 8 f16 (or bf16 when `BF16`) values widened to f32.
@@ -136,12 +116,7 @@ unsafe fn widen<const BF16: bool>(p: *const u16) -> __m256 {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn gemv_half_32<const BF16: bool>(
-    kc: usize,
-    x: *const f32,
-    b: *const u16,
-    acc: &mut [f32; NR],
-) {
+unsafe fn gemv_half_32<const BF16: bool>(kc: usize, x: *const f32, b: *const u16, acc: &mut [f32; NR]) {
     let mut sum = [_mm256_setzero_ps(); 4];
     // SAFETY (all pointer accesses): x holds kc values, b holds kc·NR, acc 32.
     unsafe {

@@ -9,12 +9,7 @@ use super::{F32Kernels, NR, TileOut};
 /// Rows per GEMM tile.
 const MR: usize = 14;
 
-pub(super) const KERNELS: F32Kernels = F32Kernels {
-    mr: MR,
-    gemm,
-    gemv,
-    gemv_half: Some(gemv_half),
-};
+pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv, gemv_half: Some(gemv_half) };
 
 /// See [`super::GemmKernel`].
 unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
@@ -41,11 +36,7 @@ unsafe fn gemm_14x32(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
         }
     }
     let (c, ldc, rows, cols, accumulate) = (out.c, out.ldc, out.rows, out.cols, out.accumulate);
-    let mask0: __mmask16 = if cols >= 16 {
-        0xFFFF
-    } else {
-        (1u16 << cols) - 1
-    };
+    let mask0: __mmask16 = if cols >= 16 { 0xFFFF } else { (1u16 << cols) - 1 };
     let mask1: __mmask16 = if cols >= 32 {
         0xFFFF
     } else if cols > 16 {
@@ -97,27 +88,15 @@ unsafe fn gemv_32(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]) 
             sum[1] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(row.add(16)), sum[1]);
         }
         let out = acc.as_mut_ptr();
-        _mm512_storeu_ps(
-            out,
-            _mm512_add_ps(_mm512_loadu_ps(out), _mm512_add_ps(sum[0], sum[2])),
-        );
-        _mm512_storeu_ps(
-            out.add(16),
-            _mm512_add_ps(_mm512_loadu_ps(out.add(16)), _mm512_add_ps(sum[1], sum[3])),
-        );
+        _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), _mm512_add_ps(sum[0], sum[2])));
+        _mm512_storeu_ps(out.add(16), _mm512_add_ps(_mm512_loadu_ps(out.add(16)), _mm512_add_ps(sum[1], sum[3])));
     }
 }
 
 /// See [`super::GemvHalfKernel`].
 unsafe fn gemv_half(kc: usize, x: *const f32, b: *const u16, bf16: bool, acc: &mut [f32; NR]) {
     // SAFETY: only reachable through `SimdLevel::Avx512Vnni`, which checked the CPU.
-    unsafe {
-        if bf16 {
-            gemv_half_32::<true>(kc, x, b, acc)
-        } else {
-            gemv_half_32::<false>(kc, x, b, acc)
-        }
-    }
+    unsafe { if bf16 { gemv_half_32::<true>(kc, x, b, acc) } else { gemv_half_32::<false>(kc, x, b, acc) } }
 }
 
 /// 16 f16 (or bf16 when `BF16`) values widened to f32.
@@ -135,12 +114,7 @@ unsafe fn widen<const BF16: bool>(p: *const u16) -> __m512 {
 }
 
 #[target_feature(enable = "avx512f,avx512vl,fma")]
-unsafe fn gemv_half_32<const BF16: bool>(
-    kc: usize,
-    x: *const f32,
-    b: *const u16,
-    acc: &mut [f32; NR],
-) {
+unsafe fn gemv_half_32<const BF16: bool>(kc: usize, x: *const f32, b: *const u16, acc: &mut [f32; NR]) {
     let mut sum = [_mm512_setzero_ps(); 4];
     // SAFETY (all pointer accesses): x holds kc values, b holds kc·NR, acc 32.
     unsafe {
@@ -161,13 +135,7 @@ unsafe fn gemv_half_32<const BF16: bool>(
             sum[1] = _mm512_fmadd_ps(x0, widen::<BF16>(row.add(16)), sum[1]);
         }
         let out = acc.as_mut_ptr();
-        _mm512_storeu_ps(
-            out,
-            _mm512_add_ps(_mm512_loadu_ps(out), _mm512_add_ps(sum[0], sum[2])),
-        );
-        _mm512_storeu_ps(
-            out.add(16),
-            _mm512_add_ps(_mm512_loadu_ps(out.add(16)), _mm512_add_ps(sum[1], sum[3])),
-        );
+        _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), _mm512_add_ps(sum[0], sum[2])));
+        _mm512_storeu_ps(out.add(16), _mm512_add_ps(_mm512_loadu_ps(out.add(16)), _mm512_add_ps(sum[1], sum[3])));
     }
 }

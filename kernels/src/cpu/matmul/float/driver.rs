@@ -42,16 +42,14 @@ pub(crate) fn gemm(level: SimdLevel, x: &[f32], m: usize, src: &dyn PanelSource,
     let row_panels = m.div_ceil(mr);
     let mut xp = vec![0f32; row_panels * mr * k];
     if k > 0 {
-        xp.par_chunks_mut(mr * k)
-            .enumerate()
-            .for_each(|(i, panel)| {
-                for r in 0..mr.min(m - i * mr) {
-                    let row = &x[(i * mr + r) * k..(i * mr + r + 1) * k];
-                    for (kk, &v) in row.iter().enumerate() {
-                        panel[kk * mr + r] = v;
-                    }
+        xp.par_chunks_mut(mr * k).enumerate().for_each(|(i, panel)| {
+            for r in 0..mr.min(m - i * mr) {
+                let row = &x[(i * mr + r) * k..(i * mr + r + 1) * k];
+                for (kk, &v) in row.iter().enumerate() {
+                    panel[kk * mr + r] = v;
                 }
-            });
+            }
+        });
     }
     let col_panels = n.div_ceil(NR);
     let rows_per_task = MC.div_ceil(mr) * mr;
@@ -60,54 +58,41 @@ pub(crate) fn gemm(level: SimdLevel, x: &[f32], m: usize, src: &dyn PanelSource,
     let panels_per_task = (col_panels * row_blocks / (4 * threads)).clamp(1, 8);
     let col_groups = col_panels.div_ceil(panels_per_task);
     let out = OutPtr(y.as_mut_ptr());
-    (0..row_blocks * col_groups)
-        .into_par_iter()
-        .for_each(|task| {
-            let (rb, cg) = (task / col_groups, task % col_groups);
-            let first_panel = rb * rows_per_task / mr;
-            let last_panel = row_panels.min(first_panel + rows_per_task / mr);
-            let panels = cg * panels_per_task..col_panels.min((cg + 1) * panels_per_task);
-            let mut scratch = vec![0f32; KC * NR];
-            let y = out.get();
-            for k0 in (0..k).step_by(KC) {
-                let kc = KC.min(k - k0);
-                for p in panels.clone() {
-                    let b = src.panel(p, k0, kc, &mut scratch);
-                    let cols = NR.min(n - p * NR);
-                    for i in first_panel..last_panel {
-                        let rows = mr.min(m - i * mr);
-                        // SAFETY: panel i of `xp` holds k·mr values, so kc·mr from k0; `b` holds
-                        // kc·NR; the tile rows i·mr.., columns p·NR.. lie inside y and belong to
-                        // this task only (tasks partition rows by `rb` and panels by `cg`).
-                        unsafe {
-                            let tile = TileOut {
-                                c: y.add(i * mr * n + p * NR),
-                                ldc: n,
-                                rows,
-                                cols,
-                                accumulate: k0 > 0,
-                            };
-                            (kernels.gemm)(
-                                kc,
-                                xp.as_ptr().add((i * k + k0) * mr),
-                                b.as_ptr(),
-                                &tile,
-                            );
-                        }
-                    }
-                }
-            }
-            if k == 0 {
+    (0..row_blocks * col_groups).into_par_iter().for_each(|task| {
+        let (rb, cg) = (task / col_groups, task % col_groups);
+        let first_panel = rb * rows_per_task / mr;
+        let last_panel = row_panels.min(first_panel + rows_per_task / mr);
+        let panels = cg * panels_per_task..col_panels.min((cg + 1) * panels_per_task);
+        let mut scratch = vec![0f32; KC * NR];
+        let y = out.get();
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            for p in panels.clone() {
+                let b = src.panel(p, k0, kc, &mut scratch);
+                let cols = NR.min(n - p * NR);
                 for i in first_panel..last_panel {
-                    for r in i * mr..m.min((i + 1) * mr) {
-                        for j in panels.start * NR..n.min(panels.end * NR) {
-                            // SAFETY: inside y, owned by this task as above.
-                            unsafe { *y.add(r * n + j) = 0.0 };
-                        }
+                    let rows = mr.min(m - i * mr);
+                    // SAFETY: panel i of `xp` holds k·mr values, so kc·mr from k0; `b` holds
+                    // kc·NR; the tile rows i·mr.., columns p·NR.. lie inside y and belong to
+                    // this task only (tasks partition rows by `rb` and panels by `cg`).
+                    unsafe {
+                        let tile = TileOut { c: y.add(i * mr * n + p * NR), ldc: n, rows, cols, accumulate: k0 > 0 };
+                        (kernels.gemm)(kc, xp.as_ptr().add((i * k + k0) * mr), b.as_ptr(), &tile);
                     }
                 }
             }
-        });
+        }
+        if k == 0 {
+            for i in first_panel..last_panel {
+                for r in i * mr..m.min((i + 1) * mr) {
+                    for j in panels.start * NR..n.min(panels.end * NR) {
+                        // SAFETY: inside y, owned by this task as above.
+                        unsafe { *y.add(r * n + j) = 0.0 };
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// `y[n] = w · x` for one activation row (`x.len() == k`, `y.len() == n`).
@@ -116,33 +101,27 @@ pub(crate) fn gemv(level: SimdLevel, x: &[f32], src: &dyn PanelSource, y: &mut [
     let kernels = F32Kernels::for_level(level);
     let threads = rayon::current_num_threads();
     let panels_per_task = (n.div_ceil(NR) / (8 * threads)).clamp(1, 16);
-    y.par_chunks_mut(NR * panels_per_task)
-        .enumerate()
-        .for_each(|(task, ys)| {
-            let mut scratch = vec![0f32; KC * NR];
-            for (q, yp) in ys.chunks_mut(NR).enumerate() {
-                let p = task * panels_per_task + q;
-                let mut acc = [0f32; NR];
-                for k0 in (0..k).step_by(KC) {
-                    let kc = KC.min(k - k0);
-                    let xk = x[k0..].as_ptr();
-                    match (src.half_panel(p, k0, kc), kernels.gemv_half) {
-                        // SAFETY: x holds k values, so kc from k0; the panel holds kc·NR.
-                        (Some(HalfPanel::F16(b)), Some(kernel)) => unsafe {
-                            kernel(kc, xk, b.as_ptr(), false, &mut acc)
-                        },
+    y.par_chunks_mut(NR * panels_per_task).enumerate().for_each(|(task, ys)| {
+        let mut scratch = vec![0f32; KC * NR];
+        for (q, yp) in ys.chunks_mut(NR).enumerate() {
+            let p = task * panels_per_task + q;
+            let mut acc = [0f32; NR];
+            for k0 in (0..k).step_by(KC) {
+                let kc = KC.min(k - k0);
+                let xk = x[k0..].as_ptr();
+                match (src.half_panel(p, k0, kc), kernels.gemv_half) {
+                    // SAFETY: x holds k values, so kc from k0; the panel holds kc·NR.
+                    (Some(HalfPanel::F16(b)), Some(kernel)) => unsafe { kernel(kc, xk, b.as_ptr(), false, &mut acc) },
+                    // SAFETY: as above.
+                    (Some(HalfPanel::BF16(b)), Some(kernel)) => unsafe { kernel(kc, xk, b.as_ptr(), true, &mut acc) },
+                    _ => {
+                        let b = src.panel(p, k0, kc, &mut scratch);
                         // SAFETY: as above.
-                        (Some(HalfPanel::BF16(b)), Some(kernel)) => unsafe {
-                            kernel(kc, xk, b.as_ptr(), true, &mut acc)
-                        },
-                        _ => {
-                            let b = src.panel(p, k0, kc, &mut scratch);
-                            // SAFETY: as above.
-                            unsafe { (kernels.gemv)(kc, xk, b.as_ptr(), &mut acc) };
-                        }
+                        unsafe { (kernels.gemv)(kc, xk, b.as_ptr(), &mut acc) };
                     }
                 }
-                yp.copy_from_slice(&acc[..yp.len()]);
             }
-        });
+            yp.copy_from_slice(&acc[..yp.len()]);
+        }
+    });
 }

@@ -63,12 +63,10 @@ pub(crate) struct TileOut {
 pub(crate) type GemmKernel = unsafe fn(kc: usize, a: *const f32, b: *const f32, out: &TileOut);
 
 /// `acc[j] += Σ_kk x[kk] · b[kk·NR + j]`; `x` holds `kc` values, `b` `kc · NR`.
-pub(crate) type GemvKernel =
-    unsafe fn(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]);
+pub(crate) type GemvKernel = unsafe fn(kc: usize, x: *const f32, b: *const f32, acc: &mut [f32; NR]);
 
 /// [`GemvKernel`] on a 16-bit panel (`b` holds `kc · NR` f16, or bf16 when `bf16`).
-pub(crate) type GemvHalfKernel =
-    unsafe fn(kc: usize, x: *const f32, b: *const u16, bf16: bool, acc: &mut [f32; NR]);
+pub(crate) type GemvHalfKernel = unsafe fn(kc: usize, x: *const f32, b: *const u16, bf16: bool, acc: &mut [f32; NR]);
 
 /// One ISA's f32 kernels.
 #[derive(Copy, Clone)]

@@ -9,12 +9,7 @@ use super::{F32Kernels, NR, TileOut, store_tile};
 /// Rows per GEMM tile.
 const MR: usize = 4;
 
-pub(super) const KERNELS: F32Kernels = F32Kernels {
-    mr: MR,
-    gemm,
-    gemv,
-    gemv_half: None,
-};
+pub(super) const KERNELS: F32Kernels = F32Kernels { mr: MR, gemm, gemv, gemv_half: None };
 
 /// See [`super::GemmKernel`].
 unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
@@ -30,12 +25,7 @@ unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
             let (mut ak, mut bk) = (a, b.add(16 * half));
             for _ in 0..kc {
                 let av = vld1q_f32(ak);
-                let bv = [
-                    vld1q_f32(bk),
-                    vld1q_f32(bk.add(4)),
-                    vld1q_f32(bk.add(8)),
-                    vld1q_f32(bk.add(12)),
-                ];
+                let bv = [vld1q_f32(bk), vld1q_f32(bk.add(4)), vld1q_f32(bk.add(8)), vld1q_f32(bk.add(12))];
                 for v in 0..4 {
                     acc[0][v] = vfmaq_laneq_f32::<0>(acc[0][v], bv[v], av);
                     acc[1][v] = vfmaq_laneq_f32::<1>(acc[1][v], bv[v], av);
@@ -54,16 +44,7 @@ unsafe fn gemm(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
             }
         }
         // SAFETY: rows and half_cols bound the writes inside c's tile.
-        unsafe {
-            store_tile(
-                &tile,
-                &TileOut {
-                    c: out.c.wrapping_add(16 * half),
-                    cols: half_cols,
-                    ..*out
-                },
-            )
-        };
+        unsafe { store_tile(&tile, &TileOut { c: out.c.wrapping_add(16 * half), cols: half_cols, ..*out }) };
     }
 }
 

@@ -27,18 +27,14 @@ impl FloatPanels {
         let panel_bytes = k * NR * elem;
         let mut data = AlignedBytes::zeroed(n.div_ceil(NR) * panel_bytes);
         if panel_bytes > 0 {
-            data.as_mut_slice()
-                .par_chunks_mut(panel_bytes)
-                .enumerate()
-                .for_each(|(p, panel)| {
-                    let rows =
-                        &bytes[p * NR * k * elem..(n * k * elem).min((p + 1) * NR * k * elem)];
-                    if elem == 4 {
-                        transpose_rows::<4>(rows, k, panel);
-                    } else {
-                        transpose_rows::<2>(rows, k, panel);
-                    }
-                });
+            data.as_mut_slice().par_chunks_mut(panel_bytes).enumerate().for_each(|(p, panel)| {
+                let rows = &bytes[p * NR * k * elem..(n * k * elem).min((p + 1) * NR * k * elem)];
+                if elem == 4 {
+                    transpose_rows::<4>(rows, k, panel);
+                } else {
+                    transpose_rows::<2>(rows, k, panel);
+                }
+            });
         }
         FloatPanels { dtype, n, k, data }
     }
@@ -68,8 +64,7 @@ fn transpose_rows<const E: usize>(rows: &[u8], k: usize, panel: &mut [u8]) {
 impl PanelSource for FloatPanels {
     fn half_panel(&self, p: usize, k0: usize, kc: usize) -> Option<HalfPanel<'_>> {
         let start = (p * self.k + k0) * NR;
-        let bits =
-            || &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + kc * NR];
+        let bits = || &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + kc * NR];
         match self.dtype {
             DType::F16 => Some(HalfPanel::F16(bits())),
             DType::BF16 => Some(HalfPanel::BF16(bits())),
@@ -93,22 +88,15 @@ impl PanelSource for FloatPanels {
         let start = (p * self.k + k0) * NR;
         let len = kc * NR;
         match self.dtype {
-            DType::F32 => {
-                &bytemuck::cast_slice::<u8, f32>(self.data.as_slice())[start..start + len]
-            }
+            DType::F32 => &bytemuck::cast_slice::<u8, f32>(self.data.as_slice())[start..start + len],
             DType::F16 => {
-                let src =
-                    &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + len];
+                let src = &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + len];
                 let out = &mut scratch[..len];
-                half::slice::HalfFloatSliceExt::convert_to_f32_slice(
-                    bytemuck::cast_slice::<u16, half::f16>(src),
-                    out,
-                );
+                half::slice::HalfFloatSliceExt::convert_to_f32_slice(bytemuck::cast_slice::<u16, half::f16>(src), out);
                 out
             }
             DType::BF16 => {
-                let src =
-                    &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + len];
+                let src = &bytemuck::cast_slice::<u8, u16>(self.data.as_slice())[start..start + len];
                 let out = &mut scratch[..len];
                 for (o, &bits) in out.iter_mut().zip(src) {
                     *o = f32::from_bits((bits as u32) << 16);

@@ -91,9 +91,7 @@ pub(crate) fn quantize_acts(
     // Small inputs stay on the calling thread: a parallel region costs a thread wake-up.
     if rows * k >= PARALLEL_MIN_ELEMENTS {
         let rows_out: Vec<_> = rows_out.collect();
-        rows_out
-            .into_par_iter()
-            .for_each(|(xr, out)| quantize_row(level, xr, out, order));
+        rows_out.into_par_iter().for_each(|(xr, out)| quantize_row(level, xr, out, order));
     } else {
         rows_out.for_each(|(xr, out)| quantize_row(level, xr, out, order));
     }
@@ -147,12 +145,7 @@ fn quantize_block(x: &[f32]) -> ([i8; 32], f32, [i32; 2]) {
     for (dst, &v) in q.iter_mut().zip(x) {
         *dst = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
     }
-    let sum = |h: usize| {
-        q[16 * h..16 * h + 16]
-            .iter()
-            .map(|&v| v as i32)
-            .sum::<i32>()
-    };
+    let sum = |h: usize| q[16 * h..16 * h + 16].iter().map(|&v| v as i32).sum::<i32>();
     let d = if finite { amax / 127.0 } else { f32::NAN };
     (q, d, [sum(0), sum(1)])
 }
@@ -164,14 +157,10 @@ unsafe fn quantize_block_avx512(x: &[f32]) -> ([i8; 32], f32, [i32; 2]) {
     use std::arch::x86_64::*;
     // SAFETY: x holds 32 values; q has room for 32 bytes.
     unsafe {
-        let (a, b) = (
-            _mm512_loadu_ps(x.as_ptr()),
-            _mm512_loadu_ps(x.as_ptr().add(16)),
-        );
+        let (a, b) = (_mm512_loadu_ps(x.as_ptr()), _mm512_loadu_ps(x.as_ptr().add(16)));
         let (abs_a, abs_b) = (_mm512_abs_ps(a), _mm512_abs_ps(b));
         let inf = _mm512_set1_ps(f32::INFINITY);
-        let bad = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_a, inf)
-            | _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_b, inf);
+        let bad = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_a, inf) | _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(abs_b, inf);
         if bad != 0 {
             return ([0; 32], f32::NAN, [0, 0]);
         }

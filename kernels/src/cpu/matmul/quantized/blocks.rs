@@ -12,9 +12,7 @@ use crate::DType;
 pub(crate) const GROUP: usize = 16;
 
 /// The IQ4_NL code book (ggml's `kvalues_iq4nl`).
-pub(crate) const IQ4_NL_VALUES: [i8; 16] = [
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-];
+pub(crate) const IQ4_NL_VALUES: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
 /// Little-endian f16 at `offset`, widened to f32 (exact).
 #[inline(always)]
@@ -25,24 +23,13 @@ pub(crate) fn f16_at(bytes: &[u8], offset: usize) -> f32 {
 /// Little-endian u32 at `offset`.
 #[inline(always)]
 fn u32_at(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([
-        bytes[offset],
-        bytes[offset + 1],
-        bytes[offset + 2],
-        bytes[offset + 3],
-    ])
+    u32::from_le_bytes([bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]])
 }
 
 /// Decodes one GGUF block of `dtype` (`block.len() == dtype.block_bytes()`): `v` gets
 /// `block_len` values, `s` and `m` one entry per 16 elements.
 #[inline(always)]
-pub(crate) fn decode_gguf_block(
-    dtype: DType,
-    block: &[u8],
-    v: &mut [u8],
-    s: &mut [f32],
-    m: &mut [f32],
-) {
+pub(crate) fn decode_gguf_block(dtype: DType, block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
     match dtype {
         DType::Q4_0 => {
             let d = f16_at(block, 0);
@@ -123,10 +110,7 @@ pub(crate) fn k4_scale_min(scales: &[u8], j: usize) -> (u8, u8) {
     if j < 4 {
         (scales[j] & 63, scales[j + 4] & 63)
     } else {
-        (
-            (scales[j + 4] & 0x0F) | ((scales[j - 4] >> 6) << 4),
-            (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4),
-        )
+        ((scales[j + 4] & 0x0F) | ((scales[j - 4] >> 6) << 4), (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4))
     }
 }
 
@@ -181,14 +165,7 @@ fn decode_q3_k(block: &[u8], v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
 pub(crate) fn q3_k_scales(packed: &[u8]) -> [u8; 16] {
     const LOW4: u32 = 0x0f0f_0f0f;
     const LOW2: u32 = 0x0303_0303;
-    let word = |i: usize| {
-        u32::from_le_bytes([
-            packed[4 * i],
-            packed[4 * i + 1],
-            packed[4 * i + 2],
-            packed[4 * i + 3],
-        ])
-    };
+    let word = |i: usize| u32::from_le_bytes([packed[4 * i], packed[4 * i + 1], packed[4 * i + 2], packed[4 * i + 3]]);
     let (a, b, high) = (word(0), word(1), word(2));
     let words = [
         (a & LOW4) | ((high & LOW2) << 4),
@@ -285,21 +262,11 @@ pub(crate) fn q4_k_scales_mins(packed: &[u8]) -> (u64, u64) {
     const LOW6: u32 = 0x3f3f_3f3f;
     const LOW4: u32 = 0x0f0f_0f0f;
     const LOW2: u32 = 0x0303_0303;
-    let word = |i: usize| {
-        u32::from_le_bytes([
-            packed[4 * i],
-            packed[4 * i + 1],
-            packed[4 * i + 2],
-            packed[4 * i + 3],
-        ])
-    };
+    let word = |i: usize| u32::from_le_bytes([packed[4 * i], packed[4 * i + 1], packed[4 * i + 2], packed[4 * i + 3]]);
     let (a, b, c) = (word(0), word(1), word(2));
     let scales_lo = a & LOW6;
     let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
     let mins_lo = b & LOW6;
     let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
-    (
-        scales_lo as u64 | (scales_hi as u64) << 32,
-        mins_lo as u64 | (mins_hi as u64) << 32,
-    )
+    (scales_lo as u64 | (scales_hi as u64) << 32, mins_lo as u64 | (mins_hi as u64) << 32)
 }

@@ -23,10 +23,7 @@ fn interleave_lanes(a: __m512i, b: __m512i) -> [__m512i; 2] {
     unsafe {
         let first = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
         let second = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
-        [
-            _mm512_permutex2var_epi64(a, first, b),
-            _mm512_permutex2var_epi64(a, second, b),
-        ]
+        [_mm512_permutex2var_epi64(a, first, b), _mm512_permutex2var_epi64(a, second, b)]
     }
 }
 
@@ -57,10 +54,9 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
                 }
                 interleave_lanes(lo, hi)
             }
-            (QuantLayout::SplitQ8_0, _) => [
-                _mm512_loadu_si512(row.add(128 * g).cast()),
-                _mm512_loadu_si512(row.add(128 * g + 64).cast()),
-            ],
+            (QuantLayout::SplitQ8_0, _) => {
+                [_mm512_loadu_si512(row.add(128 * g).cast()), _mm512_loadu_si512(row.add(128 * g + 64).cast())]
+            }
             (QuantLayout::SplitK4, dtype) => {
                 let (sb, half) = (g / 2, g % 2);
                 let (mut lo, mut hi) = nibbles(row.add(128 * sb + 64 * half));
@@ -97,12 +93,7 @@ pub(super) fn prefetch_blocks(w: &QuantRows, row: &[u8], b0: usize, b1: usize) {
         [(0, w.dtype.block_bytes()), (0, 0), (0, 0), (0, 0)]
     } else {
         let sizes = area_bytes(w.dtype);
-        [
-            (0, sizes[0]),
-            (w.high_offset, sizes[1]),
-            (w.scale_offset, sizes[2]),
-            (w.min_offset, sizes[3]),
-        ]
+        [(0, sizes[0]), (w.high_offset, sizes[1]), (w.scale_offset, sizes[2]), (w.min_offset, sizes[3])]
     };
     for (offset, size) in areas {
         for at in (offset + b0 * size..offset + b1 * size).step_by(64) {
@@ -135,11 +126,7 @@ pub(super) fn decode_scales_run(
         let has_min = matches!(w.dtype, DType::Q4_1 | DType::Q5_1);
         for first in (b0..b1).step_by(16) {
             let count = 16.min(b1 - first);
-            let mask: __mmask16 = if count == 16 {
-                0xFFFF
-            } else {
-                (1 << count) - 1
-            };
+            let mask: __mmask16 = if count == 16 { 0xFFFF } else { (1 << count) - 1 };
             let i = first - b0;
             // SAFETY: blocks first..first + count of the row's f16 scale (and min) areas; the
             // outputs hold b1 - b0 values.
@@ -149,11 +136,7 @@ pub(super) fn decode_scales_run(
                     _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p.cast()))
                 };
                 let d = load(w.scale_offset);
-                let offset = if has_min {
-                    load(w.min_offset)
-                } else {
-                    _mm512_mul_ps(d, _mm512_set1_ps(fixed))
-                };
+                let offset = if has_min { load(w.min_offset) } else { _mm512_mul_ps(d, _mm512_set1_ps(fixed)) };
                 _mm512_mask_storeu_ps(s[i..].as_mut_ptr(), mask, d);
                 _mm512_mask_storeu_ps(m[i..].as_mut_ptr(), mask, offset);
             }
@@ -167,15 +150,10 @@ pub(super) fn decode_scales_run(
             let i = 16 * (b - b0);
             // SAFETY: 16 signed scale bytes; the outputs hold 16 (b1 - b0) values.
             unsafe {
-                let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
-                    header.as_ptr().cast(),
-                )));
+                let sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(header.as_ptr().cast())));
                 let scale = _mm512_mul_ps(sc, _mm512_set1_ps(d));
                 _mm512_storeu_ps(s[i..i + 16].as_mut_ptr(), scale);
-                _mm512_storeu_ps(
-                    m[i..i + 16].as_mut_ptr(),
-                    _mm512_mul_ps(scale, _mm512_set1_ps(-32.0)),
-                );
+                _mm512_storeu_ps(m[i..i + 16].as_mut_ptr(), _mm512_mul_ps(scale, _mm512_set1_ps(-32.0)));
             }
         }
         return;
@@ -198,38 +176,22 @@ pub(super) fn transpose16(r: [__m512i; 16]) -> [__m512i; 16] {
     unsafe {
         let t: [__m512i; 16] = std::array::from_fn(|i| {
             let (a, b) = (r[2 * (i / 2)], r[2 * (i / 2) + 1]);
-            if i % 2 == 0 {
-                _mm512_unpacklo_epi32(a, b)
-            } else {
-                _mm512_unpackhi_epi32(a, b)
-            }
+            if i % 2 == 0 { _mm512_unpacklo_epi32(a, b) } else { _mm512_unpackhi_epi32(a, b) }
         });
         // Within each 128-bit lane, rows 4q..4q+4 are now transposed 4 × 4 blocks.
         let u: [__m512i; 16] = std::array::from_fn(|i| {
             let (base, which) = (4 * (i / 4), i % 4);
             let (a, b) = (t[base + which / 2], t[base + 2 + which / 2]);
-            if which % 2 == 0 {
-                _mm512_unpacklo_epi64(a, b)
-            } else {
-                _mm512_unpackhi_epi64(a, b)
-            }
+            if which % 2 == 0 { _mm512_unpacklo_epi64(a, b) } else { _mm512_unpackhi_epi64(a, b) }
         });
         let v: [__m512i; 16] = std::array::from_fn(|i| {
             let (base, which) = (8 * (i / 8), i % 8);
             let (a, b) = (u[base + which % 4], u[base + 4 + which % 4]);
-            if which < 4 {
-                _mm512_shuffle_i32x4::<0x88>(a, b)
-            } else {
-                _mm512_shuffle_i32x4::<0xdd>(a, b)
-            }
+            if which < 4 { _mm512_shuffle_i32x4::<0x88>(a, b) } else { _mm512_shuffle_i32x4::<0xdd>(a, b) }
         });
         std::array::from_fn(|i| {
             let (a, b) = (v[i % 8], v[8 + i % 8]);
-            if i < 8 {
-                _mm512_shuffle_i32x4::<0x88>(a, b)
-            } else {
-                _mm512_shuffle_i32x4::<0xdd>(a, b)
-            }
+            if i < 8 { _mm512_shuffle_i32x4::<0x88>(a, b) } else { _mm512_shuffle_i32x4::<0xdd>(a, b) }
         })
     }
 }
@@ -240,13 +202,7 @@ pub(super) fn transpose16(r: [__m512i; 16]) -> [__m512i; 16] {
 /// # Safety
 /// AVX-512 F/BW/VL must be present; `out` must hold `kc.div_ceil(128) · 128 · 32` bytes.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-pub(super) unsafe fn decode_panel_values(
-    w: &QuantRows,
-    p: usize,
-    k0: usize,
-    kc: usize,
-    out: &mut [u8],
-) {
+pub(super) unsafe fn decode_panel_values(w: &QuantRows, p: usize, k0: usize, kc: usize, out: &mut [u8]) {
     let groups = kc.div_ceil(128);
     assert!(out.len() >= groups * 128 * NR && k0.is_multiple_of(128));
     let mut buffer = [[_mm512_setzero_si512(); 2]; 16];
@@ -283,8 +239,7 @@ mod tests {
         if !SimdLevel::Avx512Vnni.is_supported() {
             return;
         }
-        let input: [[u32; 16]; 16] =
-            std::array::from_fn(|i| std::array::from_fn(|j| (100 * i + j) as u32));
+        let input: [[u32; 16]; 16] = std::array::from_fn(|i| std::array::from_fn(|j| (100 * i + j) as u32));
         // SAFETY: AVX-512 checked above; 16 u32 per row.
         let output = unsafe {
             let rows = std::array::from_fn(|i| _mm512_loadu_si512(input[i].as_ptr().cast()));

@@ -41,11 +41,7 @@ struct DecodedPanel {
 
 impl DecodedPanel {
     fn new() -> Self {
-        DecodedPanel {
-            v: vec![0; KC * NR],
-            s: vec![0.0; KC / 16 * NR],
-            m: vec![0.0; KC / 16 * NR],
-        }
+        DecodedPanel { v: vec![0; KC * NR], s: vec![0.0; KC / 16 * NR], m: vec![0.0; KC / 16 * NR] }
     }
 }
 
@@ -72,14 +68,7 @@ unsafe impl Sync for OutPtr {}
 /// `y[m, n] = x[m, k] · wᵀ` (lengths checked by the caller; AVX-512 VNNI present).
 pub(super) fn gemm(x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
     let (n, k) = (w.n, w.k);
-    let acts = quantize_acts(
-        SimdLevel::Avx512Vnni,
-        x,
-        m,
-        k,
-        k.div_ceil(128) * 128,
-        ActOrder::Natural,
-    );
+    let acts = quantize_acts(SimdLevel::Avx512Vnni, x, m, k, k.div_ceil(128) * 128, ActOrder::Natural);
     let wide = groups_of_32(w.dtype);
     let col_panels = n.div_ceil(NR);
     let row_blocks = m.div_ceil(MC);
@@ -88,56 +77,36 @@ pub(super) fn gemm(x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
     let panels_per_task = (col_panels * row_blocks / (4 * threads)).clamp(1, 4);
     let col_groups = col_panels.div_ceil(panels_per_task);
     let out = OutPtr(y.as_mut_ptr());
-    (0..row_blocks * col_groups)
-        .into_par_iter()
-        .for_each(|task| {
-            let (rb, cg) = (task / col_groups, task % col_groups);
-            let rows = rb * rows_per_block..m.min((rb + 1) * rows_per_block);
-            let panels = cg * panels_per_task..col_panels.min((cg + 1) * panels_per_task);
-            let mut decoded: Vec<DecodedPanel> =
-                panels.clone().map(|_| DecodedPanel::new()).collect();
-            let y = out.get();
-            for k0 in (0..k).step_by(KC) {
-                let kc = KC.min(k - k0);
-                for (p, panel) in panels.clone().zip(decoded.iter_mut()) {
-                    // SAFETY: reachable only through `SimdLevel::Avx512Vnni`, which checked the CPU.
-                    unsafe { decode_panel(w, p, k0, kc, wide, panel) };
-                }
-                for r0 in rows.clone().step_by(MR) {
-                    let tile_rows = MR.min(rows.end - r0);
-                    for (p, panel) in panels.clone().zip(&decoded) {
-                        let cols = NR.min(n - p * NR);
-                        let tile = Tile {
-                            acts: &acts,
-                            r0,
-                            k0,
-                            kc,
-                            y,
-                            ldy: n,
-                            col0: p * NR,
-                            cols,
-                            accumulate: k0 > 0,
-                        };
-                        // SAFETY: the CPU has AVX-512 VNNI; the tile's rows and columns lie in y and
-                        // belong to this task only (tasks partition rows by `rb`, panels by `cg`).
-                        unsafe { run_tile(tile_rows, wide, panel, &tile) };
-                    }
+    (0..row_blocks * col_groups).into_par_iter().for_each(|task| {
+        let (rb, cg) = (task / col_groups, task % col_groups);
+        let rows = rb * rows_per_block..m.min((rb + 1) * rows_per_block);
+        let panels = cg * panels_per_task..col_panels.min((cg + 1) * panels_per_task);
+        let mut decoded: Vec<DecodedPanel> = panels.clone().map(|_| DecodedPanel::new()).collect();
+        let y = out.get();
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            for (p, panel) in panels.clone().zip(decoded.iter_mut()) {
+                // SAFETY: reachable only through `SimdLevel::Avx512Vnni`, which checked the CPU.
+                unsafe { decode_panel(w, p, k0, kc, wide, panel) };
+            }
+            for r0 in rows.clone().step_by(MR) {
+                let tile_rows = MR.min(rows.end - r0);
+                for (p, panel) in panels.clone().zip(&decoded) {
+                    let cols = NR.min(n - p * NR);
+                    let tile = Tile { acts: &acts, r0, k0, kc, y, ldy: n, col0: p * NR, cols, accumulate: k0 > 0 };
+                    // SAFETY: the CPU has AVX-512 VNNI; the tile's rows and columns lie in y and
+                    // belong to this task only (tasks partition rows by `rb`, panels by `cg`).
+                    unsafe { run_tile(tile_rows, wide, panel, &tile) };
                 }
             }
-        });
+        }
+    });
 }
 
 /// Decodes rows `32p..32p + 32` (zero past `n`), elements `k0..k0 + kc`, into `panel`, and
 /// prefetches each row's next chunk.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-fn decode_panel(
-    w: &QuantRows,
-    p: usize,
-    k0: usize,
-    kc: usize,
-    wide: bool,
-    panel: &mut DecodedPanel,
-) {
+fn decode_panel(w: &QuantRows, p: usize, k0: usize, kc: usize, wide: bool, panel: &mut DecodedPanel) {
     let bl = w.dtype.block_len();
     let g = if wide { 32 } else { GROUP };
     // SAFETY: AVX-512 is enabled here; k0 is a multiple of KC (so of 128) and the panel holds
@@ -164,9 +133,7 @@ fn decode_panel(
                 // SAFETY: 16 values from `first` in each column array (KC/16 long, first +
                 // 16 <= KC/16); the stores stay inside the [KC/16][NR] panel arrays.
                 unsafe {
-                    let rows = std::array::from_fn(|c| {
-                        _mm512_loadu_si512(columns[c][first..].as_ptr().cast())
-                    });
+                    let rows = std::array::from_fn(|c| _mm512_loadu_si512(columns[c][first..].as_ptr().cast()));
                     for (q, group) in transpose16(rows).iter().enumerate().take(groups - first) {
                         let at = (first + q) * NR + 16 * half;
                         _mm512_storeu_si512(out[at..at + 16].as_mut_ptr().cast(), *group);
@@ -243,38 +210,20 @@ unsafe fn tile<const R: usize, const G: usize>(panel: &DecodedPanel, t: &Tile<'_
                     dots[r][1] = _mm512_dpbusd_epi32(dots[r][1], w1, xb);
                 }
             }
-            let (s0, s1) = (
-                _mm512_loadu_ps(s.add(g * NR)),
-                _mm512_loadu_ps(s.add(g * NR + 16)),
-            );
-            let (m0, m1) = (
-                _mm512_loadu_ps(m.add(g * NR)),
-                _mm512_loadu_ps(m.add(g * NR + 16)),
-            );
+            let (s0, s1) = (_mm512_loadu_ps(s.add(g * NR)), _mm512_loadu_ps(s.add(g * NR + 16)));
+            let (m0, m1) = (_mm512_loadu_ps(m.add(g * NR)), _mm512_loadu_ps(m.add(g * NR + 16)));
             for r in 0..R {
                 let dx = _mm512_set1_ps(*d[r].add(g * G / 32));
                 let ds = _mm512_set1_ps(*dsum[r].add(g));
-                acc[r][0] = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dots[r][0]),
-                    _mm512_mul_ps(s0, dx),
-                    acc[r][0],
-                );
-                acc[r][1] = _mm512_fmadd_ps(
-                    _mm512_cvtepi32_ps(dots[r][1]),
-                    _mm512_mul_ps(s1, dx),
-                    acc[r][1],
-                );
+                acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r][0]), _mm512_mul_ps(s0, dx), acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots[r][1]), _mm512_mul_ps(s1, dx), acc[r][1]);
                 acc[r][0] = _mm512_fmadd_ps(m0, ds, acc[r][0]);
                 acc[r][1] = _mm512_fmadd_ps(m1, ds, acc[r][1]);
             }
         }
     }
     let cols = t.cols;
-    let mask0: __mmask16 = if cols >= 16 {
-        0xFFFF
-    } else {
-        (1u16 << cols) - 1
-    };
+    let mask0: __mmask16 = if cols >= 16 { 0xFFFF } else { (1u16 << cols) - 1 };
     let mask1: __mmask16 = if cols >= 32 {
         0xFFFF
     } else if cols > 16 {

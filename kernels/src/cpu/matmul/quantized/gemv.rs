@@ -11,8 +11,7 @@ use super::layout::ActOrder;
 use crate::cpu::matmul::features::SimdLevel;
 
 /// Computes `out[i] = w[j0 + i] · acts[act_row]` for `i < out.len()`.
-pub(super) type RowsKernel =
-    fn(w: &QuantRows, j0: usize, acts: &QuantizedActs, act_row: usize, out: &mut [f32]);
+pub(super) type RowsKernel = fn(w: &QuantRows, j0: usize, acts: &QuantizedActs, act_row: usize, out: &mut [f32]);
 
 /// The kernel `level` uses for `w` and the activation order it needs. AVX-512 and AVX2 have
 /// a dedicated kernel for every format, NEON for all but Q2_K and Q3_K; the generic
@@ -39,38 +38,20 @@ pub(super) fn act_order(level: SimdLevel, w: &QuantRows) -> ActOrder {
 }
 
 /// `y[n] = w · x_q` for activation row `act_row` (quantized in [`act_order`]'s order).
-pub(super) fn gemv(
-    level: SimdLevel,
-    w: &QuantRows,
-    acts: &QuantizedActs,
-    act_row: usize,
-    y: &mut [f32],
-) {
+pub(super) fn gemv(level: SimdLevel, w: &QuantRows, acts: &QuantizedActs, act_row: usize, y: &mut [f32]) {
     let (rows_kernel, _) = kernel(level, w);
     let threads = rayon::current_num_threads();
     // Fairly long tasks: each starts with cold weight streams.
     let rows_per_task = (w.n / (8 * threads)).clamp(4, 256);
-    y.par_chunks_mut(rows_per_task)
-        .enumerate()
-        .for_each(|(task, out)| {
-            rows_kernel(w, task * rows_per_task, acts, act_row, out);
-        });
+    y.par_chunks_mut(rows_per_task).enumerate().for_each(|(task, out)| {
+        rows_kernel(w, task * rows_per_task, acts, act_row, out);
+    });
 }
 
 /// The generic decode-and-dot (natural activation order, any layout): blocks decoded by
 /// [`QuantRows::decode_block`], integer dot products per 16-group.
-pub(super) fn generic_rows(
-    w: &QuantRows,
-    j0: usize,
-    acts: &QuantizedActs,
-    act_row: usize,
-    out: &mut [f32],
-) {
-    let (q, d, dsum) = (
-        acts.row_q(act_row),
-        acts.row_d(act_row),
-        acts.row_dsum(act_row),
-    );
+pub(super) fn generic_rows(w: &QuantRows, j0: usize, acts: &QuantizedActs, act_row: usize, out: &mut [f32]) {
+    let (q, d, dsum) = (acts.row_q(act_row), acts.row_d(act_row), acts.row_dsum(act_row));
     let bl = w.dtype.block_len();
     let (mut v, mut s, mut m) = ([0u8; 256], [0f32; 256 / GROUP], [0f32; 256 / GROUP]);
     for (i, y) in out.iter_mut().enumerate() {

@@ -69,12 +69,8 @@ pub(super) fn prefetch(p: *const u8) {
 }
 
 /// Lane indices (8 lanes) repeating values 2j and 2j + 1 four times each.
-pub(super) const REPEAT4: [[i32; 8]; 4] = [
-    [0, 0, 0, 0, 1, 1, 1, 1],
-    [2, 2, 2, 2, 3, 3, 3, 3],
-    [4, 4, 4, 4, 5, 5, 5, 5],
-    [6, 6, 6, 6, 7, 7, 7, 7],
-];
+pub(super) const REPEAT4: [[i32; 8]; 4] =
+    [[0, 0, 0, 0, 1, 1, 1, 1], [2, 2, 2, 2, 3, 3, 3, 3], [4, 4, 4, 4, 5, 5, 5, 5], [6, 6, 6, 6, 7, 7, 7, 7]];
 
 /// Loads 8 lane indices.
 #[inline(always)]
@@ -100,10 +96,7 @@ pub(super) fn hsum256(v: __m256) -> f32 {
 pub(super) fn dot_pair(w_a: __m256i, x_a: __m256i, w_b: __m256i, x_b: __m256i) -> __m256i {
     // SAFETY: AVX2 is enabled in every caller.
     unsafe {
-        let sum16 = _mm256_add_epi16(
-            _mm256_maddubs_epi16(w_a, x_a),
-            _mm256_maddubs_epi16(w_b, x_b),
-        );
+        let sum16 = _mm256_add_epi16(_mm256_maddubs_epi16(w_a, x_a), _mm256_maddubs_epi16(w_b, x_b));
         _mm256_madd_epi16(sum16, _mm256_set1_epi16(1))
     }
 }
@@ -140,10 +133,7 @@ unsafe fn nibbles(p: *const i8) -> (__m256i, __m256i) {
     unsafe {
         let packed = load(p);
         let nibble = _mm256_set1_epi8(0x0F);
-        (
-            _mm256_and_si256(packed, nibble),
-            _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble),
-        )
+        (_mm256_and_si256(packed, nibble), _mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble))
     }
 }
 
@@ -157,8 +147,7 @@ unsafe fn add_fifth_bit(v: __m256i, p: *const u8) -> __m256i {
         let spread = _mm256_shuffle_epi8(
             mask,
             _mm256_setr_epi8(
-                0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
-                3, 3, 3, 3,
+                0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
             ),
         );
         let bits = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
@@ -178,17 +167,10 @@ unsafe fn nibble32_row<const HIGH: bool, const LUT: bool, const MIN: bool>(
     acts: &QuantizedActs,
     r: usize,
 ) -> f32 {
-    let (q, d, dsum32) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum32(r).as_ptr(),
-    );
+    let (q, d, dsum32) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum32(r).as_ptr());
     let base = row.as_ptr();
-    let (high, scales, mins) = (
-        base.wrapping_add(w.high_offset),
-        base.wrapping_add(w.scale_offset),
-        base.wrapping_add(w.min_offset),
-    );
+    let (high, scales, mins) =
+        (base.wrapping_add(w.high_offset), base.wrapping_add(w.scale_offset), base.wrapping_add(w.min_offset));
     // IQ4_NL multiplies signed code book values, with no offset.
     let fixed_offset = match w.dtype {
         DType::Q5_0 => -16.0,
@@ -214,10 +196,7 @@ unsafe fn nibble32_row<const HIGH: bool, const LUT: bool, const MIN: bool>(
                 }
                 let x = q.add(128 * g + 32 * half);
                 let dot = if LUT {
-                    let (lo, hi) = (
-                        _mm256_shuffle_epi8(table, lo),
-                        _mm256_shuffle_epi8(table, hi),
-                    );
+                    let (lo, hi) = (_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi));
                     _mm256_add_epi32(dot_signed(lo, load(x)), dot_signed(hi, load(x.add(64))))
                 } else {
                     dot_pair(lo, load(x), hi, load(x.add(64)))
@@ -269,22 +248,10 @@ fn bytes_to_f32x8(bytes: u64) -> __m256 {
 /// Q4_K / Q5_K (`HIGH`) row (LoHi32 activations): as the nibble formats per 128 elements,
 /// with scales `d · sc_j · d_x` and the mins applied through `d_x Σ q`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn k4_row<const HIGH: bool>(
-    w: &QuantRows,
-    row: &[u8],
-    acts: &QuantizedActs,
-    r: usize,
-) -> f32 {
-    let (q, d, dsum32) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum32(r).as_ptr(),
-    );
-    let (qs, high, headers) = (
-        row.as_ptr().cast::<i8>(),
-        row.as_ptr().wrapping_add(w.high_offset),
-        &row[w.scale_offset..],
-    );
+unsafe fn k4_row<const HIGH: bool>(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
+    let (q, d, dsum32) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum32(r).as_ptr());
+    let (qs, high, headers) =
+        (row.as_ptr().cast::<i8>(), row.as_ptr().wrapping_add(w.high_offset), &row[w.scale_offset..]);
     let (mut acc, mut offset) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     for sb in 0..w.kp / 256 {
         let header = &headers[16 * sb..16 * sb + 16];
@@ -299,11 +266,7 @@ unsafe fn k4_row<const HIGH: bool>(
             let dx = _mm256_loadu_ps(d.add(8 * sb));
             let scale = _mm256_mul_ps(_mm256_mul_ps(bytes_to_f32x8(sc), super_d), dx);
             let sums = _mm256_loadu_ps(dsum32.add(8 * sb));
-            offset = _mm256_fmadd_ps(
-                _mm256_mul_ps(bytes_to_f32x8(mins), sums),
-                super_dmin,
-                offset,
-            );
+            offset = _mm256_fmadd_ps(_mm256_mul_ps(bytes_to_f32x8(mins), sums), super_dmin, offset);
             for (quarter, repeat) in REPEAT4.iter().enumerate() {
                 prefetch(qs.wrapping_add(128 * sb + 32 * quarter + PREFETCH).cast());
                 let (mut lo, mut hi) = nibbles(qs.add(128 * sb + 32 * quarter));

@@ -49,13 +49,7 @@ fn shift_and(v: __m256i, count: usize, mask: i8) -> __m256i {
 /// Accumulates the 32-element quarter `t` of a half super-block: its i32 lanes 4i..4i + 4 are
 /// 16-group 2t + i of the half, whose 8 scales are in `scale`.
 #[inline(always)]
-unsafe fn accumulate_quarter(
-    acc: __m256,
-    v: __m256i,
-    x: *const i8,
-    scale: __m256,
-    t: usize,
-) -> __m256 {
+unsafe fn accumulate_quarter(acc: __m256, v: __m256i, x: *const i8, scale: __m256, t: usize) -> __m256 {
     // SAFETY: the caller guarantees 32 readable activations; AVX2 is enabled in every caller.
     unsafe {
         let prod = _mm256_maddubs_epi16(v, load(x));
@@ -69,11 +63,7 @@ unsafe fn accumulate_quarter(
 /// dmin; the mins go through `d_x Σ q`.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q2_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
-    let (q, d, dsum) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum(r).as_ptr(),
-    );
+    let (q, d, dsum) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum(r).as_ptr());
     let (mut acc, mut offset) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     for sb in 0..w.kp / 256 {
         // SAFETY: one 84-byte block, 256 activations, 8 d and 16 dsum values.
@@ -103,11 +93,7 @@ unsafe fn q2_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
 /// value `v = low | high << 2` is ggml's + 4, the `-4 s` offset goes through `d_x Σ q`.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q3_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
-    let (q, d, dsum) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum(r).as_ptr(),
-    );
+    let (q, d, dsum) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum(r).as_ptr());
     let (mut acc, mut offset) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     for sb in 0..w.kp / 256 {
         let scales = q3_k_scales(&row[110 * sb + 96..110 * sb + 108]);
@@ -117,15 +103,10 @@ unsafe fn q3_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
             let super_d = f16_splat(block.add(108));
             let hmask = load(block.cast());
             for h in 0..2 {
-                let biased =
-                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(scales.as_ptr().add(8 * h).cast()));
+                let biased = _mm256_cvtepu8_epi32(_mm_loadl_epi64(scales.as_ptr().add(8 * h).cast()));
                 let sc = _mm256_cvtepi32_ps(_mm256_sub_epi32(biased, _mm256_set1_epi32(32)));
                 let group_scale = _mm256_mul_ps(sc, super_d);
-                offset = _mm256_fmadd_ps(
-                    group_scale,
-                    _mm256_loadu_ps(dsum.add(16 * sb + 8 * h)),
-                    offset,
-                );
+                offset = _mm256_fmadd_ps(group_scale, _mm256_loadu_ps(dsum.add(16 * sb + 8 * h)), offset);
                 let scale = _mm256_mul_ps(group_scale, group_dx(d, sb, h));
                 prefetch(block.wrapping_add(32 + 32 * h + PREFETCH));
                 let qs = load(block.add(32 + 32 * h).cast());
@@ -146,11 +127,7 @@ unsafe fn q3_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
 /// high nibbles); i32 lanes 2s, 2s + 1 are 16-group 4c + s.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q6_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
-    let (q, d, dsum) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum(r).as_ptr(),
-    );
+    let (q, d, dsum) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum(r).as_ptr());
     let (quants, headers) = (row.as_ptr().cast::<i8>(), row[w.scale_offset..].as_ptr());
     let nibble = _mm256_set1_epi8(0x0F);
     let bits45 = _mm256_set1_epi8(0x30);
@@ -159,20 +136,15 @@ unsafe fn q6_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
         // SAFETY: 18 header bytes, 192 quant bytes, 256 activations, 8 d and 16 dsum values.
         unsafe {
             let header = headers.add(18 * sb);
-            let super_d = _mm256_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(
-                u16::from_le_bytes([*header.add(16), *header.add(17)]) as i32,
-            ))));
+            let super_d = _mm256_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(u16::from_le_bytes([
+                *header.add(16),
+                *header.add(17),
+            ]) as i32))));
             for h in 0..2 {
                 // 16-group scales d · sc of this half, and d_x per group.
-                let sc = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(
-                    header.add(8 * h).cast(),
-                )));
+                let sc = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(header.add(8 * h).cast())));
                 let group_scale = _mm256_mul_ps(sc, super_d);
-                offset = _mm256_fmadd_ps(
-                    group_scale,
-                    _mm256_loadu_ps(dsum.add(16 * sb + 8 * h)),
-                    offset,
-                );
+                offset = _mm256_fmadd_ps(group_scale, _mm256_loadu_ps(dsum.add(16 * sb + 8 * h)), offset);
                 let dx4 = _mm256_castps128_ps256(_mm_loadu_ps(d.add(8 * sb + 4 * h)));
                 let dx = _mm256_permutevar8x32_ps(dx4, idx(&REPEAT2[0]));
                 let scale = _mm256_mul_ps(group_scale, dx);
@@ -186,10 +158,7 @@ unsafe fn q6_k_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) ->
                     } else {
                         (_mm256_slli_epi16(high, 2), _mm256_srli_epi16(high, 2))
                     };
-                    let w_lo = _mm256_or_si256(
-                        _mm256_and_si256(low, nibble),
-                        _mm256_and_si256(high_lo, bits45),
-                    );
+                    let w_lo = _mm256_or_si256(_mm256_and_si256(low, nibble), _mm256_and_si256(high_lo, bits45));
                     let w_hi = _mm256_or_si256(
                         _mm256_and_si256(_mm256_srli_epi16(low, 4), nibble),
                         _mm256_and_si256(high_hi, bits45),

@@ -151,10 +151,7 @@ pub(super) unsafe fn nibbles(p: *const u8) -> (__m512i, __m512i) {
     unsafe {
         let packed = _mm512_loadu_si512(p.cast());
         let nibble = _mm512_set1_epi8(0x0F);
-        (
-            _mm512_and_si512(packed, nibble),
-            _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble),
-        )
+        (_mm512_and_si512(packed, nibble), _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble))
     }
 }
 
@@ -162,25 +159,14 @@ pub(super) unsafe fn nibbles(p: *const u8) -> (__m512i, __m512i) {
 #[inline(always)]
 pub(super) unsafe fn load_x128(x: *const i8) -> (__m512i, __m512i) {
     // SAFETY: the caller guarantees 128 readable bytes; AVX-512 F is enabled in every caller.
-    unsafe {
-        (
-            _mm512_loadu_si512(x.cast()),
-            _mm512_loadu_si512(x.add(64).cast()),
-        )
-    }
+    unsafe { (_mm512_loadu_si512(x.cast()), _mm512_loadu_si512(x.add(64).cast())) }
 }
 
 /// `vpdpbusd` of (lo, hi) against activations (x_lo, x_hi), into the same lanes.
 #[inline(always)]
 pub(super) fn dot_lo_hi(lo: __m512i, hi: __m512i, x: (__m512i, __m512i)) -> __m512i {
     // SAFETY: VNNI is enabled in every caller.
-    unsafe {
-        _mm512_dpbusd_epi32(
-            _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, x.0),
-            hi,
-            x.1,
-        )
-    }
+    unsafe { _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, x.0), hi, x.1) }
 }
 
 /// 32-element nibble formats (LoHi32 activations): per 4 blocks, low and high nibbles
@@ -194,11 +180,7 @@ unsafe fn nibble32_row<const R: usize, const HIGH: bool, const LUT: bool, const 
     acts: &QuantizedActs,
     r: usize,
 ) -> [f32; R] {
-    let (q, d, dsum32) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum32(r).as_ptr(),
-    );
+    let (q, d, dsum32) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum32(r).as_ptr());
     let fixed_offset = match w.dtype {
         DType::Q5_0 => -16.0,
         DType::IQ4_NL => -128.0,
@@ -218,22 +200,14 @@ unsafe fn nibble32_row<const R: usize, const HIGH: bool, const LUT: bool, const 
         let table = _mm512_broadcast_i32x4(_mm_loadu_si128(table_bytes.as_ptr().cast()));
         for chunk in 0..groups.div_ceil(4) {
             let count = 4.min(groups - 4 * chunk);
-            let blocks: __mmask16 = if count == 4 {
-                0xFFFF
-            } else {
-                (1 << (4 * count)) - 1
-            };
+            let blocks: __mmask16 = if count == 4 { 0xFFFF } else { (1 << (4 * count)) - 1 };
             let dx = _mm512_maskz_loadu_ps(blocks, d.add(16 * chunk));
             let sums = _mm512_maskz_loadu_ps(blocks, dsum32.add(16 * chunk));
             for i in 0..R {
                 let base = rows[i];
                 let dw = load_16_f16(blocks, base.add(w.scale_offset + 32 * chunk));
                 let scale = _mm512_mul_ps(dw, dx);
-                let per_block = if MIN {
-                    load_16_f16(blocks, base.add(w.min_offset + 32 * chunk))
-                } else {
-                    dw
-                };
+                let per_block = if MIN { load_16_f16(blocks, base.add(w.min_offset + 32 * chunk)) } else { dw };
                 offset[i] = _mm512_fmadd_ps(per_block, sums, offset[i]);
                 for (g, repeat) in repeat.iter().enumerate().take(count) {
                     let at = 4 * chunk + g;
@@ -261,17 +235,8 @@ unsafe fn nibble32_row<const R: usize, const HIGH: bool, const LUT: bool, const 
 /// Q8_0 row (natural activations, weights stored as q + 128): two blocks per 64-byte load;
 /// scales are widened 16 blocks at a time.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q8_0_row<const R: usize>(
-    w: &QuantRows,
-    rows: [*const u8; R],
-    acts: &QuantizedActs,
-    r: usize,
-) -> [f32; R] {
-    let (q, d, dsum32) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum32(r).as_ptr(),
-    );
+unsafe fn q8_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
+    let (q, d, dsum32) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum32(r).as_ptr());
     let repeat: [__m512i; 8] = std::array::from_fn(|pair| idx(&REPEAT8_BY_PAIR[pair]));
     let pairs = w.kp / 64;
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
@@ -280,11 +245,7 @@ unsafe fn q8_0_row<const R: usize>(
     unsafe {
         for chunk in 0..pairs.div_ceil(8) {
             let count = 8.min(pairs - 8 * chunk);
-            let blocks: __mmask16 = if count == 8 {
-                0xFFFF
-            } else {
-                (1 << (2 * count)) - 1
-            };
+            let blocks: __mmask16 = if count == 8 { 0xFFFF } else { (1 << (2 * count)) - 1 };
             let dx = _mm512_maskz_loadu_ps(blocks, d.add(16 * chunk));
             let sums = _mm512_maskz_loadu_ps(blocks, dsum32.add(16 * chunk));
             for i in 0..R {
@@ -324,11 +285,7 @@ unsafe fn k4_row<const R: usize, const HIGH: bool>(
     acts: &QuantizedActs,
     r: usize,
 ) -> [f32; R] {
-    let (q, d, dsum32) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum32(r).as_ptr(),
-    );
+    let (q, d, dsum32) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum32(r).as_ptr());
     let (repeat_lo, repeat_hi) = (idx(&REPEAT4_LO), idx(&REPEAT4_HI));
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm256_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
@@ -348,11 +305,7 @@ unsafe fn k4_row<const R: usize, const HIGH: bool>(
                 let super_dmin = _mm256_set1_ps(_mm_cvtss_f32(_mm_movehdup_ps(dd)));
                 let scale = _mm256_mul_ps(_mm256_mul_ps(bytes_to_f32x8(sc), super_d), dx);
                 let scale = _mm512_castps256_ps512(scale);
-                offset[i] = _mm256_fmadd_ps(
-                    _mm256_mul_ps(bytes_to_f32x8(mins), sums),
-                    super_dmin,
-                    offset[i],
-                );
+                offset[i] = _mm256_fmadd_ps(_mm256_mul_ps(bytes_to_f32x8(mins), sums), super_dmin, offset[i]);
                 for (half, repeat) in [(0, repeat_lo), (1, repeat_hi)] {
                     let quants = base.add(128 * sb + 64 * half);
                     prefetch(quants.wrapping_add(PREFETCH), R * w.row_stride);
@@ -370,10 +323,7 @@ unsafe fn k4_row<const R: usize, const HIGH: bool>(
         }
     }
     std::array::from_fn(|i| {
-        let off = _mm_add_ps(
-            _mm256_castps256_ps128(offset[i]),
-            _mm256_extractf128_ps(offset[i], 1),
-        );
+        let off = _mm_add_ps(_mm256_castps256_ps128(offset[i]), _mm256_extractf128_ps(offset[i], 1));
         _mm512_reduce_add_ps(acc[i]) - hsum128(off)
     })
 }

@@ -62,29 +62,15 @@ unsafe fn f16_splat(p: *const u8) -> __m512 {
 #[inline(always)]
 unsafe fn group_dx(d: *const f32, sb: usize) -> __m512 {
     // SAFETY: the caller guarantees 8 readable values.
-    unsafe {
-        _mm512_permutexvar_ps(
-            idx(&REPEAT2_LO),
-            _mm512_castps256_ps512(_mm256_loadu_ps(d.add(8 * sb))),
-        )
-    }
+    unsafe { _mm512_permutexvar_ps(idx(&REPEAT2_LO), _mm512_castps256_ps512(_mm256_loadu_ps(d.add(8 * sb)))) }
 }
 
 /// Q6_K row (LoHi16 activations): per half super-block a 64-byte load of low nibbles and a
 /// 32-byte load of high bit pairs (broadcast to both halves and shifted into bits 4..6);
 /// lanes 2s, 2s+1 belong to 16-group 8h + s. The `-32 d·sc` offset goes through `d_x Σ q`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q6_k_row<const R: usize>(
-    w: &QuantRows,
-    rows: [*const u8; R],
-    acts: &QuantizedActs,
-    r: usize,
-) -> [f32; R] {
-    let (q, d, dsum) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum(r).as_ptr(),
-    );
+unsafe fn q6_k_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
+    let (q, d, dsum) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum(r).as_ptr());
     let (repeat_lo, repeat_hi) = (idx(&REPEAT2_LO), idx(&REPEAT2_HI));
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
@@ -105,11 +91,7 @@ unsafe fn q6_k_row<const R: usize>(
                     prefetch(base.wrapping_add(PREFETCH), R * w.row_stride);
                     let (w_lo, w_hi) = q6_k_half(base);
                     let dot = dot_lo_hi(w_lo, w_hi, x[half]);
-                    acc[i] = _mm512_fmadd_ps(
-                        _mm512_cvtepi32_ps(dot),
-                        _mm512_permutexvar_ps(repeat, scale),
-                        acc[i],
-                    );
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(repeat, scale), acc[i]);
                 }
             }
         }
@@ -177,45 +159,22 @@ pub(super) unsafe fn two_bit_fields(p: *const u8) -> (__m512i, __m512i) {
 
 /// Accumulates two 64-element products of half `h` with per-16-group lane scales.
 #[inline(always)]
-fn accumulate_half(
-    acc: __m512,
-    w: (__m512i, __m512i),
-    x: (__m512i, __m512i),
-    scale: __m512,
-    h: usize,
-) -> __m512 {
+fn accumulate_half(acc: __m512, w: (__m512i, __m512i), x: (__m512i, __m512i), scale: __m512, h: usize) -> __m512 {
     // SAFETY: VNNI is enabled in every caller.
     unsafe {
         let zero = _mm512_setzero_si512();
         let dot_a = _mm512_dpbusd_epi32(zero, w.0, x.0);
         let dot_b = _mm512_dpbusd_epi32(zero, w.1, x.1);
-        let acc = _mm512_fmadd_ps(
-            _mm512_cvtepi32_ps(dot_a),
-            _mm512_permutexvar_ps(idx(&REPEAT4[2 * h]), scale),
-            acc,
-        );
-        _mm512_fmadd_ps(
-            _mm512_cvtepi32_ps(dot_b),
-            _mm512_permutexvar_ps(idx(&REPEAT4[2 * h + 1]), scale),
-            acc,
-        )
+        let acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_a), _mm512_permutexvar_ps(idx(&REPEAT4[2 * h]), scale), acc);
+        _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_b), _mm512_permutexvar_ps(idx(&REPEAT4[2 * h + 1]), scale), acc)
     }
 }
 
 /// Q2_K row on GGUF blocks (natural activations): scales[16] (scale | min << 4), qs[64], d,
 /// dmin; the mins go through `d_x Σ q`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q2_k_row<const R: usize>(
-    w: &QuantRows,
-    rows: [*const u8; R],
-    acts: &QuantizedActs,
-    r: usize,
-) -> [f32; R] {
-    let (q, d, dsum) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum(r).as_ptr(),
-    );
+unsafe fn q2_k_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
+    let (q, d, dsum) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum(r).as_ptr());
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
         // SAFETY: per row, one 84-byte block; 256 activations, 8 d and 16 dsum values.
@@ -230,11 +189,7 @@ unsafe fn q2_k_row<const R: usize>(
                 let sc = _mm512_cvtepi32_ps(_mm512_and_si512(packed, _mm512_set1_epi32(0x0F)));
                 let mins = _mm512_cvtepi32_ps(_mm512_srli_epi32(packed, 4));
                 let scale = _mm512_mul_ps(_mm512_mul_ps(sc, f16_splat(block.add(80))), dx);
-                offset[i] = _mm512_fmadd_ps(
-                    _mm512_mul_ps(mins, sums),
-                    f16_splat(block.add(82)),
-                    offset[i],
-                );
+                offset[i] = _mm512_fmadd_ps(_mm512_mul_ps(mins, sums), f16_splat(block.add(82)), offset[i]);
                 for (h, &xh) in x.iter().enumerate() {
                     let fields = two_bit_fields(block.add(16 + 32 * h));
                     acc[i] = accumulate_half(acc[i], fields, xh, scale, h);
@@ -248,17 +203,8 @@ unsafe fn q2_k_row<const R: usize>(
 /// Q3_K row on GGUF blocks (natural activations): hmask[32], qs[64], scales[12], d; the
 /// value `v = low | high << 2` is ggml's + 4, the `-4 s` offset goes through `d_x Σ q`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn q3_k_row<const R: usize>(
-    w: &QuantRows,
-    rows: [*const u8; R],
-    acts: &QuantizedActs,
-    r: usize,
-) -> [f32; R] {
-    let (q, d, dsum) = (
-        acts.row_q(r).as_ptr(),
-        acts.row_d(r).as_ptr(),
-        acts.row_dsum(r).as_ptr(),
-    );
+unsafe fn q3_k_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
+    let (q, d, dsum) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum(r).as_ptr());
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
     for sb in 0..w.kp / 256 {
         // SAFETY: per row, one 110-byte block; 256 activations, 8 d and 16 dsum values.

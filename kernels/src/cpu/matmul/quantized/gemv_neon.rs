@@ -107,14 +107,7 @@ fn add_fifth_bit(v: uint8x16_t, mask: u16) -> uint8x16_t {
 /// (`x_at` is the position of its first half; the second half is 64 positions later), with
 /// optional fifth bits and optionally mapped through IQ4_NL's signed code book.
 #[inline(always)]
-fn nibble_block_dot(
-    qs: &[u8],
-    at: usize,
-    q: &[i8],
-    x_at: usize,
-    fifth: FifthBits,
-    lut: bool,
-) -> i32 {
+fn nibble_block_dot(qs: &[u8], at: usize, q: &[i8], x_at: usize, fifth: FifthBits, lut: bool) -> i32 {
     // SAFETY: NEON is always present on aarch64.
     unsafe {
         let packed = load(qs, at);
@@ -153,17 +146,9 @@ fn nibble32_row<const HIGH: bool, const LUT: bool, const MIN: bool>(
     for b in 0..w.kp / 32 {
         let dw = f16_at(row, w.scale_offset + 2 * b);
         let x_at = 128 * (b / 4) + 16 * (b % 4);
-        let fifth = if HIGH {
-            fifth_bits(row, w.high_offset + 16 * (b / 4), b % 4)
-        } else {
-            None
-        };
+        let fifth = if HIGH { fifth_bits(row, w.high_offset + 16 * (b / 4), b % 4) } else { None };
         acc += dw * d[b] * nibble_block_dot(row, 16 * b, q, x_at, fifth, LUT) as f32;
-        let per_block = if MIN {
-            f16_at(row, w.min_offset + 2 * b)
-        } else {
-            dw
-        };
+        let per_block = if MIN { f16_at(row, w.min_offset + 2 * b) } else { dw };
         offset += per_block * dsum32[b];
     }
     acc + if MIN { 1.0 } else { fixed_offset } * offset
@@ -180,11 +165,7 @@ fn q8_0_row(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: usize) -> f32 {
             let flip = vdupq_n_u8(0x80);
             let w0 = vreinterpretq_s8_u8(veorq_u8(load(row, 32 * b), flip));
             let w1 = vreinterpretq_s8_u8(veorq_u8(load(row, 32 * b + 16), flip));
-            let sum = dot16(
-                dot16(vdupq_n_s32(0), w0, load_x(q, 32 * b)),
-                w1,
-                load_x(q, 32 * b + 16),
-            );
+            let sum = dot16(dot16(vdupq_n_s32(0), w0, load_x(q, 32 * b)), w1, load_x(q, 32 * b + 16));
             vaddvq_s32(sum)
         };
         acc += dw * dx * dot as f32;
@@ -205,11 +186,7 @@ fn k4_row<const HIGH: bool>(w: &QuantRows, row: &[u8], acts: &QuantizedActs, r: 
             let b = 8 * sb + j;
             let x_at = 128 * (b / 4) + 16 * (b % 4);
             let masks = w.high_offset + 32 * sb + 16 * (j / 4);
-            let fifth = if HIGH {
-                fifth_bits(row, masks, j % 4)
-            } else {
-                None
-            };
+            let fifth = if HIGH { fifth_bits(row, masks, j % 4) } else { None };
             let dot = nibble_block_dot(row, 16 * b, q, x_at, fifth, false);
             acc += super_d * sc[j] as f32 * d[b] * dot as f32;
             offset += super_dmin * mins[j] as f32 * dsum32[b];

@@ -26,9 +26,7 @@
 
 use rayon::prelude::*;
 
-use super::blocks::{
-    IQ4_NL_VALUES, decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales,
-};
+use super::blocks::{IQ4_NL_VALUES, decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales};
 use super::layout_pack::split_block;
 use crate::DType;
 use crate::cpu::matmul::aligned::AlignedBytes;
@@ -75,9 +73,7 @@ impl QuantLayout {
     /// The layout used for `dtype`.
     pub(crate) fn for_dtype(dtype: DType) -> QuantLayout {
         match dtype {
-            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::IQ4_NL => {
-                QuantLayout::SplitNibble32
-            }
+            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::IQ4_NL => QuantLayout::SplitNibble32,
             DType::Q8_0 => QuantLayout::SplitQ8_0,
             DType::Q4_K | DType::Q5_K => QuantLayout::SplitK4,
             DType::Q6_K => QuantLayout::SplitQ6K,
@@ -134,11 +130,7 @@ impl QuantRows {
     pub(crate) fn pack(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> QuantRows {
         let layout = QuantLayout::for_dtype(dtype);
         let (bl, bb) = (dtype.block_len(), dtype.block_bytes());
-        let kp = if bl == 32 && layout != QuantLayout::Gguf {
-            k.div_ceil(128) * 128
-        } else {
-            k
-        };
+        let kp = if bl == 32 && layout != QuantLayout::Gguf { k.div_ceil(128) * 128 } else { k };
         let blocks = kp / bl;
         let [quant, high, scale, _] = area_bytes(dtype);
         let high_offset = blocks * quant;
@@ -164,13 +156,11 @@ impl QuantRows {
         if gguf_row > 0 && row_stride > 0 {
             let areas = [0, high_offset, scale_offset, min_offset];
             let dst_rows = rows.data.as_mut_slice().par_chunks_exact_mut(row_stride);
-            dst_rows
-                .zip(bytes.par_chunks_exact(gguf_row))
-                .for_each(|(dst, src)| {
-                    for (b, block) in src.chunks_exact(bb).enumerate() {
-                        split_block(dtype, layout, block, b, dst, areas);
-                    }
-                });
+            dst_rows.zip(bytes.par_chunks_exact(gguf_row)).for_each(|(dst, src)| {
+                for (b, block) in src.chunks_exact(bb).enumerate() {
+                    split_block(dtype, layout, block, b, dst, areas);
+                }
+            });
         }
         rows
     }
@@ -194,14 +184,7 @@ impl QuantRows {
     /// Decodes block `b` of a packed row into natural-order `v` and per-16 `s`, `m`
     /// (see [`super::blocks`]).
     #[inline(always)]
-    pub(crate) fn decode_block(
-        &self,
-        row: &[u8],
-        b: usize,
-        v: &mut [u8],
-        s: &mut [f32],
-        m: &mut [f32],
-    ) {
+    pub(crate) fn decode_block(&self, row: &[u8], b: usize, v: &mut [u8], s: &mut [f32], m: &mut [f32]) {
         if self.layout == QuantLayout::Gguf {
             let bb = self.dtype.block_bytes();
             decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], v, s, m);

@@ -85,10 +85,7 @@ pub(super) fn split_block(
             decode_gguf_block(DType::Q6_K, block, &mut v, &mut s, &mut m);
             let out = &mut dst[192 * b..192 * b + 192];
             for half in 0..2 {
-                let (values, packed) = (
-                    &v[128 * half..128 * half + 128],
-                    &mut out[96 * half..96 * half + 96],
-                );
+                let (values, packed) = (&v[128 * half..128 * half + 128], &mut out[96 * half..96 * half + 96]);
                 // Position p < 64 (group g = p / 8, i = p % 8) holds elements 16g + i (low
                 // nibble) and 16g + 8 + i (high nibble); the high bit pairs of positions p,
                 // 32 + p, 64 + p, 96 + p share byte 64 + p % 32.
@@ -97,8 +94,7 @@ pub(super) fn split_block(
                         let (first, second) = (values[16 * g + i], values[16 * g + 8 + i]);
                         let p = 8 * g + i;
                         packed[p] = (first & 0x0F) | (second << 4);
-                        packed[64 + p % 32] |= ((first >> 4) << (2 * (p / 32)))
-                            | ((second >> 4) << (4 + 2 * (p / 32)));
+                        packed[64 + p % 32] |= ((first >> 4) << (2 * (p / 32))) | ((second >> 4) << (4 + 2 * (p / 32)));
                     }
                 }
             }

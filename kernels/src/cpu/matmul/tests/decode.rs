@@ -25,10 +25,7 @@ fn integer_decoding_matches_dequantize_row() {
                 let want = expected[b * bl + i];
                 // Exact in real arithmetic; each side may round its f32 products once.
                 let tol = 2.0 * f32::EPSILON * (sg.abs() * 255.0 + mg.abs());
-                assert!(
-                    (got - want).abs() <= tol,
-                    "{dtype} block {b} elem {i}: {got} vs {want}"
-                );
+                assert!((got - want).abs() <= tol, "{dtype} block {b} elem {i}: {got} vs {want}");
             }
         }
     }
@@ -61,11 +58,7 @@ fn split_layouts_decode_like_gguf_blocks() {
                 } else {
                     // Padding decodes to zero weights.
                     for i in 0..bl {
-                        assert_eq!(
-                            s2[i / 16] * v2[i] as f32 + m2[i / 16],
-                            0.0,
-                            "{dtype} padding"
-                        );
+                        assert_eq!(s2[i / 16] * v2[i] as f32 + m2[i / 16], 0.0, "{dtype} padding");
                     }
                 }
             }
@@ -77,19 +70,12 @@ fn split_layouts_decode_like_gguf_blocks() {
 fn activation_quantization_error_and_sums() {
     let mut rng = rng(3);
     let (rows, k, kp) = (3, 224, 256);
-    let x: Vec<f32> = (0..rows * k)
-        .map(|_| rand::Rng::random_range(&mut rng, -3.0f32..3.0))
-        .collect();
+    let x: Vec<f32> = (0..rows * k).map(|_| rand::Rng::random_range(&mut rng, -3.0f32..3.0)).collect();
     for level in SimdLevel::all_supported() {
         for order in [ActOrder::Natural, ActOrder::LoHi32, ActOrder::LoHi16] {
             let acts = quantize_acts(level, &x, rows, k, kp, order);
             for r in 0..rows {
-                let (q, d, dsum, dsum32) = (
-                    acts.row_q(r),
-                    acts.row_d(r),
-                    acts.row_dsum(r),
-                    acts.row_dsum32(r),
-                );
+                let (q, d, dsum, dsum32) = (acts.row_q(r), acts.row_d(r), acts.row_dsum(r), acts.row_dsum32(r));
                 // Undo the order.
                 let mut natural = vec![i8::MIN; kp];
                 for (p, &value) in q.iter().enumerate() {
@@ -103,17 +89,11 @@ fn activation_quantization_error_and_sums() {
                     }
                     let xb = &x[r * k + 32 * b..r * k + 32 * b + 32];
                     let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
-                    assert!(
-                        (d[b] - amax / 127.0).abs() <= 1e-6 * amax,
-                        "{level:?} {order:?} scale"
-                    );
+                    assert!((d[b] - amax / 127.0).abs() <= 1e-6 * amax, "{level:?} {order:?} scale");
                     for (xv, &qv) in xb.iter().zip(block) {
                         assert!(qv != i8::MIN, "{order:?}: position lost");
                         let err = (xv - d[b] * qv as f32).abs();
-                        assert!(
-                            err <= amax / 254.0 * (1.0 + 1e-5),
-                            "{level:?} {order:?}: {xv} -> {qv}"
-                        );
+                        assert!(err <= amax / 254.0 * (1.0 + 1e-5), "{level:?} {order:?}: {xv} -> {qv}");
                     }
                     for h in 0..2 {
                         let sum: i32 = block[16 * h..16 * h + 16].iter().map(|&v| v as i32).sum();
@@ -167,11 +147,7 @@ fn avx512_register_decoding_matches_block_decoding() {
                         _mm512_storeu_si512(got.as_mut_ptr().cast(), halves[0]);
                         _mm512_storeu_si512(got.as_mut_ptr().add(64).cast(), halves[1]);
                     }
-                    assert_eq!(
-                        got[..],
-                        v[128 * g..128 * g + 128],
-                        "{dtype} row {j} group {g}"
-                    );
+                    assert_eq!(got[..], v[128 * g..128 * g + 128], "{dtype} row {j} group {g}");
                 }
             }
         }

@@ -42,41 +42,25 @@ fn check(dtype: DType, level: SimdLevel, m: usize, n: usize, k: usize, seed: u64
     matmul_at(level, &x, m, &w, &mut y).unwrap();
     let wd = decoded(dtype, n, k, &bytes);
     let quantized = path_quantizes(dtype, level, m);
-    let xq = if quantized {
-        dequantized_acts(level, &x, m, k)
-    } else {
-        x.clone()
-    };
+    let xq = if quantized { dequantized_acts(level, &x, m, k) } else { x.clone() };
     for r in 0..m {
         for j in 0..n {
             let (xr, wr) = (&x[r * k..(r + 1) * k], &wd[j * k..(j + 1) * k]);
             let exact: f64 = xr.iter().zip(wr).map(|(&a, &b)| a as f64 * b as f64).sum();
-            let magnitude: f64 = xr
-                .iter()
-                .zip(wr)
-                .map(|(&a, &b)| (a as f64 * b as f64).abs())
-                .sum();
+            let magnitude: f64 = xr.iter().zip(wr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum();
             let mut tol = 1e-6 * (k as f64).sqrt() * magnitude + 1e-30;
             let got = y[r * n + j] as f64;
             if quantized {
                 // The contract: (amax of the activation block) / 254 · Σ|w| per block.
                 tol += (0..k / 32)
                     .map(|b| {
-                        let amax = xr[32 * b..32 * b + 32]
-                            .iter()
-                            .fold(0f32, |a, v| a.max(v.abs()))
-                            as f64;
-                        amax / 254.0
-                            * wr[32 * b..32 * b + 32]
-                                .iter()
-                                .map(|v| v.abs() as f64)
-                                .sum::<f64>()
+                        let amax = xr[32 * b..32 * b + 32].iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
+                        amax / 254.0 * wr[32 * b..32 * b + 32].iter().map(|v| v.abs() as f64).sum::<f64>()
                     })
                     .sum::<f64>();
                 // Tighter: exact on the quantized activations up to f32 rounding.
                 let xqr = &xq[r * k..(r + 1) * k];
-                let on_quantized: f64 =
-                    xqr.iter().zip(wr).map(|(&a, &b)| a as f64 * b as f64).sum();
+                let on_quantized: f64 = xqr.iter().zip(wr).map(|(&a, &b)| a as f64 * b as f64).sum();
                 let tight = 1e-6 * (k as f64).sqrt() * magnitude + 1e-30;
                 assert!(
                     (got - on_quantized).abs() <= tight,
@@ -106,17 +90,7 @@ fn every_dtype_every_level_matches_oracle() {
     for level in SimdLevel::all_supported() {
         for dtype in DType::ALL.into_iter().filter(|&d| d != DType::I32) {
             for &k in lengths(dtype) {
-                for (m, n) in [
-                    (1, 37),
-                    (3, 37),
-                    (17, 37),
-                    (64, 37),
-                    (1, 5),
-                    (17, 5),
-                    (64, 65),
-                    (1, 300),
-                    (2, 133),
-                ] {
+                for (m, n) in [(1, 37), (3, 37), (17, 37), (64, 37), (1, 5), (17, 5), (64, 65), (1, 300), (2, 133)] {
                     seed += 1;
                     check(dtype, level, m, n, k, seed);
                 }
@@ -127,14 +101,7 @@ fn every_dtype_every_level_matches_oracle() {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    for dtype in [
-        DType::F32,
-        DType::F16,
-        DType::Q4_0,
-        DType::Q4_K,
-        DType::Q6_K,
-        DType::Q5_1,
-    ] {
+    for dtype in [DType::F32, DType::F16, DType::Q4_0, DType::Q4_K, DType::Q6_K, DType::Q5_1] {
         let mut rng = rng(7);
         let (m, n, k) = (20, 70, 512);
         let bytes = random_weights(dtype, n, k, &mut rng);
@@ -142,13 +109,9 @@ fn results_do_not_depend_on_the_thread_count() {
         let w = PackedWeights::new(dtype, n, k, &bytes).unwrap();
         for rows in [1, m] {
             let run = |threads: usize| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                 let mut y = vec![f32::NAN; rows * n];
-                pool.install(|| matmul(&x[..rows * k], rows, &w, &mut y))
-                    .unwrap();
+                pool.install(|| matmul(&x[..rows * k], rows, &w, &mut y)).unwrap();
                 y
             };
             let (one, three) = (run(1), run(3));
@@ -163,34 +126,16 @@ fn results_do_not_depend_on_the_thread_count() {
 
 #[test]
 fn bad_arguments_are_errors() {
-    assert!(matches!(
-        PackedWeights::new(DType::I32, 2, 4, &[0; 32]),
-        Err(KernelError::Unsupported { .. })
-    ));
-    assert!(matches!(
-        PackedWeights::new(DType::Q4_0, 2, 48, &[0; 54]),
-        Err(KernelError::NotBlockMultiple { .. })
-    ));
-    assert!(matches!(
-        PackedWeights::new(DType::Q4_K, 1, 256, &[0; 143]),
-        Err(KernelError::LengthMismatch { .. })
-    ));
-    assert!(matches!(
-        PackedWeights::new(DType::F16, 3, 5, &[0; 31]),
-        Err(KernelError::LengthMismatch { .. })
-    ));
+    assert!(matches!(PackedWeights::new(DType::I32, 2, 4, &[0; 32]), Err(KernelError::Unsupported { .. })));
+    assert!(matches!(PackedWeights::new(DType::Q4_0, 2, 48, &[0; 54]), Err(KernelError::NotBlockMultiple { .. })));
+    assert!(matches!(PackedWeights::new(DType::Q4_K, 1, 256, &[0; 143]), Err(KernelError::LengthMismatch { .. })));
+    assert!(matches!(PackedWeights::new(DType::F16, 3, 5, &[0; 31]), Err(KernelError::LengthMismatch { .. })));
     let w = PackedWeights::new(DType::Q8_0, 3, 64, &[0; 3 * 68]).unwrap();
     assert_eq!((w.dtype(), w.n(), w.k()), (DType::Q8_0, 3, 64));
     assert!(w.packed_bytes() >= 3 * 68);
     let mut y = vec![0f32; 6];
-    assert!(matches!(
-        matmul(&[0.0; 127], 2, &w, &mut y),
-        Err(KernelError::LengthMismatch { what: "x", .. })
-    ));
-    assert!(matches!(
-        matmul(&[0.0; 128], 2, &w, &mut y[..5]),
-        Err(KernelError::LengthMismatch { what: "y", .. })
-    ));
+    assert!(matches!(matmul(&[0.0; 127], 2, &w, &mut y), Err(KernelError::LengthMismatch { what: "x", .. })));
+    assert!(matches!(matmul(&[0.0; 128], 2, &w, &mut y[..5]), Err(KernelError::LengthMismatch { what: "y", .. })));
     assert!(matmul(&[0.0; 128], 2, &w, &mut y).is_ok());
     assert!(matmul(&[], 0, &w, &mut []).is_ok());
 }
@@ -220,15 +165,7 @@ fn realistic_lengths_match_oracle() {
     // Several k chunks of every kernel, and tasks of many rows.
     let mut seed = 500;
     for level in SimdLevel::all_supported() {
-        for dtype in [
-            DType::F32,
-            DType::F16,
-            DType::Q4_0,
-            DType::Q8_0,
-            DType::Q4_K,
-            DType::Q6_K,
-            DType::Q3_K,
-        ] {
+        for dtype in [DType::F32, DType::F16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::Q3_K] {
             for m in [1, 20] {
                 seed += 1;
                 check(dtype, level, m, 70, 4096, seed);
@@ -240,13 +177,7 @@ fn realistic_lengths_match_oracle() {
 #[test]
 fn non_finite_activations_give_non_finite_outputs() {
     for level in SimdLevel::all_supported() {
-        for dtype in [
-            DType::F32,
-            DType::BF16,
-            DType::Q4_0,
-            DType::Q6_K,
-            DType::Q5_1,
-        ] {
+        for dtype in [DType::F32, DType::BF16, DType::Q4_0, DType::Q6_K, DType::Q5_1] {
             let (n, k) = (9, 256);
             let mut rng = rng(77);
             let bytes = random_weights(dtype, n, k, &mut rng);
@@ -259,11 +190,7 @@ fn non_finite_activations_give_non_finite_outputs() {
                 matmul_at(level, &x, m, &w, &mut y).unwrap();
                 for (r, row) in y.chunks(n).enumerate() {
                     let finite = row.iter().all(|v| v.is_finite());
-                    assert_eq!(
-                        finite,
-                        r != bad_row,
-                        "{dtype} {level:?} m={m} row {r}: {row:?}"
-                    );
+                    assert_eq!(finite, r != bad_row, "{dtype} {level:?} m={m} row {r}: {row:?}");
                 }
             }
         }
@@ -281,12 +208,7 @@ fn many_rows_match_oracle() {
     // More rows than one GEMM task takes (512 for f32, 1536 for VNNI).
     let mut seed = 900;
     for level in SimdLevel::all_supported() {
-        for (dtype, m) in [
-            (DType::F32, 600),
-            (DType::BF16, 530),
-            (DType::Q4_0, 1600),
-            (DType::Q6_K, 600),
-        ] {
+        for (dtype, m) in [(DType::F32, 600), (DType::BF16, 530), (DType::Q4_0, 1600), (DType::Q6_K, 600)] {
             seed += 1;
             check(dtype, level, m, 40, 256, seed);
         }

@@ -45,15 +45,13 @@ pub(super) fn random_blocks(dtype: DType, blocks: usize, rng: &mut StdRng) -> Ve
 pub(super) fn random_weights(dtype: DType, n: usize, k: usize, rng: &mut StdRng) -> Vec<u8> {
     let elems = n * k;
     match dtype {
-        DType::F32 => (0..elems)
-            .flat_map(|_| rng.random_range(-1.0f32..1.0).to_le_bytes())
-            .collect(),
-        DType::F16 => (0..elems)
-            .flat_map(|_| half::f16::from_f32(rng.random_range(-1.0f32..1.0)).to_le_bytes())
-            .collect(),
-        DType::BF16 => (0..elems)
-            .flat_map(|_| half::bf16::from_f32(rng.random_range(-1.0f32..1.0)).to_le_bytes())
-            .collect(),
+        DType::F32 => (0..elems).flat_map(|_| rng.random_range(-1.0f32..1.0).to_le_bytes()).collect(),
+        DType::F16 => {
+            (0..elems).flat_map(|_| half::f16::from_f32(rng.random_range(-1.0f32..1.0)).to_le_bytes()).collect()
+        }
+        DType::BF16 => {
+            (0..elems).flat_map(|_| half::bf16::from_f32(rng.random_range(-1.0f32..1.0)).to_le_bytes()).collect()
+        }
         _ => random_blocks(dtype, elems / dtype.block_len(), rng),
     }
 }

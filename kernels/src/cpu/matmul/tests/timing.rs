@@ -13,15 +13,10 @@ use crate::cpu::matmul::{PackedWeights, matmul_at};
 /// The level to time: `TIMING_LEVEL=scalar|avx2|avx512-vnni|neon`, else the detected one.
 fn level() -> SimdLevel {
     let name = std::env::var("TIMING_LEVEL").unwrap_or_default();
-    [
-        SimdLevel::Scalar,
-        SimdLevel::Avx2,
-        SimdLevel::Avx512Vnni,
-        SimdLevel::Neon,
-    ]
-    .into_iter()
-    .find(|l| l.name() == name && l.is_supported())
-    .unwrap_or_else(SimdLevel::detected)
+    [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512Vnni, SimdLevel::Neon]
+        .into_iter()
+        .find(|l| l.name() == name && l.is_supported())
+        .unwrap_or_else(SimdLevel::detected)
 }
 
 /// On-CPU nanoseconds of all this process's threads (from /proc; 0 where unavailable).
@@ -44,23 +39,15 @@ fn best_of(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
         .map(|_| {
             let (t, c) = (Instant::now(), process_cpu_ns());
             f();
-            (
-                t.elapsed().as_secs_f64(),
-                (process_cpu_ns() - c) as f64 * 1e-9 / threads,
-            )
+            (t.elapsed().as_secs_f64(), (process_cpu_ns() - c) as f64 * 1e-9 / threads)
         })
-        .fold((f64::INFINITY, f64::INFINITY), |(a, b), (t, c)| {
-            (a.min(t), b.min(c))
-        })
+        .fold((f64::INFINITY, f64::INFINITY), |(a, b), (t, c)| (a.min(t), b.min(c)))
 }
 
 fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
     let mut rng = rng(9);
     let bytes = random_weights(dtype, n, k, &mut rng);
-    let pack_runs: usize = std::env::var("TIMING_PACK")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let pack_runs: usize = std::env::var("TIMING_PACK").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let mut pack = f64::INFINITY;
     for _ in 1..pack_runs {
         let start = Instant::now();
@@ -86,11 +73,7 @@ fn time(dtype: DType, m: usize, n: usize, k: usize, runs: usize) {
         bytes.len() as f64 / cpu / 1e9,
     );
     if std::env::var("TIMING_PACK").is_ok() {
-        println!(
-            "        packing {:8.3} ms ({:.2} GB/s)",
-            pack * 1e3,
-            bytes.len() as f64 / pack / 1e9
-        );
+        println!("        packing {:8.3} ms ({:.2} GB/s)", pack * 1e3, bytes.len() as f64 / pack / 1e9);
     }
 }
 
@@ -100,18 +83,11 @@ fn read_bandwidth() {
     let data = vec![1u64; 32 << 20];
     let chunk = data.len() / (8 * rayon::current_num_threads());
     let (t, cpu) = best_of(10, || {
-        let sum: u64 = data
-            .par_chunks(chunk)
-            .map(|c| c.iter().fold(0u64, |a, &v| a.wrapping_add(v)))
-            .sum();
+        let sum: u64 = data.par_chunks(chunk).map(|c| c.iter().fold(0u64, |a, &v| a.wrapping_add(v))).sum();
         assert_eq!(sum, data.len() as u64);
     });
     let bytes = (data.len() * 8) as f64;
-    println!(
-        "read bandwidth: wall {:6.1} GB/s | cpu/thread {:6.1} GB/s",
-        bytes / t / 1e9,
-        bytes / cpu / 1e9
-    );
+    println!("read bandwidth: wall {:6.1} GB/s | cpu/thread {:6.1} GB/s", bytes / t / 1e9, bytes / cpu / 1e9);
 }
 
 /// `TIMING=dtype:m:n:k[:runs],...` times just those products.
@@ -122,21 +98,11 @@ fn custom(spec: &str) -> bool {
         if f.len() < 4 {
             continue;
         }
-        let (Some(dtype), Ok(m), Ok(n), Ok(k)) = (
-            DType::from_name(f[0]),
-            f[1].parse(),
-            f[2].parse(),
-            f[3].parse(),
-        ) else {
+        let (Some(dtype), Ok(m), Ok(n), Ok(k)) = (DType::from_name(f[0]), f[1].parse(), f[2].parse(), f[3].parse())
+        else {
             continue;
         };
-        time(
-            dtype,
-            m,
-            n,
-            k,
-            f.get(4).and_then(|r| r.parse().ok()).unwrap_or(10),
-        );
+        time(dtype, m, n, k, f.get(4).and_then(|r| r.parse().ok()).unwrap_or(10));
         any = true;
     }
     any
@@ -145,11 +111,7 @@ fn custom(spec: &str) -> bool {
 #[test]
 #[ignore]
 fn timing() {
-    println!(
-        "simd level: {}, threads: {}",
-        level().name(),
-        rayon::current_num_threads()
-    );
+    println!("simd level: {}, threads: {}", level().name(), rayon::current_num_threads());
     let only = std::env::var("TIMING").unwrap_or_default();
     if custom(&only) {
         return;
@@ -173,15 +135,7 @@ fn timing() {
         }
     }
     if want("other") {
-        for dtype in [
-            DType::Q4_1,
-            DType::Q5_0,
-            DType::Q5_1,
-            DType::Q2_K,
-            DType::Q3_K,
-            DType::Q5_K,
-            DType::IQ4_NL,
-        ] {
+        for dtype in [DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q5_K, DType::IQ4_NL] {
             time(dtype, 1, 4096, 4096, 5);
             time(dtype, 512, 4096, 4096, 1);
         }
