@@ -121,7 +121,15 @@ impl AttentionOp {
 
     pub(super) fn cost(&self, inputs: &[&TensorDesc], output: &TensorDesc, position: usize) -> OpCost {
         let sh = self.shape(inputs[0], inputs[1], position);
-        let pairs = (sh.batch * sh.n_head * sh.seq_q * sh.kv_len) as u64;
+        // Query-key pairs actually scored: with a causal mask row i sees keys 0..=kv_len - s + i.
+        let visible_per_head = if self.causal {
+            let first = (sh.kv_len - sh.seq_q + 1) as u64;
+            let s = sh.seq_q as u64;
+            s * first + s * (s - 1) / 2
+        } else {
+            (sh.seq_q * sh.kv_len) as u64
+        };
+        let pairs = (sh.batch * sh.n_head) as u64 * visible_per_head;
         let kv_row = (sh.head_dim * inputs[1].dtype.block_bytes()) as u64;
         let kv_read = 2 * (sh.batch * sh.n_kv_head * sh.kv_len) as u64 * kv_row;
         let mask = inputs.get(3).map_or(0, |m| bytes_of(m));
