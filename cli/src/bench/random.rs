@@ -43,18 +43,6 @@ impl Rng {
     }
 }
 
-/// Byte offsets of the f16 scale (and min) fields inside one block of each quant format.
-fn scale_offsets(dtype: DType) -> &'static [usize] {
-    match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::IQ4_NL => &[0],
-        DType::Q4_1 | DType::Q5_1 | DType::Q4_K | DType::Q5_K => &[0, 2],
-        DType::Q2_K => &[80, 82],
-        DType::Q3_K => &[108],
-        DType::Q6_K => &[208],
-        DType::F32 | DType::F16 | DType::BF16 | DType::I32 => &[],
-    }
-}
-
 /// A tensor of `dtype` and `shape` filled with seeded random data (i32: values in `0..i32_bound`).
 pub fn tensor(dtype: DType, shape: &[usize], rng: &mut Rng, i32_bound: usize) -> edgehal::Result<Tensor> {
     let elems: usize = shape.iter().product();
@@ -74,7 +62,7 @@ pub fn tensor(dtype: DType, shape: &[usize], rng: &mut Rng, i32_bound: usize) ->
         quant => {
             rng.fill_bytes(bytes);
             for block in bytes.chunks_exact_mut(quant.block_bytes()) {
-                for &at in scale_offsets(quant) {
+                for &at in edgehal::kernels::quant::f16_field_offsets(quant) {
                     let scale = f16::from_f32(0.001 + 0.01 * (rng.unit() + 1.0));
                     block[at..at + 2].copy_from_slice(&scale.to_le_bytes());
                 }

@@ -116,6 +116,19 @@ pub fn can_quantize(dtype: DType) -> bool {
     dtype != DType::I32
 }
 
+/// Byte offsets of the f16 fields (scales and mins) inside one block of `dtype`; empty for plain
+/// types. Test and benchmark generators use it to turn random bytes into blocks with sane scales.
+pub fn f16_field_offsets(dtype: DType) -> &'static [usize] {
+    match dtype {
+        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::IQ4_NL => &[0],
+        DType::Q4_1 | DType::Q5_1 | DType::Q4_K | DType::Q5_K => &[0, 2],
+        DType::Q2_K => &[80, 82],
+        DType::Q3_K => &[108],
+        DType::Q6_K => &[208],
+        DType::F32 | DType::F16 | DType::BF16 | DType::I32 => &[],
+    }
+}
+
 fn unsupported(op: &'static str, dtype: DType) -> KernelError {
     KernelError::Unsupported { op, dtype }
 }

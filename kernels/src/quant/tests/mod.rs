@@ -35,16 +35,3 @@ pub(super) fn tame_f16_fields(bytes: &mut [u8], block_bytes: usize, offsets: &[u
         }
     }
 }
-
-/// The f16 field offsets of each quantized format.
-pub(super) fn f16_offsets(dtype: crate::DType) -> &'static [usize] {
-    use crate::DType::*;
-    match dtype {
-        Q4_0 | Q5_0 | Q8_0 | IQ4_NL => &[0],
-        Q4_1 | Q5_1 | Q4_K | Q5_K => &[0, 2],
-        Q2_K => &[80, 82],
-        Q3_K => &[108],
-        Q6_K => &[208],
-        F32 | F16 | BF16 | I32 => &[],
-    }
-}

@@ -5,9 +5,10 @@
 //! 8 blocks), f16 fields tamed by [`super::tame_f16_fields`], dequantized by
 //! `gguf.quants.dequantize`, FNV-1a-64 over the little-endian f32 output.
 
-use super::{f16_offsets, fnv1a, tame_f16_fields, xorshift_bytes};
+use super::{fnv1a, tame_f16_fields, xorshift_bytes};
 use crate::DType;
 use crate::quant::dequantize_row;
+use crate::quant::f16_field_offsets;
 
 const GGUF_PY_DEQUANTIZE_DIGESTS: [(DType, u64); 11] = [
     (DType::Q4_0, 0x8ce0025e8a8ac9a2),
@@ -27,7 +28,7 @@ const GGUF_PY_DEQUANTIZE_DIGESTS: [(DType, u64); 11] = [
 pub(super) fn reference_blocks(dtype: DType, blocks: usize) -> Vec<u8> {
     let seed = 0x9E37_79B9_7F4A_7C15 ^ dtype.ggml_type_id() as u64;
     let mut bytes = xorshift_bytes(seed, blocks * dtype.block_bytes());
-    tame_f16_fields(&mut bytes, dtype.block_bytes(), f16_offsets(dtype));
+    tame_f16_fields(&mut bytes, dtype.block_bytes(), f16_field_offsets(dtype));
     bytes
 }
 

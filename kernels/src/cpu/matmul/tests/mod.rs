@@ -15,24 +15,12 @@ pub(super) fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-/// Byte offsets of a block's f16 scale fields.
-fn f16_fields(dtype: DType) -> &'static [usize] {
-    match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::IQ4_NL => &[0],
-        DType::Q4_1 | DType::Q5_1 | DType::Q4_K | DType::Q5_K => &[0, 2],
-        DType::Q2_K => &[80, 82],
-        DType::Q3_K => &[108],
-        DType::Q6_K => &[208],
-        _ => &[],
-    }
-}
-
 /// `blocks` random blocks of `dtype`: random quant bits, random finite f16 scales.
 pub(super) fn random_blocks(dtype: DType, blocks: usize, rng: &mut StdRng) -> Vec<u8> {
     let bb = dtype.block_bytes();
     let mut bytes: Vec<u8> = (0..blocks * bb).map(|_| rng.random()).collect();
     for block in bytes.chunks_exact_mut(bb) {
-        for &at in f16_fields(dtype) {
+        for &at in crate::quant::f16_field_offsets(dtype) {
             let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
             let value = half::f16::from_f32(sign * rng.random_range(0.002f32..0.05));
             block[at..at + 2].copy_from_slice(&value.to_le_bytes());
