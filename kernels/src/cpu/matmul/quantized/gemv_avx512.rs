@@ -75,14 +75,20 @@ rows_kernel!(k4_rows, k4_row, HIGH);
 /// How far ahead of the current weight bytes to prefetch.
 pub(super) const PREFETCH: usize = 1024;
 
-/// Prefetches `p` into L1 and the byte `next_rows` further (the same spot of the rows the
-/// next call will read) into L2.
+/// How far ahead of the current weight bytes, in the rows the next call will read, to
+/// prefetch into L2. Leading the same spot of those rows by 2 KB measured 2–10 % more DRAM
+/// throughput than no lead (interleaved A/B runs, all four benched formats).
+const NEXT_ROWS_LEAD: usize = 2048;
+
+/// Prefetches `p` (the current weight bytes plus [`PREFETCH`]) into L1, and into L2 the
+/// bytes `next_rows + NEXT_ROWS_LEAD` after the current ones (in the rows the next call will
+/// read).
 #[inline(always)]
 pub(super) fn prefetch(p: *const u8, next_rows: usize) {
     // SAFETY: prefetches never fault; SSE is part of the x86_64 baseline.
     unsafe {
         _mm_prefetch::<_MM_HINT_T0>(p.cast());
-        _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(next_rows).wrapping_sub(PREFETCH).cast());
+        _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(next_rows + NEXT_ROWS_LEAD).wrapping_sub(PREFETCH).cast());
     }
 }
 
