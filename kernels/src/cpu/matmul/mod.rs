@@ -19,6 +19,7 @@
 mod aligned;
 mod features;
 mod float;
+mod out_ptr;
 mod quantized;
 #[cfg(test)]
 mod tests;

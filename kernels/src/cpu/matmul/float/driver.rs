@@ -9,26 +9,12 @@ use rayon::prelude::*;
 
 use super::{F32Kernels, HalfPanel, NR, PanelSource, TileOut};
 use crate::cpu::matmul::features::SimdLevel;
+use crate::cpu::matmul::out_ptr::OutPtr;
 
 /// k elements per chunk (a multiple of every quant block length).
 const KC: usize = 256;
 /// Most rows per task.
 const MC: usize = 512;
-
-/// A raw output pointer shared by tasks that write disjoint tiles.
-#[derive(Copy, Clone)]
-struct OutPtr(*mut f32);
-
-impl OutPtr {
-    /// The pointer (a method, so closures capture the whole `Send` wrapper).
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-// SAFETY: tasks only write disjoint regions (see `gemm`).
-unsafe impl Send for OutPtr {}
-// SAFETY: as above.
-unsafe impl Sync for OutPtr {}
 
 /// `y[m, n] = x[m, k] · wᵀ` with `w` from `src` (`x`, `y` length-checked, `m >= 1`).
 pub(crate) fn gemm(level: SimdLevel, x: &[f32], m: usize, src: &dyn PanelSource, y: &mut [f32]) {

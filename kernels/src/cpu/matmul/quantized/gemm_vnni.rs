@@ -19,6 +19,7 @@ use super::decode_avx512::{decode_panel_values, decode_scales_run, prefetch_bloc
 use super::layout::ActOrder;
 use crate::DType;
 use crate::cpu::matmul::features::SimdLevel;
+use crate::cpu::matmul::out_ptr::OutPtr;
 
 /// k elements decoded per panel at a time (a multiple of 256; ~20 KiB decoded per panel).
 const KC: usize = 512;
@@ -49,21 +50,6 @@ impl DecodedPanel {
 fn groups_of_32(dtype: DType) -> bool {
     !matches!(dtype, DType::Q2_K | DType::Q3_K | DType::Q6_K)
 }
-
-/// A raw output pointer shared by tasks that write disjoint tiles.
-#[derive(Copy, Clone)]
-struct OutPtr(*mut f32);
-
-impl OutPtr {
-    /// The pointer (a method, so closures capture the whole `Send` wrapper).
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-// SAFETY: tasks only write disjoint regions (see `gemm`).
-unsafe impl Send for OutPtr {}
-// SAFETY: as above.
-unsafe impl Sync for OutPtr {}
 
 /// `y[m, n] = x[m, k] · wᵀ` (lengths checked by the caller; AVX-512 VNNI present).
 pub(super) fn gemm(x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
