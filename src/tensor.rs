@@ -1,6 +1,7 @@
 //! Host tensors: a dtype, a shape and little-endian bytes (ggml block bytes for quant formats).
 
 use crate::error::{Error, Result};
+pub use edgehal_kernels::AlignedBytes;
 use edgehal_kernels::{DType, quant};
 use half::{bf16, f16};
 
@@ -192,60 +193,5 @@ impl Tensor {
         }
         self.desc = desc;
         Ok(self)
-    }
-}
-
-/// A byte buffer aligned to 64 bytes, so it can be viewed as any element type and fed to SIMD loads.
-#[derive(Clone, Default)]
-pub struct AlignedBytes {
-    blocks: Vec<Align64>,
-    len: usize,
-}
-
-#[derive(Copy, Clone, bytemuck::Zeroable, bytemuck::Pod)]
-#[repr(C, align(64))]
-struct Align64([u8; 64]);
-
-impl AlignedBytes {
-    /// `len` zero bytes.
-    pub fn zeroed(len: usize) -> Self {
-        AlignedBytes { blocks: vec![Align64([0; 64]); len.div_ceil(64)], len }
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Allocates `len` zero bytes, reporting allocation failure instead of aborting.
-    pub fn try_reserve(&mut self, len: usize) -> std::result::Result<(), std::collections::TryReserveError> {
-        let mut blocks = Vec::new();
-        blocks.try_reserve_exact(len.div_ceil(64))?;
-        blocks.resize(len.div_ceil(64), Align64([0; 64]));
-        *self = AlignedBytes { blocks, len };
-        Ok(())
-    }
-}
-
-impl AsRef<[u8]> for AlignedBytes {
-    fn as_ref(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.blocks)[..self.len]
-    }
-}
-
-impl AsMut<[u8]> for AlignedBytes {
-    fn as_mut(&mut self) -> &mut [u8] {
-        &mut bytemuck::cast_slice_mut(&mut self.blocks)[..self.len]
-    }
-}
-
-impl PartialEq for AlignedBytes {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_ref() == other.as_ref()
     }
 }

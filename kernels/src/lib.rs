@@ -22,6 +22,7 @@
 //! # Ok::<(), edgehal_kernels::KernelError>(())
 //! ```
 
+mod aligned;
 mod dtype;
 mod error;
 mod params;
@@ -30,6 +31,7 @@ pub mod cpu;
 pub mod quant;
 pub mod reference;
 
+pub use aligned::AlignedBytes;
 pub use dtype::DType;
 pub use error::KernelError;
 pub use params::{

@@ -111,8 +111,8 @@ impl Backend for CpuBackend {
 
     fn allocate(&self, desc: &TensorDesc) -> Result<Box<dyn DeviceBuffer>> {
         let len = desc.byte_len("buffer")?;
-        let mut data = AlignedBytes::default();
-        data.try_reserve(len).map_err(|_| Error::OutOfMemory { backend: "cpu".into(), bytes: len as u64 })?;
+        let data =
+            AlignedBytes::try_zeroed(len).ok_or(Error::OutOfMemory { backend: "cpu".into(), bytes: len as u64 })?;
         Ok(Box::new(CpuBuffer { desc: desc.clone(), data }))
     }
 

@@ -16,7 +16,6 @@
 //!
 //! The SIMD level is detected once ([`simd_level`]); work runs on the current rayon pool.
 
-mod aligned;
 mod features;
 mod float;
 mod out_ptr;

@@ -6,8 +6,8 @@
 use rayon::prelude::*;
 
 use super::{HalfPanel, PanelSource};
+use crate::AlignedBytes;
 use crate::DType;
-use crate::cpu::matmul::aligned::AlignedBytes;
 
 /// Output columns (weight rows) per panel.
 pub(crate) const NR: usize = 32;

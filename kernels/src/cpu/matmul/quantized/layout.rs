@@ -28,8 +28,8 @@ use rayon::prelude::*;
 
 use super::blocks::{IQ4_NL_VALUES, decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales};
 use super::layout_pack::split_block;
+use crate::AlignedBytes;
 use crate::DType;
-use crate::cpu::matmul::aligned::AlignedBytes;
 
 /// The order in which activations must be quantized to match a layout's quant area.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
