@@ -1,0 +1,8 @@
+//! The matmul family's modules.
+
+use crate::ModuleSpec;
+
+/// Every module of the family.
+pub(crate) fn modules() -> Vec<ModuleSpec> {
+    Vec::new()
+}
