@@ -19,6 +19,7 @@
 
 mod attention;
 mod elementwise;
+pub mod formats;
 mod layout;
 mod matmul;
 mod norm;
