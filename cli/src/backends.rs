@@ -16,8 +16,18 @@ pub struct BackendEntry {
 }
 
 /// Every backend compiled into this binary, in order of preference.
-pub const BACKENDS: &[BackendEntry] =
-    &[BackendEntry { name: "cpu", description: "SIMD kernels on all cores (always available)", create: create_cpu }];
+pub const BACKENDS: &[BackendEntry] = &[
+    BackendEntry { name: "cpu", description: "SIMD kernels on all cores (always available)", create: create_cpu },
+    BackendEntry {
+        name: "wgpu",
+        description: "WGSL kernels through wgpu (Vulkan on Linux; EDGEHAL_WGPU_ADAPTER picks the adapter)",
+        create: create_wgpu,
+    },
+];
+
+fn create_wgpu() -> edgehal::Result<Arc<dyn Backend>> {
+    Ok(Arc::new(edgehal_wgpu::WgpuBackend::new()?))
+}
 
 fn create_cpu() -> edgehal::Result<Arc<dyn Backend>> {
     Ok(Arc::new(CpuBackend::new()?))
