@@ -26,6 +26,9 @@ pub(crate) struct WgpuExecutable {
     params: wgpu::Buffer,
     /// The position the parameter buffer was last written for.
     params_written_for: Option<usize>,
+    /// Bind groups of the last run and the run buffers they were made for (a decode loop binds
+    /// the same buffers every step, so they are made once).
+    groups: Option<(Vec<wgpu::Buffer>, Vec<Option<wgpu::BindGroup>>)>,
     constant_bytes: u64,
 }
 
@@ -61,7 +64,17 @@ impl WgpuExecutable {
             })
         })?;
         cx.wait()?;
-        Ok(WgpuExecutable { cx, program, pipelines, consts, scratch, params, params_written_for: None, constant_bytes })
+        Ok(WgpuExecutable {
+            cx,
+            program,
+            pipelines,
+            consts,
+            scratch,
+            params,
+            params_written_for: None,
+            groups: None,
+            constant_bytes,
+        })
     }
 
     fn write_params(&mut self, position: usize) -> Result<()> {
@@ -91,6 +104,51 @@ impl WgpuExecutable {
         write_padded(&self.cx, &self.params, &bytes)?;
         self.params_written_for = Some(position);
         Ok(())
+    }
+
+    /// One bind group per dispatch for the run's buffers.
+    fn bind_groups(&self, resolved: &Resolved) -> Result<Vec<Option<wgpu::BindGroup>>> {
+        let cx = &self.cx;
+        let stride = params_stride(cx);
+        let mut groups = Vec::with_capacity(self.program.commands.len());
+        for (i, c) in self.program.commands.iter().enumerate() {
+            let (Command::Dispatch(d), Some(p)) = (c, &self.pipelines[i]) else {
+                groups.push(None);
+                continue;
+            };
+            if d.buffers.len() + 1 != p.bindings.len() {
+                return Err(backend_error(format!(
+                    "{}::{} binds {} buffers, the module declares {} (a lowering bug)",
+                    d.module,
+                    d.entry,
+                    d.buffers.len(),
+                    p.bindings.len() - 1
+                )));
+            }
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &self.params,
+                    offset: i as u64 * stride,
+                    size: wgpu::BufferSize::new(stride),
+                }),
+            }];
+            for (j, &b) in d.buffers.iter().enumerate() {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: j as u32 + 1,
+                    resource: resolved.get(b)?.as_entire_binding(),
+                });
+            }
+            let group = cx.scoped(&format!("binding {}::{}", d.module, d.entry), 0, || {
+                cx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &p.layout,
+                    entries: &entries,
+                })
+            })?;
+            groups.push(Some(group));
+        }
+        Ok(groups)
     }
 }
 
@@ -140,45 +198,12 @@ impl Executable for WgpuExecutable {
             consts: &self.consts,
             scratch: &self.scratch,
         };
-        let stride = params_stride(&cx);
-        let mut groups = Vec::with_capacity(self.program.commands.len());
-        for (i, c) in self.program.commands.iter().enumerate() {
-            let (Command::Dispatch(d), Some(p)) = (c, &self.pipelines[i]) else {
-                groups.push(None);
-                continue;
-            };
-            if d.buffers.len() + 1 != p.bindings.len() {
-                return Err(backend_error(format!(
-                    "{}::{} binds {} buffers, the module declares {} (a lowering bug)",
-                    d.module,
-                    d.entry,
-                    d.buffers.len(),
-                    p.bindings.len() - 1
-                )));
-            }
-            let mut entries = vec![wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &self.params,
-                    offset: i as u64 * stride,
-                    size: wgpu::BufferSize::new(stride),
-                }),
-            }];
-            for (j, &b) in d.buffers.iter().enumerate() {
-                entries.push(wgpu::BindGroupEntry {
-                    binding: j as u32 + 1,
-                    resource: resolved.get(b)?.as_entire_binding(),
-                });
-            }
-            let group = cx.scoped(&format!("binding {}::{}", d.module, d.entry), 0, || {
-                cx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &p.layout,
-                    entries: &entries,
-                })
-            })?;
-            groups.push(Some(group));
-        }
+        let key: Vec<wgpu::Buffer> =
+            resolved.inputs.iter().chain(&resolved.outputs).chain(&resolved.states).map(|&b| b.clone()).collect();
+        let groups = match self.groups.take() {
+            Some((k, g)) if k == key => g,
+            _ => self.bind_groups(&resolved)?,
+        };
         let timed = profile && cx.timestamps;
         let queries = if timed { Some(Timestamps::new(&cx, self.program.commands.len())?) } else { None };
         let host_start = Instant::now();
@@ -235,6 +260,7 @@ impl Executable for WgpuExecutable {
         }
         cx.scoped("running the partition", 0, || cx.queue.submit([encoder.finish()]))?;
         cx.wait()?;
+        self.groups = Some((key, groups));
         if !profile {
             return Ok(Vec::new());
         }
