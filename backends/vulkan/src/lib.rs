@@ -1,1 +1,2 @@
-//! placeholder
+//! edgehal's native Vulkan backend.
+mod modules;
