@@ -48,8 +48,12 @@ pub struct DeviceInfo {
 pub struct Peaks {
     /// f32 multiply-add rate, in GFLOP/s (a multiply-add counts 2).
     pub f32_gflops: f64,
-    /// Sustained read bandwidth from main memory, in GB/s (10⁹ bytes).
+    /// Sustained read bandwidth from main memory, in GB/s (10⁹ bytes). GPU backends measure it
+    /// with a copy kernel and count the bytes read and written.
     pub read_gbps: f64,
+    /// f16 multiply-add rate in GFLOP/s, where the device has f16 arithmetic and a probe for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f16_gflops: Option<f64>,
 }
 
 /// A backend's answer to "can you run this node?".

@@ -13,11 +13,48 @@ pub struct BackendEntry {
     pub description: &'static str,
     /// Creates the backend, or says why it is not available on this machine.
     pub create: fn() -> edgehal::Result<Arc<dyn Backend>>,
+    /// Lists every adapter/device the backend could pick (with features and limits), where it
+    /// has more than one.
+    pub adapters: Option<fn() -> Vec<String>>,
 }
 
 /// Every backend compiled into this binary, in order of preference.
-pub const BACKENDS: &[BackendEntry] =
-    &[BackendEntry { name: "cpu", description: "SIMD kernels on all cores (always available)", create: create_cpu }];
+pub const BACKENDS: &[BackendEntry] = &[
+    BackendEntry {
+        name: "cpu",
+        description: "SIMD kernels on all cores (always available)",
+        create: create_cpu,
+        adapters: None,
+    },
+    BackendEntry {
+        name: "wgpu",
+        description: "WGSL kernels through wgpu (Vulkan on Linux; EDGEHAL_WGPU_ADAPTER picks the adapter)",
+        create: create_wgpu,
+        adapters: Some(wgpu_adapters),
+    },
+];
+
+fn wgpu_adapters() -> Vec<String> {
+    edgehal_wgpu::adapters(&edgehal_wgpu::WgpuOptions::from_env())
+        .into_iter()
+        .map(|a| {
+            format!(
+                "#{} {} ({:?}, {:?}, {} {}): {}",
+                a.index,
+                a.info.name,
+                a.info.device_type,
+                a.info.backend,
+                a.info.driver,
+                a.info.driver_info,
+                a.caps.feature_names().join(" ")
+            )
+        })
+        .collect()
+}
+
+fn create_wgpu() -> edgehal::Result<Arc<dyn Backend>> {
+    Ok(Arc::new(edgehal_wgpu::WgpuBackend::new()?))
+}
 
 fn create_cpu() -> edgehal::Result<Arc<dyn Backend>> {
     Ok(Arc::new(CpuBackend::new()?))

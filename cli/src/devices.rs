@@ -33,6 +33,9 @@ struct BackendReport {
     device: Option<DeviceInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     peaks: Option<Peaks>,
+    /// Every adapter/device the backend could use (the one in `device` is picked from these).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    adapters: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -52,6 +55,7 @@ pub fn run(args: &DevicesArgs) -> Result<ExitCode> {
             error: None,
             device: None,
             peaks: None,
+            adapters: entry.adapters.map(|list| list()).unwrap_or_default(),
         };
         match (entry.create)() {
             Err(e) => report.error = Some(e.to_string()),
@@ -100,7 +104,11 @@ fn text(r: &DevicesReport) -> String {
             s += &format!("  timing:   {}\n", if d.device_timestamps { "device timestamps" } else { "host clock" });
         }
         if let Some(p) = &b.peaks {
-            s += &format!("  peaks:    {:.1} GFLOP/s f32 FMA, {:.1} GB/s read\n", p.f32_gflops, p.read_gbps);
+            let f16 = p.f16_gflops.map(|g| format!(", {g:.1} GFLOP/s f16 FMA")).unwrap_or_default();
+            s += &format!("  peaks:    {:.1} GFLOP/s f32 FMA{f16}, {:.1} GB/s read\n", p.f32_gflops, p.read_gbps);
+        }
+        for a in &b.adapters {
+            s += &format!("  adapter:  {a}\n");
         }
         if let Some(e) = &b.error {
             s += &format!("  error:    {e}\n");

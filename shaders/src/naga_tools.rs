@@ -36,9 +36,8 @@ pub fn validate(spec: &ModuleSpec) -> Result<(), String> {
 #[cfg(feature = "spirv")]
 pub fn spirv(spec: &ModuleSpec) -> Result<Vec<u32>, String> {
     let (module, info) = parse_and_validate(spec)?;
-    let (module, info) =
-        naga::back::pipeline_constants::process_overrides(&module, &info, None, &Default::default())
-            .map_err(|e| format!("{}: overrides: {e}", spec.name))?;
+    let (module, info) = naga::back::pipeline_constants::process_overrides(&module, &info, None, &Default::default())
+        .map_err(|e| format!("{}: overrides: {e}", spec.name))?;
     let options = naga::back::spv::Options {
         lang_version: (1, 3),
         use_storage_input_output_16: false,

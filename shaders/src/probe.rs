@@ -1,8 +1,11 @@
-//! The probe family's modules.
+//! The peak probes' modules: FMA rate (f32; f16 where the device has it) and copy bandwidth.
 
-use crate::ModuleSpec;
+use crate::{ModuleSpec, Variant};
 
 /// Every module of the family.
 pub(crate) fn modules() -> Vec<ModuleSpec> {
-    Vec::new()
+    vec![
+        ModuleSpec::new("probe", None, Variant::Base, vec![include_str!("../probe.wgsl")]),
+        ModuleSpec::new("probe", None, Variant::F16, vec![include_str!("../probe_f16.wgsl")]),
+    ]
 }

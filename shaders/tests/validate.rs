@@ -25,9 +25,12 @@ fn module_names_are_unique() {
 
 #[test]
 fn a_base_module_using_f16_is_rejected() {
-    let bad = edgehal_shaders::ModuleSpec::new("bad", None, edgehal_shaders::Variant::Base, vec![
-        "@compute @workgroup_size(1) fn main() { let h: f16 = 1.0h; }",
-    ]);
+    let bad = edgehal_shaders::ModuleSpec::new(
+        "bad",
+        None,
+        edgehal_shaders::Variant::Base,
+        vec!["@compute @workgroup_size(1) fn main() { let h: f16 = 1.0h; }"],
+    );
     assert!(edgehal_shaders::validate(&bad).is_err());
 }
 

@@ -9,7 +9,7 @@ const BANDWIDTH_BYTES: usize = 256 << 20;
 
 /// Measures both peaks on the current rayon pool (all its threads at once).
 pub(crate) fn measure_peaks() -> Peaks {
-    Peaks { f32_gflops: fma_gflops(), read_gbps: read_gbps() }
+    Peaks { f32_gflops: fma_gflops(), read_gbps: read_gbps(), f16_gflops: None }
 }
 
 /// The best of a few runs of an FMA loop on every thread.

@@ -10,8 +10,9 @@
 
 mod caps;
 mod lower;
+pub mod probe;
 mod program;
 
 pub use caps::Caps;
-pub use lower::{lower, supports};
+pub use lower::{lower, padded, supports};
 pub use program::{Buf, Command, Dispatch, Program, Word, grid};

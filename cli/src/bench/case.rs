@@ -104,7 +104,9 @@ impl BenchCase {
         let f32 = DType::F32;
         let (op, inputs) = match self.op {
             "matmul" => {
-                let x = operand(&mut g, "x", f32, &[d[0], d[2]], 0)?;
+                // An f16 matmul is f16 on both sides (the GPUs' f16 arithmetic); others take f32 x.
+                let x_dtype = if self.dtype == DType::F16 { DType::F16 } else { f32 };
+                let x = operand(&mut g, "x", x_dtype, &[d[0], d[2]], 0)?;
                 let w = operand(&mut g, "w", self.dtype, &[d[1], d[2]], 0)?;
                 (Op::MatMul, vec![x, w])
             }

@@ -137,8 +137,14 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     // Probe again: on a shared machine one probe can come out low; the higher of the two is the
     // better estimate of what the device can do.
     let second = probe(&backend)?;
-    let peaks =
-        Peaks { f32_gflops: first.f32_gflops.max(second.f32_gflops), read_gbps: first.read_gbps.max(second.read_gbps) };
+    let peaks = Peaks {
+        f32_gflops: first.f32_gflops.max(second.f32_gflops),
+        read_gbps: first.read_gbps.max(second.read_gbps),
+        f16_gflops: match (first.f16_gflops, second.f16_gflops) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        },
+    };
     println!(
         "{} ({}): peaks {:.1} GFLOP/s f32 FMA, {:.1} GB/s read (best of 2 probes); LLC {} MiB ({})",
         device.name,

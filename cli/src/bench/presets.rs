@@ -14,6 +14,10 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("attention", "decode (1 query, 4096 cached) and 512-token causal prefill; 32/8 heads, d=128"),
     ("ops", "element-wise ops, norms, rope and dequantize at LLM sizes"),
     ("small", "tiny shapes of every op, a sanity check that takes seconds"),
+    (
+        "gpu",
+        "the GPU targets: f16 matmul 4096^3, GEMV 4096x14336 and 14336x4096 (q4_0, q8_0, q4_k), decode attention at 4096",
+    ),
 ];
 
 /// The preset used when neither `--preset` nor `--shape` is given.
@@ -27,6 +31,7 @@ pub fn cases(name: &str) -> Result<Vec<BenchCase>> {
         "attention" => attention(),
         "ops" => ops(),
         "small" => small(),
+        "gpu" => gpu(),
         _ => return Err(CliError::unknown("preset", name, PRESETS.iter().map(|p| p.0))),
     };
     list.into_iter().map(|(op, dtype, dims)| BenchCase::new(op, Some(dtype), dims)).collect()
@@ -84,6 +89,18 @@ fn ops() -> Vec<(&'static str, DType, Vec<usize>)> {
         ("dequantize", DType::Q4_K, vec![4096, 4096]),
         ("get_rows", DType::Q4_0, vec![32000, 4096, 512]),
     ]
+}
+
+fn gpu() -> Vec<(&'static str, DType, Vec<usize>)> {
+    let mut v = vec![("matmul", DType::F16, vec![4096, 4096, 4096])];
+    for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4_K] {
+        v.push(("matmul", dtype, vec![1, 4096, 14336]));
+        v.push(("matmul", dtype, vec![1, 14336, 4096]));
+    }
+    v.push(("attention", DType::F16, vec![32, 8, 1, 4096, 128]));
+    v.push(("attention", DType::F32, vec![32, 8, 1, 4096, 128]));
+    v.push(("matmul", DType::Q4_0, vec![512, 4096, 4096]));
+    v
 }
 
 fn small() -> Vec<(&'static str, DType, Vec<usize>)> {

@@ -58,6 +58,9 @@ pub struct Figures {
     pub best_gbps: f64,
     /// Median GFLOP/s as a percentage of the measured FMA peak.
     pub pct_fma_peak: f64,
+    /// Which FMA peak `pct_fma_peak` is against: `f16` for f16 matmuls on a device with an f16
+    /// probe, else `f32`.
+    pub fma_peak: &'static str,
     /// Median GB/s as a percentage of the measured read bandwidth.
     pub pct_bw_peak: f64,
 }
@@ -69,6 +72,10 @@ impl BenchResult {
         let (median, best) = (m.median_ns().max(1) as f64, m.best_ns().max(1) as f64);
         let (gflops, gbps) = (m.cost.flops as f64 / median, bytes as f64 / median);
         let pct = |v: f64, peak: f64| if peak > 0.0 { 100.0 * v / peak } else { 0.0 };
+        let (fma_peak, fma_gflops) = match peaks.f16_gflops {
+            Some(p) if case.op == "matmul" && case.dtype == edgehal::DType::F16 => ("f16", p),
+            _ => ("f32", peaks.f32_gflops),
+        };
         let figures = Figures {
             bound: if m.memory_bound { "memory" } else { "compute" },
             intensity: m.cost.flops as f64 / bytes.max(1) as f64,
@@ -84,7 +91,8 @@ impl BenchResult {
             gbps,
             best_gflops: m.cost.flops as f64 / best,
             best_gbps: bytes as f64 / best,
-            pct_fma_peak: pct(gflops, peaks.f32_gflops),
+            pct_fma_peak: pct(gflops, fma_gflops),
+            fma_peak,
             pct_bw_peak: pct(gbps, peaks.read_gbps),
         };
         BenchResult { figures: Some(figures), error: None, ..Self::head(case) }

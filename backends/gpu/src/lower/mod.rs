@@ -31,9 +31,7 @@ pub fn supports(graph: &Graph, node: NodeId, caps: &Caps) -> Support {
         Op::RmsNorm { .. } | Op::LayerNorm { .. } => norm::supports(&n.op, &inputs, output, caps),
         Op::Rope(_) => rope::supports(&n.op, &inputs, output, caps),
         Op::Softmax => softmax::supports(&n.op, &inputs, output, caps),
-        Op::Silu | Op::Gelu(_) | Op::SwiGlu | Op::Add | Op::Mul => {
-            elementwise::supports(&n.op, &inputs, output, caps)
-        }
+        Op::Silu | Op::Gelu(_) | Op::SwiGlu | Op::Add | Op::Mul => elementwise::supports(&n.op, &inputs, output, caps),
         Op::Cast { to } if to.is_quantized() || inputs[0].dtype.is_quantized() => {
             quant::supports(&n.op, &inputs, output, caps)
         }
@@ -136,7 +134,12 @@ fn missing(graph: &Graph, v: ValueId) -> Error {
 }
 
 /// Gives every value produced and consumed only inside the partition a scratch buffer.
-fn plan_scratch(graph: &Graph, part: &Partition, bufs: &mut HashMap<ValueId, Buf>, program: &mut Program) -> Result<()> {
+fn plan_scratch(
+    graph: &Graph,
+    part: &Partition,
+    bufs: &mut HashMap<ValueId, Buf>,
+    program: &mut Program,
+) -> Result<()> {
     let mut internal: Vec<ValueId> = Vec::new();
     let mut lives: Vec<Lifetime> = Vec::new();
     for (step, &n) in part.nodes.iter().enumerate() {
@@ -177,6 +180,7 @@ pub(crate) struct Cx<'a> {
     program: &'a mut Program,
 }
 
+#[allow(dead_code)] // until every family uses every helper
 impl Cx<'_> {
     /// Input `i`'s buffer.
     pub fn input(&self, i: usize) -> Buf {
@@ -205,8 +209,22 @@ impl Cx<'_> {
     }
 
     /// Appends a dispatch of `entry` in `module` over `workgroups`.
-    pub fn dispatch(&mut self, module: String, entry: &'static str, buffers: Vec<Buf>, params: Vec<Word>, workgroups: [u32; 3]) {
-        self.program.commands.push(Command::Dispatch(Dispatch { node: self.node, module, entry, buffers, params, workgroups }));
+    pub fn dispatch(
+        &mut self,
+        module: String,
+        entry: &'static str,
+        buffers: Vec<Buf>,
+        params: Vec<Word>,
+        workgroups: [u32; 3],
+    ) {
+        self.program.commands.push(Command::Dispatch(Dispatch {
+            node: self.node,
+            module,
+            entry,
+            buffers,
+            params,
+            workgroups,
+        }));
     }
 
     /// Appends a dispatch over `n` workgroups of a 1-D grid (spread over y/z past the per-dimension
@@ -224,7 +242,12 @@ impl Cx<'_> {
 
     /// Appends a buffer copy of `bytes` (rounded up to 4).
     pub fn copy(&mut self, src: Buf, dst: Buf, bytes: u64) {
-        self.program.commands.push(Command::Copy { node: self.node, src, dst, bytes: bytes.next_multiple_of(4).max(4) });
+        self.program.commands.push(Command::Copy {
+            node: self.node,
+            src,
+            dst,
+            bytes: bytes.next_multiple_of(4).max(4),
+        });
     }
 }
 

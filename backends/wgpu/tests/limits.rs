@@ -1,0 +1,53 @@
+//! Bad requests get typed errors, never panics: buffers over the device's binding limit, an unknown
+//! adapter, foreign buffers.
+
+use edgehal::{Backend, DType, Error, TensorDesc};
+use edgehal_wgpu::{WgpuBackend, WgpuOptions};
+
+#[test]
+fn a_buffer_over_the_binding_limit_is_a_device_limit_error() {
+    let gpu = WgpuBackend::new().unwrap();
+    let limit = gpu.caps().max_storage_binding;
+    let elems = (limit / 4 + 1024) as usize;
+    let desc = TensorDesc { dtype: DType::F32, shape: vec![elems] };
+    match gpu.allocate(&desc) {
+        Err(Error::DeviceLimit { needed, limit: l, .. }) => assert!(needed > l),
+        Err(e) => panic!("expected DeviceLimit, got {e}"),
+        Ok(_) => panic!("a {elems}-element buffer over the {limit}-byte limit was allocated"),
+    }
+}
+
+#[test]
+fn an_unknown_adapter_is_named_in_the_error() {
+    let options = WgpuOptions { adapter: Some("no-such-gpu-xyz".into()), ..WgpuOptions::from_env() };
+    match WgpuBackend::with_options(options) {
+        Err(Error::Unknown { name, known, .. }) => {
+            assert_eq!(name, "no-such-gpu-xyz");
+            assert!(!known.is_empty());
+        }
+        Err(e) => panic!("expected Unknown, got {e}"),
+        Ok(_) => panic!("picked an adapter that does not exist"),
+    }
+}
+
+#[test]
+fn a_cpu_buffer_is_refused_not_misread() {
+    let gpu = WgpuBackend::new().unwrap();
+    let cpu = edgehal::CpuBackend::with_threads(1).unwrap();
+    let desc = TensorDesc { dtype: DType::F32, shape: vec![8] };
+    let foreign = cpu.allocate(&desc).unwrap();
+    assert!(matches!(gpu.download(foreign.as_ref()), Err(Error::Backend { .. })));
+}
+
+#[test]
+fn odd_sized_tensors_round_trip() {
+    let gpu = WgpuBackend::new().unwrap();
+    for (dtype, shape) in [(DType::F16, vec![3]), (DType::Q4_0, vec![1, 32]), (DType::F32, vec![0])] {
+        let n: usize = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|i| i as f32 * 0.25 - 1.0).collect();
+        let t = edgehal::Tensor::from_f32_as(dtype, shape.clone(), &values).unwrap();
+        let mut buf = gpu.allocate(t.desc()).unwrap();
+        gpu.upload(buf.as_mut(), &t).unwrap();
+        assert_eq!(gpu.download(buf.as_ref()).unwrap().bytes(), t.bytes(), "{dtype} {shape:?}");
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond the Rust toolchain, on Debian/Ubuntu, if it is missing:
+# Mesa's lavapipe (a CPU Vulkan driver: the wgpu and Vulkan backends run on it) with the Vulkan
+# loader, and the Khronos validation layer (the Vulkan tests fail on any validation message).
+set -euo pipefail
+packages=(mesa-vulkan-drivers libvulkan1 vulkan-validationlayers)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
