@@ -7,6 +7,8 @@ const W_BLOCK: u32 = 256u;
 const W_BLOCK_BYTES: u32 = 210u;
 
 // The 8 bytes at byte `byte` of `w` (blocks of 210 bytes start at any even byte): three loads, no branch.
+// Every 8-byte read of this decoder ends at least 4 bytes before the block does, so the third word
+// never lies past the buffer.
 fn q6k_words2(byte: u32) -> vec2<u32> {
     let i = byte >> 2u;
     let a = w[i];
