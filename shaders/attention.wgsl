@@ -393,6 +393,7 @@ fn split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
         wsh[S_L + t] = 0.0;
         wsh[S_BAD + t] = 0.0;
     }
+    workgroupBarrier();
     var keys: array<u32, SR>;
     for (var r = 0u; r < SR; r++) {
         keys[r] = select(0u, min(row_keys(r0 + r, kv_len), j_end), r < nr);
