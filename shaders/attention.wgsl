@@ -320,17 +320,30 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
             online_update(F_P + t * FC, FC, F_M + t, F_L + t, F_A + t, F_BAD + t);
         }
         workgroupBarrier();
+        // Constant trip counts (branches inside) keep acc in registers once unrolled.
+        var nv: array<u32, 4>;
+        var n_keys = 0u;
         for (var m = 0u; m < 4u; m++) {
-            let r = er + 4u * m;
-            let alpha = wsh[F_A + r];
-            let nv = min(FC, keys[m] - min(keys[m], j0));
+            let alpha = wsh[F_A + er + 4u * m];
             for (var n = 0u; n < 4u; n++) {
                 acc[m * 4u + n] *= alpha;
             }
-            for (var c = 0u; c < nv; c++) {
-                let w = wsh[F_P + r * FC + c];
-                for (var n = 0u; n < n_cols; n++) {
-                    acc[m * 4u + n] += w * wsh[F_KV + c * ds + ec + 32u * n];
+            nv[m] = min(FC, keys[m] - min(keys[m], j0));
+            n_keys = max(n_keys, nv[m]);
+        }
+        for (var c = 0u; c < n_keys; c++) {
+            var vv: array<f32, 4>;
+            for (var n = 0u; n < 4u; n++) {
+                if (n < n_cols) {
+                    vv[n] = wsh[F_KV + c * ds + ec + 32u * n];
+                }
+            }
+            for (var m = 0u; m < 4u; m++) {
+                if (c < nv[m]) {
+                    let w = wsh[F_P + (er + 4u * m) * FC + c];
+                    for (var n = 0u; n < 4u; n++) {
+                        acc[m * 4u + n] += w * vv[n];
+                    }
                 }
             }
         }
