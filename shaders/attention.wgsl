@@ -608,6 +608,8 @@ fn split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     var acc: array<vec2<f32>, SR>;
     for (var j0 = c.j_begin; j0 < c.j_end; j0 += SK) {
         let dots = split_dots(c, j0 + kj, part);
+        // The previous pass's weights at S_P are read until here.
+        workgroupBarrier();
         for (var r = 0u; r < SR; r++) {
             var x = dots[r];
             x += subgroupShuffleXor(x, 1u);
