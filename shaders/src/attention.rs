@@ -25,7 +25,8 @@ const SPLIT_LANES: u32 = 8;
 /// Floats of workgroup memory the attention kernels need with `fc` keys per flash tile.
 fn workgroup_floats(fc: u32) -> u32 {
     let flash = FLASH_ROWS * (FLASH_DIM + 1) + fc * (FLASH_DIM + 1) + FLASH_ROWS * fc + 4 * FLASH_ROWS;
-    let split = SPLIT_ROWS * SPLIT_DIM + SPLIT_ROWS * SPLIT_KEYS * SPLIT_LANES + SPLIT_ROWS * SPLIT_KEYS + 4 * SPLIT_ROWS;
+    let split =
+        SPLIT_ROWS * SPLIT_DIM + SPLIT_ROWS * SPLIT_KEYS * SPLIT_LANES + SPLIT_ROWS * SPLIT_KEYS + 4 * SPLIT_ROWS;
     flash.max(split)
 }
 

@@ -54,7 +54,7 @@ pub(crate) fn supports(op: &Op, inputs: &[&TensorDesc], output: &TensorDesc, cap
     }
 }
 
-fn supports_attention( inputs: &[&TensorDesc], output: &TensorDesc, caps: &Caps) -> Result<(), String> {
+fn supports_attention(inputs: &[&TensorDesc], output: &TensorDesc, caps: &Caps) -> Result<(), String> {
     let (q, k) = (inputs[0], inputs[1]);
     if q.dtype != DType::F32 || !matches!(k.dtype, DType::F32 | DType::F16) || inputs[2].dtype != k.dtype {
         return Err(format!("attention with q {} and a {} cache is not implemented", q.dtype, k.dtype));
@@ -248,7 +248,7 @@ mod tests {
     fn splits_cover_the_capacity_in_whole_passes() {
         for (cap, wgs) in [(1, 1), (17, 8), (128, 16), (4096, 8), (4096, 1024), (100_000, 1)] {
             let (n, len) = split_counts(cap, wgs, 1024, u64::MAX);
-            assert!(n >= 1 && n <= MAX_SPLITS, "{cap}/{wgs}: {n} splits");
+            assert!((1..=MAX_SPLITS).contains(&n), "{cap}/{wgs}: {n} splits");
             assert_eq!(len % SPLIT_KEYS, 0);
             assert!(n * len >= cap && (n - 1) * len < cap, "{cap}: {n} x {len}");
         }
