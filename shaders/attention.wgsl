@@ -495,11 +495,21 @@ fn split_dots(c: Split, j: u32, part: u32) -> array<f32, SR> {
     var dots: array<f32, SR>;
     if (j < c.j_end) {
         let base = c.kv_base + j * c.d;
-        for (var pi = part; pi < c.np; pi += ST) {
-            let kv = k_pair(base + 2u * pi, 2u * pi + 1u < c.d);
-            for (var r = 0u; r < SR; r++) {
-                let qv = vec2<f32>(wsh[S_Q + r * c.dq + 2u * pi], wsh[S_Q + r * c.dq + 2u * pi + 1u]);
-                dots[r] += dot(qv, kv);
+        // All of the row's loads first (constant trip count), so they are in flight together.
+        var kv: array<vec2<f32>, SD / 2u / ST>;
+        for (var n = 0u; n < SD / 2u / ST; n++) {
+            let pi = part + ST * n;
+            if (pi < c.np) {
+                kv[n] = k_pair(base + 2u * pi, 2u * pi + 1u < c.d);
+            }
+        }
+        for (var n = 0u; n < SD / 2u / ST; n++) {
+            let pi = part + ST * n;
+            if (pi < c.np) {
+                for (var r = 0u; r < SR; r++) {
+                    let qv = vec2<f32>(wsh[S_Q + r * c.dq + 2u * pi], wsh[S_Q + r * c.dq + 2u * pi + 1u]);
+                    dots[r] += dot(qv, kv[n]);
+                }
             }
         }
     }
@@ -524,12 +534,17 @@ fn split_accumulate(c: Split, keys: array<u32, SR>, j0: u32, t: u32, acc: ptr<fu
         for (var r = 0u; r < SR; r++) {
             (*acc)[r] *= wsh[S_A + r];
         }
-        let nk = min(SK, c.j_end - j0);
-        for (var k = 0u; k < nk; k++) {
-            let vv = v_pair(c.kv_base + (j0 + k) * c.d + 2u * t, 2u * t + 1u < c.d);
+        // The pass's value loads first (constant trip count), so they are in flight together.
+        var vv: array<vec2<f32>, SK>;
+        for (var k = 0u; k < SK; k++) {
+            if (j0 + k < c.j_end) {
+                vv[k] = v_pair(c.kv_base + (j0 + k) * c.d + 2u * t, 2u * t + 1u < c.d);
+            }
+        }
+        for (var k = 0u; k < SK; k++) {
             for (var r = 0u; r < SR; r++) {
                 if (j0 + k < keys[r]) {
-                    (*acc)[r] += wsh[S_P + r * SK + k] * vv;
+                    (*acc)[r] += wsh[S_P + r * SK + k] * vv[k];
                 }
             }
         }
