@@ -48,10 +48,10 @@ struct Params {
 
 const T: u32 = 128u;
 
-// Flash kernel tiles: FR query rows, FC keys, head_dim at most FD (rows padded by one word in
-// workgroup memory against bank conflicts).
+// Flash kernel tiles: FR query rows, FC keys (a multiple of 8, set by the module with the size WSH
+// of the workgroup array), head_dim at most FD (rows padded by one word in workgroup memory
+// against bank conflicts).
 const FR: u32 = 16u;
-const FC: u32 = 8u;
 const FD: u32 = 128u;
 const F_Q: u32 = 0u;
 const F_KV: u32 = F_Q + FR * (FD + 1u);
@@ -80,7 +80,7 @@ const S_END: u32 = S_BAD + SR;
 const MS: u32 = 64u;
 
 // One workgroup array shared by the kernels (each carves its own regions).
-var<workgroup> wsh: array<f32, 3296>;
+var<workgroup> wsh: array<f32, WSH>;
 
 fn is_nan(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
@@ -263,9 +263,9 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     // Rows are ordered by query row, so the tile's last row sees the most keys.
     let kmax = row_keys(min(r0 + FR, rows) - 1u, kv_len);
 
-    // Score role: one (row, key) pair per thread. Output role: rows er + 4m, columns ec + 32n.
-    let sr = t / FC;
-    let sc = t % FC;
+    // Score role: row sr, keys sc + 8n. Output role: rows er + 4m, columns ec + 32n.
+    let sr = t / 8u;
+    let sc = t % 8u;
     let er = t / 32u;
     let ec = t % 32u;
     var keys: array<u32, 4>;
@@ -274,6 +274,7 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
         keys[m] = select(0u, row_keys(rr, kv_len), rr < rows);
     }
     let s_keys = select(0u, row_keys(r0 + sr, kv_len), r0 + sr < rows);
+    let n_cols = min(4u, (d + 31u - min(ec, d)) / 32u);
     var acc: array<f32, 16>;
 
     for (var j0 = 0u; j0 < kmax; j0 += FC) {
@@ -288,17 +289,22 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
             wsh[F_KV + c * ds + e] = val;
         }
         workgroupBarrier();
-        {
-            let j = j0 + sc;
-            var s = neg_inf();
-            if (j < s_keys) {
-                var dot = 0.0;
-                for (var e = 0u; e < d; e++) {
-                    dot += wsh[F_Q + sr * ds + e] * wsh[F_KV + sc * ds + e];
+        var dots: array<f32, FC / 8u>;
+        if (j0 + sc < s_keys) {
+            for (var e = 0u; e < d; e++) {
+                let qe = wsh[F_Q + sr * ds + e];
+                for (var n = 0u; n < FC / 8u; n++) {
+                    dots[n] += qe * wsh[F_KV + (sc + 8u * n) * ds + e];
                 }
-                s = finish_score(dot, (r0 + sr) / (p.n_head / p.n_kv_head), j, kv_len);
             }
-            wsh[F_P + sr * FC + sc] = s;
+        }
+        for (var n = 0u; n < FC / 8u; n++) {
+            let c = sc + 8u * n;
+            var s = neg_inf();
+            if (j0 + c < s_keys) {
+                s = finish_score(dots[n], (r0 + sr) / (p.n_head / p.n_kv_head), j0 + c, kv_len);
+            }
+            wsh[F_P + sr * FC + c] = s;
         }
         workgroupBarrier();
         for (var x = t; x < FC * d; x += T) {
@@ -314,19 +320,29 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
             online_update(F_P + t * FC, FC, F_M + t, F_L + t, F_A + t, F_BAD + t);
         }
         workgroupBarrier();
+        // Constant trip counts (branches inside) keep acc in registers once unrolled.
+        var nv: array<u32, 4>;
+        var n_keys = 0u;
         for (var m = 0u; m < 4u; m++) {
-            let r = er + 4u * m;
-            let alpha = wsh[F_A + r];
-            let nv = min(FC, keys[m] - min(keys[m], j0));
+            let alpha = wsh[F_A + er + 4u * m];
             for (var n = 0u; n < 4u; n++) {
                 acc[m * 4u + n] *= alpha;
             }
-            for (var c = 0u; c < nv; c++) {
-                let w = wsh[F_P + r * FC + c];
-                for (var n = 0u; n < 4u; n++) {
-                    let e = ec + 32u * n;
-                    if (e < d) {
-                        acc[m * 4u + n] += w * wsh[F_KV + c * ds + e];
+            nv[m] = min(FC, keys[m] - min(keys[m], j0));
+            n_keys = max(n_keys, nv[m]);
+        }
+        for (var c = 0u; c < n_keys; c++) {
+            var vv: array<f32, 4>;
+            for (var n = 0u; n < 4u; n++) {
+                if (n < n_cols) {
+                    vv[n] = wsh[F_KV + c * ds + ec + 32u * n];
+                }
+            }
+            for (var m = 0u; m < 4u; m++) {
+                if (c < nv[m]) {
+                    let w = wsh[F_P + (er + 4u * m) * FC + c];
+                    for (var n = 0u; n < 4u; n++) {
+                        acc[m * 4u + n] += w * vv[n];
                     }
                 }
             }
@@ -351,117 +367,6 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                     y = y / l;
                 }
                 out[o + e] = y;
-            }
-        }
-    }
-}
-
-// Decode: one workgroup per (split, SR rows, KV head); grid [n_split, ceil(G*s / SR), b * hkv].
-// Each pass scores SK consecutive keys (ST threads per key read its row in 32-byte runs), then
-// streams their values with one element pair per thread. Writes per row and split: max, sum
-// (NaN when poisoned) and the unnormalised output, at partial[(row * n_split + split) * (d + 2)].
-@compute @workgroup_size(128)
-fn split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-    let d = p.head_dim;
-    let np = (d + 1u) / 2u;
-    let dq = 2u * np;
-    let sp = wid.x;
-    let kvh = wid.z % p.n_kv_head;
-    let b = wid.z / p.n_kv_head;
-    let rows = (p.n_head / p.n_kv_head) * p.seq_q;
-    let r0 = wid.y * SR;
-    if (r0 >= rows || d == 0u || d > SD) {
-        return;
-    }
-    let nr = min(SR, rows - r0);
-    let kv_len = kv_len_clamped();
-    let kv_base = (b * p.n_kv_head + kvh) * p.capacity * d;
-    let j_begin = sp * p.split_len;
-    let j_end = min(j_begin + p.split_len, row_keys(r0 + nr - 1u, kv_len));
-
-    for (var x = t; x < SR * dq; x += T) {
-        let r = x / dq;
-        let e = x % dq;
-        var val = 0.0;
-        if (r < nr && e < d) {
-            val = q[q_row(b, kvh, r0 + r) * d + e] * p.scale;
-        }
-        wsh[S_Q + x] = val;
-    }
-    if (t < SR) {
-        wsh[S_M + t] = neg_inf();
-        wsh[S_L + t] = 0.0;
-        wsh[S_BAD + t] = 0.0;
-    }
-    var keys: array<u32, SR>;
-    for (var r = 0u; r < SR; r++) {
-        keys[r] = select(0u, min(row_keys(r0 + r, kv_len), j_end), r < nr);
-    }
-    let kj = t / ST;
-    let part = t % ST;
-    var acc: array<vec2<f32>, SR>;
-
-    for (var j0 = j_begin; j0 < j_end; j0 += SK) {
-        var dots: array<f32, SR>;
-        let j = j0 + kj;
-        if (j < j_end) {
-            let base = kv_base + j * d;
-            for (var pi = part; pi < np; pi += ST) {
-                let kv = k_pair(base + 2u * pi, 2u * pi + 1u < d);
-                for (var r = 0u; r < SR; r++) {
-                    let qv = vec2<f32>(wsh[S_Q + r * dq + 2u * pi], wsh[S_Q + r * dq + 2u * pi + 1u]);
-                    dots[r] += dot(qv, kv);
-                }
-            }
-        }
-        for (var r = 0u; r < SR; r++) {
-            wsh[S_RED + (r * SK + kj) * ST + part] = dots[r];
-        }
-        workgroupBarrier();
-        if (t < SR * SK) {
-            let r = t / SK;
-            let c = t % SK;
-            var s = neg_inf();
-            if (r < nr && j0 + c < keys[r]) {
-                var sum = 0.0;
-                for (var x = 0u; x < ST; x++) {
-                    sum += wsh[S_RED + t * ST + x];
-                }
-                s = finish_score(sum, (r0 + r) / (p.n_head / p.n_kv_head), j0 + c, kv_len);
-            }
-            wsh[S_P + t] = s;
-        }
-        workgroupBarrier();
-        if (t < SR) {
-            online_update(S_P + t * SK, SK, S_M + t, S_L + t, S_A + t, S_BAD + t);
-        }
-        workgroupBarrier();
-        if (t < np) {
-            for (var r = 0u; r < SR; r++) {
-                acc[r] *= wsh[S_A + r];
-            }
-            let nk = min(SK, j_end - j0);
-            for (var c = 0u; c < nk; c++) {
-                let vv = v_pair(kv_base + (j0 + c) * d + 2u * t, 2u * t + 1u < d);
-                for (var r = 0u; r < SR; r++) {
-                    if (j0 + c < keys[r]) {
-                        acc[r] += wsh[S_P + r * SK + c] * vv;
-                    }
-                }
-            }
-        }
-    }
-    workgroupBarrier();
-    for (var r = 0u; r < nr; r++) {
-        let o = (q_row(b, kvh, r0 + r) * p.n_split + sp) * (d + 2u);
-        if (t == 0u) {
-            partial[o] = wsh[S_M + r];
-            partial[o + 1u] = select(wsh[S_L + r], nan_value(), wsh[S_BAD + r] != 0.0);
-        }
-        if (t < np) {
-            partial[o + 2u + 2u * t] = acc[r].x;
-            if (2u * t + 1u < d) {
-                partial[o + 3u + 2u * t] = acc[r].y;
             }
         }
     }
@@ -513,4 +418,224 @@ fn merge(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
         }
         out[row * d + e] = y;
     }
+}
+
+// Decode, split-KV: one workgroup per (split, SR rows, KV head); grid
+// [n_split, ceil(G*s / SR), b * hkv]. Each pass scores SK consecutive keys (ST threads per key
+// read its row in 32-byte runs), then streams their values with one element pair per thread.
+// Writes per row and split: max, sum (NaN when poisoned) and the unnormalised output, at
+// partial[(row * n_split + split) * (d + 2)]. The entry point `split` is in the module's variant
+// section below; these helpers are shared.
+
+struct Split {
+    d: u32,
+    // Element pairs per row, and the q row stride in workgroup memory (2 * np).
+    np: u32,
+    dq: u32,
+    sp: u32,
+    kvh: u32,
+    b: u32,
+    r0: u32,
+    // Rows of this workgroup (0 when it has none).
+    nr: u32,
+    kv_len: u32,
+    kv_base: u32,
+    j_begin: u32,
+    j_end: u32,
+}
+
+// The workgroup's geometry; loads its scaled q rows and resets the row statistics.
+fn split_begin(wid: vec3<u32>, t: u32) -> Split {
+    var c: Split;
+    c.d = p.head_dim;
+    c.np = (c.d + 1u) / 2u;
+    c.dq = 2u * c.np;
+    c.sp = wid.x;
+    c.kvh = wid.z % p.n_kv_head;
+    c.b = wid.z / p.n_kv_head;
+    let rows = (p.n_head / p.n_kv_head) * p.seq_q;
+    c.r0 = wid.y * SR;
+    if (c.r0 >= rows || c.d == 0u || c.d > SD) {
+        return c;
+    }
+    c.nr = min(SR, rows - c.r0);
+    c.kv_len = kv_len_clamped();
+    c.kv_base = (c.b * p.n_kv_head + c.kvh) * p.capacity * c.d;
+    c.j_begin = c.sp * p.split_len;
+    c.j_end = min(c.j_begin + p.split_len, row_keys(c.r0 + c.nr - 1u, c.kv_len));
+    for (var x = t; x < SR * c.dq; x += T) {
+        let r = x / c.dq;
+        let e = x % c.dq;
+        var val = 0.0;
+        if (r < c.nr && e < c.d) {
+            val = q[q_row(c.b, c.kvh, c.r0 + r) * c.d + e] * p.scale;
+        }
+        wsh[S_Q + x] = val;
+    }
+    if (t < SR) {
+        wsh[S_M + t] = neg_inf();
+        wsh[S_L + t] = 0.0;
+        wsh[S_BAD + t] = 0.0;
+    }
+    return c;
+}
+
+// Keys each row takes from this split: 0..keys[r].
+fn split_keys(c: Split) -> array<u32, SR> {
+    var keys: array<u32, SR>;
+    for (var r = 0u; r < SR; r++) {
+        keys[r] = select(0u, min(row_keys(c.r0 + r, c.kv_len), c.j_end), r < c.nr);
+    }
+    return keys;
+}
+
+// Partial q·k of key j (0 when j >= j_end) for every row: this thread's element pairs part,
+// part + ST, ...
+fn split_dots(c: Split, j: u32, part: u32) -> array<f32, SR> {
+    var dots: array<f32, SR>;
+    if (j < c.j_end) {
+        let base = c.kv_base + j * c.d;
+        // All of the row's loads first (constant trip count), so they are in flight together.
+        var kv: array<vec2<f32>, SD / 2u / ST>;
+        for (var n = 0u; n < SD / 2u / ST; n++) {
+            let pi = part + ST * n;
+            if (pi < c.np) {
+                kv[n] = k_pair(base + 2u * pi, 2u * pi + 1u < c.d);
+            }
+        }
+        for (var n = 0u; n < SD / 2u / ST; n++) {
+            let pi = part + ST * n;
+            if (pi < c.np) {
+                for (var r = 0u; r < SR; r++) {
+                    let qv = vec2<f32>(wsh[S_Q + r * c.dq + 2u * pi], wsh[S_Q + r * c.dq + 2u * pi + 1u]);
+                    dots[r] += dot(qv, kv[n]);
+                }
+            }
+        }
+    }
+    return dots;
+}
+
+// The score of row r and key j0 + col from its full q·k (-inf when the row does not take it).
+fn split_score(c: Split, keys: array<u32, SR>, r: u32, j: u32, dot: f32) -> f32 {
+    if (r < c.nr && j < keys[r]) {
+        return finish_score(dot, (c.r0 + r) / (p.n_head / p.n_kv_head), j, c.kv_len);
+    }
+    return neg_inf();
+}
+
+// After a pass's scores are at S_P: the softmax update, then the weighted values of its keys.
+fn split_accumulate(c: Split, keys: array<u32, SR>, j0: u32, t: u32, acc: ptr<function, array<vec2<f32>, SR>>) {
+    if (t < SR) {
+        online_update(S_P + t * SK, SK, S_M + t, S_L + t, S_A + t, S_BAD + t);
+    }
+    workgroupBarrier();
+    if (t < c.np) {
+        for (var r = 0u; r < SR; r++) {
+            (*acc)[r] *= wsh[S_A + r];
+        }
+        // The pass's value loads first (constant trip count), so they are in flight together.
+        var vv: array<vec2<f32>, SK>;
+        for (var k = 0u; k < SK; k++) {
+            if (j0 + k < c.j_end) {
+                vv[k] = v_pair(c.kv_base + (j0 + k) * c.d + 2u * t, 2u * t + 1u < c.d);
+            }
+        }
+        for (var k = 0u; k < SK; k++) {
+            for (var r = 0u; r < SR; r++) {
+                if (j0 + k < keys[r]) {
+                    (*acc)[r] += wsh[S_P + r * SK + k] * vv[k];
+                }
+            }
+        }
+    }
+}
+
+// Writes the workgroup's partials.
+fn split_end(c: Split, t: u32, acc: array<vec2<f32>, SR>) {
+    workgroupBarrier();
+    for (var r = 0u; r < c.nr; r++) {
+        let o = (q_row(c.b, c.kvh, c.r0 + r) * p.n_split + c.sp) * (c.d + 2u);
+        if (t == 0u) {
+            partial[o] = wsh[S_M + r];
+            partial[o + 1u] = select(wsh[S_L + r], nan_value(), wsh[S_BAD + r] != 0.0);
+        }
+        if (t < c.np) {
+            partial[o + 2u + 2u * t] = acc[r].x;
+            if (2u * t + 1u < c.d) {
+                partial[o + 3u + 2u * t] = acc[r].y;
+            }
+        }
+    }
+}
+
+// ==== split: base
+// The split kernel reducing each key's ST partial dot products through workgroup memory.
+@compute @workgroup_size(128)
+fn split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let c = split_begin(wid, t);
+    if (c.nr == 0u) {
+        return;
+    }
+    workgroupBarrier();
+    let keys = split_keys(c);
+    let kj = t / ST;
+    let part = t % ST;
+    var acc: array<vec2<f32>, SR>;
+    for (var j0 = c.j_begin; j0 < c.j_end; j0 += SK) {
+        let dots = split_dots(c, j0 + kj, part);
+        for (var r = 0u; r < SR; r++) {
+            wsh[S_RED + (r * SK + kj) * ST + part] = dots[r];
+        }
+        workgroupBarrier();
+        if (t < SR * SK) {
+            let r = t / SK;
+            let k = t % SK;
+            var sum = 0.0;
+            for (var x = 0u; x < ST; x++) {
+                sum += wsh[S_RED + t * ST + x];
+            }
+            wsh[S_P + t] = split_score(c, keys, r, j0 + k, sum);
+        }
+        workgroupBarrier();
+        split_accumulate(c, keys, j0, t, &acc);
+    }
+    split_end(c, t, acc);
+}
+
+// ==== split: subgroup
+// The split kernel reducing each key's ST partial dot products with subgroup shuffles. Roles
+// follow the subgroup layout (vt below), so the ST lanes of a key share a subgroup whatever the
+// device's mapping of invocations to subgroups; needs subgroups of at least ST lanes.
+@compute @workgroup_size(128)
+fn split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32,
+         @builtin(subgroup_id) sg: u32, @builtin(subgroup_size) sg_size: u32,
+         @builtin(subgroup_invocation_id) lane: u32) {
+    let c = split_begin(wid, t);
+    if (c.nr == 0u) {
+        return;
+    }
+    workgroupBarrier();
+    let keys = split_keys(c);
+    let vt = sg * sg_size + lane;
+    let kj = vt / ST;
+    let part = vt % ST;
+    var acc: array<vec2<f32>, SR>;
+    for (var j0 = c.j_begin; j0 < c.j_end; j0 += SK) {
+        let dots = split_dots(c, j0 + kj, part);
+        // The previous pass's weights at S_P are read until here.
+        workgroupBarrier();
+        for (var r = 0u; r < SR; r++) {
+            var x = dots[r];
+            x += subgroupShuffleXor(x, 1u);
+            x += subgroupShuffleXor(x, 2u);
+            x += subgroupShuffleXor(x, 4u);
+            if (part == 0u) {
+                wsh[S_P + r * SK + kj] = split_score(c, keys, r, j0 + kj, x);
+            }
+        }
+        workgroupBarrier();
+        split_accumulate(c, keys, j0, t, &acc);
+    }
+    split_end(c, t, acc);
 }

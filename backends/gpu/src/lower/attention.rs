@@ -11,6 +11,7 @@ use super::{Cx, u32_word};
 use crate::caps::Caps;
 use crate::program::{Buf, Word};
 use edgehal::{AttentionOp, DType, Error, Op, Position, Result, TensorDesc};
+use edgehal_shaders::Variant;
 
 /// Threads per workgroup of the attention kernels.
 const THREADS: u32 = 128;
@@ -27,8 +28,12 @@ const MAX_SPLITS: usize = 64;
 const MIN_SPLIT_KEYS: usize = 32;
 /// Workgroups the split kernel aims for, to fill a GPU with a single decode row.
 const TARGET_WORKGROUPS: usize = 512;
-/// The attention module's workgroup array, bytes.
-const WORKGROUP_BYTES: u32 = 3296 * 4;
+/// Workgroup memory of the `attention.*` modules and of the `attention.wide.*` modules (32 keys
+/// per flash tile), bytes.
+const WORKGROUP_BYTES: u32 = 3288 * 4;
+const WIDE_WORKGROUP_BYTES: u32 = 6768 * 4;
+/// Lanes per key of the split kernel: the subgroup variant needs subgroups at least this wide.
+const SPLIT_LANES: u32 = 8;
 
 /// Whether the attention kernels take this node.
 pub(crate) fn supports(op: &Op, inputs: &[&TensorDesc], output: &TensorDesc, caps: &Caps) -> Result<(), String> {
@@ -49,7 +54,7 @@ pub(crate) fn supports(op: &Op, inputs: &[&TensorDesc], output: &TensorDesc, cap
     }
 }
 
-fn supports_attention( inputs: &[&TensorDesc], output: &TensorDesc, caps: &Caps) -> Result<(), String> {
+fn supports_attention(inputs: &[&TensorDesc], output: &TensorDesc, caps: &Caps) -> Result<(), String> {
     let (q, k) = (inputs[0], inputs[1]);
     if q.dtype != DType::F32 || !matches!(k.dtype, DType::F32 | DType::F16) || inputs[2].dtype != k.dtype {
         return Err(format!("attention with q {} and a {} cache is not implemented", q.dtype, k.dtype));
@@ -167,7 +172,7 @@ fn lower_attention(cx: &mut Cx, a: &AttentionOp) -> Result<()> {
         u32_word("keys per split", split_len)?,
         u32_word("output rows", n_rows)?,
     ];
-    let module = "attention.base".to_string();
+    let module = module_name(cx.caps);
     let mask = if cx.inputs.len() > 3 { cx.input(3) } else { cx.dummy() };
     let (qb, kb, vb, out) = (cx.input(0), cx.input(1), cx.input(2), cx.out());
     if n_rows == 0 || d == 0 {
@@ -189,6 +194,19 @@ fn lower_attention(cx: &mut Cx, a: &AttentionOp) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The attention module for a device: wide flash tiles where workgroup memory allows, subgroup
+/// reductions where the device has subgroups of at least [`SPLIT_LANES`] lanes.
+fn module_name(caps: &Caps) -> String {
+    let detail = if caps.max_workgroup_storage >= WIDE_WORKGROUP_BYTES { ".wide" } else { "" };
+    let subgroup = caps.has(Variant::Subgroup) && caps.subgroup_size.0 >= SPLIT_LANES;
+    let variant = if subgroup && edgehal_shaders::module(&format!("attention{detail}.subgroup")).is_some() {
+        Variant::Subgroup
+    } else {
+        Variant::Base
+    };
+    format!("attention{detail}.{}", variant.name())
 }
 
 fn lower_kv_write(cx: &mut Cx, pos: Position) -> Result<()> {
@@ -230,12 +248,38 @@ mod tests {
     fn splits_cover_the_capacity_in_whole_passes() {
         for (cap, wgs) in [(1, 1), (17, 8), (128, 16), (4096, 8), (4096, 1024), (100_000, 1)] {
             let (n, len) = split_counts(cap, wgs, 1024, u64::MAX);
-            assert!(n >= 1 && n <= MAX_SPLITS, "{cap}/{wgs}: {n} splits");
+            assert!((1..=MAX_SPLITS).contains(&n), "{cap}/{wgs}: {n} splits");
             assert_eq!(len % SPLIT_KEYS, 0);
             assert!(n * len >= cap && (n - 1) * len < cap, "{cap}: {n} x {len}");
         }
         // A single decode row over 8 KV heads at 4096 positions fills the GPU.
         assert_eq!(split_counts(4096, 8, 1024, u64::MAX), (64, 64));
+    }
+
+    #[test]
+    fn module_follows_the_capabilities() {
+        let base = Caps::baseline();
+        assert_eq!(module_name(&base), "attention.base");
+        let wide = Caps { max_workgroup_storage: 32768, ..base.clone() };
+        assert_eq!(module_name(&wide), "attention.wide.base");
+        // Subgroups narrower than a key's lanes keep the base reduction.
+        let narrow = Caps { subgroups: true, subgroup_size: (4, 64), ..base.clone() };
+        assert_eq!(module_name(&narrow), "attention.base");
+        let sub = Caps { subgroups: true, subgroup_size: (32, 32), ..base.clone() };
+        let want = if edgehal_shaders::module("attention.subgroup").is_some() { "subgroup" } else { "base" };
+        assert_eq!(module_name(&sub), format!("attention.{want}"));
+        for caps in [base, wide, sub] {
+            assert!(edgehal_shaders::module(&module_name(&caps)).is_some());
+        }
+    }
+
+    #[test]
+    fn workgroup_sizes_match_the_modules() {
+        for (name, bytes) in [("attention.base", WORKGROUP_BYTES), ("attention.wide.base", WIDE_WORKGROUP_BYTES)] {
+            let m = edgehal_shaders::module(name).expect("module exists");
+            let wsh = m.consts.iter().find(|c| c.0 == "WSH").map(|c| c.1.clone());
+            assert_eq!(wsh, Some(format!("u32 = {}u", bytes / 4)), "{name}");
+        }
     }
 
     #[test]
