@@ -1,5 +1,6 @@
 //! `VulkanBackend`: the `edgehal::Backend` over one Vulkan device.
 
+use crate::VulkanOptions;
 use crate::context::{Context, caps_of};
 use crate::error::{BACKEND, backend_error};
 use crate::executable::VulkanExecutable;
@@ -7,7 +8,6 @@ use crate::instance::Instance;
 use crate::memory::{Use, VulkanBuffer};
 use crate::physical::{self, Physical};
 use crate::pipelines::PipelineCacheStats;
-use crate::VulkanOptions;
 use ash::vk;
 use edgehal::{
     Backend, DeviceBuffer, DeviceInfo, DeviceKind, Error, Executable, Graph, NodeId, Partition, Peaks, Support, Tensor,

@@ -93,7 +93,11 @@ impl VulkanExecutable {
             // Kernels are written for wgpu, which zero-initialises buffers.
             ctx.zero(&exe.scratch[i])?;
         }
-        let param_bytes = exe.steps.iter().map(|s| if let Step::Dispatch { offset, range, .. } = s { offset + range } else { 0 }).max();
+        let param_bytes = exe
+            .steps
+            .iter()
+            .map(|s| if let Step::Dispatch { offset, range, .. } = s { offset + range } else { 0 })
+            .max();
         if let Some(bytes) = param_bytes.filter(|&b| b > 0) {
             let b = ctx.create_buffer(bytes, Use::Uniform, "params")?;
             if b.mapped().is_none() {
@@ -166,20 +170,35 @@ impl VulkanExecutable {
             if !pooled.is_empty() {
                 let storage: u32 = pooled
                     .iter()
-                    .map(|s| if let Step::Dispatch { resolved, .. } = s { resolved.module.storage_bindings() as u32 } else { 0 })
+                    .map(|s| {
+                        if let Step::Dispatch { resolved, .. } = s {
+                            resolved.module.storage_bindings() as u32
+                        } else {
+                            0
+                        }
+                    })
                     .sum();
-                let mut sizes =
-                    vec![vk::DescriptorPoolSize { ty: vk::DescriptorType::UNIFORM_BUFFER, descriptor_count: pooled.len() as u32 }];
+                let mut sizes = vec![vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::UNIFORM_BUFFER,
+                    descriptor_count: pooled.len() as u32,
+                }];
                 if storage > 0 {
-                    sizes.push(vk::DescriptorPoolSize { ty: vk::DescriptorType::STORAGE_BUFFER, descriptor_count: storage });
+                    sizes.push(vk::DescriptorPoolSize {
+                        ty: vk::DescriptorType::STORAGE_BUFFER,
+                        descriptor_count: storage,
+                    });
                 }
                 let info = vk::DescriptorPoolCreateInfo::default().max_sets(pooled.len() as u32).pool_sizes(&sizes);
                 self.descriptor_pool = d.create_descriptor_pool(&info, None).check("vkCreateDescriptorPool")?;
                 let layouts: Vec<_> = pooled
                     .iter()
-                    .filter_map(|s| if let Step::Dispatch { resolved, .. } = s { Some(resolved.set_layout) } else { None })
+                    .filter_map(
+                        |s| if let Step::Dispatch { resolved, .. } = s { Some(resolved.set_layout) } else { None },
+                    )
                     .collect();
-                let info = vk::DescriptorSetAllocateInfo::default().descriptor_pool(self.descriptor_pool).set_layouts(&layouts);
+                let info = vk::DescriptorSetAllocateInfo::default()
+                    .descriptor_pool(self.descriptor_pool)
+                    .set_layouts(&layouts);
                 self.sets = d.allocate_descriptor_sets(&info).check("vkAllocateDescriptorSets")?;
             }
         }
@@ -195,12 +214,18 @@ impl VulkanExecutable {
         for (k, (list, kind)) in [(inputs, "input"), (outputs, "output"), (states, "state")].into_iter().enumerate() {
             let expected = &self.expected[k];
             if list.len() != expected.len() {
-                return Err(Error::Input(format!("{} {kind} buffers bound, the partition has {}", list.len(), expected.len())));
+                return Err(Error::Input(format!(
+                    "{} {kind} buffers bound, the partition has {}",
+                    list.len(),
+                    expected.len()
+                )));
             }
             for (i, (b, want)) in list.into_iter().zip(expected).enumerate() {
-                let vb: &VulkanBuffer = b.as_any().downcast_ref().filter(|vb: &&VulkanBuffer| vb.is_on(&self.ctx)).ok_or_else(|| {
-                    Error::Input(format!("{kind} {i} is not a buffer of this Vulkan device"))
-                })?;
+                let vb: &VulkanBuffer = b
+                    .as_any()
+                    .downcast_ref()
+                    .filter(|vb: &&VulkanBuffer| vb.is_on(&self.ctx))
+                    .ok_or_else(|| Error::Input(format!("{kind} {i} is not a buffer of this Vulkan device")))?;
                 if b.desc() != want {
                     return Err(Error::Input(format!(
                         "{kind} {i} is {} {:?}, the partition expects {} {:?}",
@@ -272,7 +297,12 @@ impl VulkanExecutable {
         unsafe {
             self.ctx
                 .device
-                .get_query_pool_results(self.queries, 0, &mut ticks, vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT)
+                .get_query_pool_results(
+                    self.queries,
+                    0,
+                    &mut ticks,
+                    vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+                )
                 .check("vkGetQueryPoolResults")?;
         }
         let bits = self.ctx.physical.queue.map(|q| q.1).unwrap_or(64);
@@ -298,7 +328,10 @@ impl VulkanExecutable {
         let mut first = 0;
         while first < self.program.commands.len() {
             let node = self.program.commands[first].node();
-            let last = (first..self.program.commands.len()).take_while(|&i| self.program.commands[i].node() == node).last().unwrap_or(first);
+            let last = (first..self.program.commands.len())
+                .take_while(|&i| self.program.commands[i].node() == node)
+                .last()
+                .unwrap_or(first);
             self.record(bound, first..last + 1, false)?;
             let t = Instant::now();
             self.submit()?;
@@ -363,7 +396,8 @@ impl Drop for VulkanExecutable {
                 d.destroy_command_pool(self.pool, None);
             }
         }
-        let buffers: Vec<RawBuffer> = self.consts.drain(..).chain(self.scratch.drain(..)).chain(self.params.take()).collect();
+        let buffers: Vec<RawBuffer> =
+            self.consts.drain(..).chain(self.scratch.drain(..)).chain(self.params.take()).collect();
         match self.ctx.allocator() {
             Ok(mut a) => buffers.into_iter().for_each(|b| b.destroy(d, &mut a)),
             Err(e) => tracing::warn!("leaking an executable's buffers: {e}"),

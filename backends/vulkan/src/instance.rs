@@ -95,8 +95,8 @@ impl Instance {
         if let (Some(log), Some(m)) = (callback_log, messenger_info) {
             let utils = ash::ext::debug_utils::Instance::new(&instance.entry, &instance.raw);
             // SAFETY: `log` is boxed and kept in the instance until after the messenger is destroyed.
-            let messenger = unsafe { utils.create_debug_utils_messenger(&m, None) }
-                .check("vkCreateDebugUtilsMessengerEXT")?;
+            let messenger =
+                unsafe { utils.create_debug_utils_messenger(&m, None) }.check("vkCreateDebugUtilsMessengerEXT")?;
             instance.debug = Some((utils, messenger));
             instance._callback_log = Some(log);
         }

@@ -60,7 +60,13 @@ pub struct VulkanOptions {
 
 impl Default for VulkanOptions {
     fn default() -> Self {
-        VulkanOptions { device: None, validation: false, pipeline_cache: None, push_descriptors: true, unified_memory: true }
+        VulkanOptions {
+            device: None,
+            validation: false,
+            pipeline_cache: None,
+            push_descriptors: true,
+            unified_memory: true,
+        }
     }
 }
 

@@ -337,7 +337,9 @@ pub(crate) fn choose(devices: &[Physical], wanted: Option<&str>) -> edgehal::Res
     let listing = || {
         devices
             .iter()
-            .map(|d| format!("{}: {}{}", d.index, d.name, d.unusable.as_ref().map(|u| format!(" ({u})")).unwrap_or_default()))
+            .map(|d| {
+                format!("{}: {}{}", d.index, d.name, d.unusable.as_ref().map(|u| format!(" ({u})")).unwrap_or_default())
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use edgehal::conform::{self, Status, Suite};
 use edgehal::Backend;
+use edgehal::conform::{self, Status, Suite};
 use std::sync::Arc;
 
 #[test]

@@ -46,9 +46,12 @@ fn the_pipeline_cache_is_written_reused_and_bad_files_are_ignored() {
     *flipped.last_mut().unwrap() ^= 0x5a;
     let mut foreign = written.clone();
     foreign[32] ^= 0xff; // device UUID
-    for (what, bytes) in
-        [("flipped", flipped), ("truncated", written[..written.len() - 1].to_vec()), ("foreign", foreign), ("junk", vec![7u8; 300])]
-    {
+    for (what, bytes) in [
+        ("flipped", flipped),
+        ("truncated", written[..written.len() - 1].to_vec()),
+        ("foreign", foreign),
+        ("junk", vec![7u8; 300]),
+    ] {
         std::fs::write(&file, &bytes).unwrap();
         let (loaded, _) = session_with_cache(&file);
         assert_eq!(loaded, 0, "{what} file must be ignored");

@@ -149,7 +149,11 @@ fn lower_attention(cx: &mut Cx, a: &AttentionOp) -> Result<()> {
     let kv_len = match a.past {
         None => u32_word("kv capacity", cap)?,
         Some(Position::Fixed(p)) => u32_word("kv length", p + s)?,
-        Some(Position::Run) => Word::Position { plus: u32::try_from(s).map_err(|_| limit("query rows", s))? },
+        Some(Position::Run) => {
+            let max = cap.checked_sub(s).ok_or_else(|| limit("query rows over the cache capacity", s))?;
+            cx.limit_position(max, format!("attention reads {s} new rows of a {cap}-row cache"));
+            Word::Position { plus: u32::try_from(s).map_err(|_| limit("query rows", s))? }
+        }
     };
     let params = a.params(d);
     let n_rows = batch * n_head * s;
@@ -218,7 +222,11 @@ fn lower_kv_write(cx: &mut Cx, pos: Position) -> Result<()> {
     let per_head = if is_f16 { s * d / 2 + 1 } else { s * d };
     let pos = match pos {
         Position::Fixed(p) => u32_word("kv_write position", p)?,
-        Position::Run => Word::Position { plus: 0 },
+        Position::Run => {
+            let max = cap.checked_sub(s).ok_or_else(|| limit("kv_write rows over the cache capacity", s))?;
+            cx.limit_position(max, format!("kv_write puts {s} rows into a {cap}-row cache"));
+            Word::Position { plus: 0 }
+        }
     };
     let words = vec![
         u32_word("heads", b * h)?,

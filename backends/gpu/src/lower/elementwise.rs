@@ -43,7 +43,11 @@ pub(crate) fn lower(cx: &mut Cx, op: &Op) -> Result<()> {
         Op::SwiGlu => ("swiglu", None),
         Op::Add | Op::Mul => {
             let walk = broadcast_walk(cx.input_desc(0), cx.input_desc(1), cx.out_desc());
-            walk.check(is_f16).map_err(|why| Error::Unsupported { backend: "gpu".into(), op: op.name().into(), why })?;
+            walk.check(is_f16).map_err(|why| Error::Unsupported {
+                backend: "gpu".into(),
+                op: op.name().into(),
+                why,
+            })?;
             (if matches!(op, Op::Add) { "add" } else { "mul" }, Some(walk))
         }
         _ => {

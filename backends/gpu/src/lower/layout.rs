@@ -248,7 +248,11 @@ fn copy(cx: &mut Cx) -> Result<()> {
 }
 
 fn refused(op: &Op, x: &TensorDesc) -> Error {
-    Error::Unsupported { backend: "gpu".into(), op: op.name().into(), why: format!("not a layout node for {}", x.dtype) }
+    Error::Unsupported {
+        backend: "gpu".into(),
+        op: op.name().into(),
+        why: format!("not a layout node for {}", x.dtype),
+    }
 }
 
 #[cfg(test)]

@@ -21,11 +21,7 @@ fn format(dtype: DType) -> Option<Format> {
 
 /// Whether the source dtype can be decoded: a plain float or a format with a decoder.
 fn decodable(dtype: DType) -> Result<(), String> {
-    if dtype.is_float() || format(dtype).is_some() {
-        Ok(())
-    } else {
-        Err(format!("no GPU decoder for {dtype}"))
-    }
+    if dtype.is_float() || format(dtype).is_some() { Ok(()) } else { Err(format!("no GPU decoder for {dtype}")) }
 }
 
 /// Whether the quant kernels take this node.
