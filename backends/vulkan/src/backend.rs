@@ -92,11 +92,7 @@ impl Backend for VulkanBackend {
     }
 
     fn measure_peaks(&self) -> edgehal::Result<Peaks> {
-        Err(Error::Unsupported {
-            backend: BACKEND.into(),
-            op: "measure_peaks".into(),
-            why: "the GPU probe kernels (shaders/probe.wgsl) are not part of this build yet".into(),
-        })
+        crate::probe::measure_peaks(&self.ctx)
     }
 
     fn supports(&self, graph: &Graph, node: NodeId) -> Support {
@@ -105,7 +101,7 @@ impl Backend for VulkanBackend {
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> edgehal::Result<Box<dyn Executable>> {
         let program = edgehal_gpu::lower(graph, partition, &self.ctx.caps, BACKEND)?;
-        Ok(Box::new(VulkanExecutable::new(self.ctx.clone(), graph, partition, program)?))
+        Ok(Box::new(VulkanExecutable::for_partition(self.ctx.clone(), graph, partition, program)?))
     }
 
     fn allocate(&self, desc: &TensorDesc) -> edgehal::Result<Box<dyn DeviceBuffer>> {

@@ -60,12 +60,17 @@ pub(crate) struct VulkanExecutable {
 
 impl VulkanExecutable {
     /// Compiles `program` (lowered from `part` of `graph`).
-    pub fn new(ctx: Arc<Context>, graph: &Graph, part: &Partition, program: Program) -> edgehal::Result<Self> {
+    pub fn for_partition(ctx: Arc<Context>, graph: &Graph, part: &Partition, program: Program) -> edgehal::Result<Self> {
         let descs = |vs: &[edgehal::ValueId]| vs.iter().map(|&v| graph.value(v).desc.clone()).collect::<Vec<_>>();
+        Self::new(ctx, program, [descs(&part.inputs), descs(&part.outputs), descs(&part.states)])
+    }
+
+    /// Compiles `program`, whose runs bind buffers of the `expected` inputs, outputs and states.
+    pub fn new(ctx: Arc<Context>, program: Program, expected: [Vec<TensorDesc>; 3]) -> edgehal::Result<Self> {
         let mut exe = VulkanExecutable {
             ctx: ctx.clone(),
             steps: Vec::with_capacity(program.commands.len()),
-            expected: [descs(&part.inputs), descs(&part.outputs), descs(&part.states)],
+            expected,
             consts: Vec::new(),
             scratch: Vec::new(),
             params: None,

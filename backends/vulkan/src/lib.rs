@@ -31,6 +31,7 @@ mod memory;
 mod modules;
 mod physical;
 mod pipeline_cache;
+mod probe;
 mod pipelines;
 mod record;
 
@@ -56,11 +57,13 @@ pub struct VulkanOptions {
     pub push_descriptors: bool,
     /// Map device-local memory directly on unified-memory devices (else always stage transfers).
     pub unified_memory: bool,
+    /// Only the base kernel variants (also on with `EDGEHAL_GPU_BASE_ONLY=1`).
+    pub base_only: bool,
 }
 
 impl Default for VulkanOptions {
     fn default() -> Self {
-        VulkanOptions { device: None, validation: false, pipeline_cache: None, push_descriptors: true, unified_memory: true }
+        VulkanOptions { device: None, validation: false, pipeline_cache: None, push_descriptors: true, unified_memory: true, base_only: false }
     }
 }
 
@@ -72,6 +75,7 @@ impl VulkanOptions {
             self.device = var("EDGEHAL_VULKAN_DEVICE").filter(|v| !v.trim().is_empty());
         }
         self.validation |= var("EDGEHAL_VULKAN_VALIDATION").is_some_and(|v| v == "1");
+        self.base_only |= var("EDGEHAL_GPU_BASE_ONLY").is_some_and(|v| v == "1");
         if self.pipeline_cache.is_none() {
             self.pipeline_cache = std::env::var_os("EDGEHAL_VULKAN_PIPELINE_CACHE").map(PathBuf::from);
         }
