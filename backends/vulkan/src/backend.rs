@@ -1,5 +1,6 @@
 //! `VulkanBackend`: the `edgehal::Backend` over one Vulkan device.
 
+use crate::VulkanOptions;
 use crate::context::{Context, caps_of};
 use crate::error::{BACKEND, backend_error};
 use crate::executable::VulkanExecutable;
@@ -7,7 +8,6 @@ use crate::instance::Instance;
 use crate::memory::{Use, VulkanBuffer};
 use crate::physical::{self, Physical};
 use crate::pipelines::PipelineCacheStats;
-use crate::VulkanOptions;
 use ash::vk;
 use edgehal::{
     Backend, DeviceBuffer, DeviceInfo, DeviceKind, Error, Executable, Graph, NodeId, Partition, Peaks, Support, Tensor,
@@ -34,7 +34,7 @@ impl VulkanBackend {
     /// The backend with explicit options (unset ones fall back to the environment variables).
     pub fn with_options(options: VulkanOptions) -> edgehal::Result<Self> {
         let options = options.with_env();
-        let instance = Instance::new(options.validation)?;
+        let instance = Instance::new(options.validation_level())?;
         let devices = physical::enumerate(&instance.raw)?;
         let chosen = physical::choose(&devices, options.device.as_deref())?;
         let ctx = Arc::new(Context::new(instance, chosen, &options)?);
@@ -135,7 +135,7 @@ impl Backend for VulkanBackend {
 
 /// Every physical device the loader reports, usable or not, with its features and limits.
 pub fn devices() -> edgehal::Result<Vec<DeviceInfo>> {
-    let instance = Instance::new(false)?;
+    let instance = Instance::new(crate::instance::Validation::Off)?;
     let all = physical::enumerate(&instance.raw)?;
     Ok(all.iter().map(|p| device_info(p, &caps_of(p), None)).collect())
 }

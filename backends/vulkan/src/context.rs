@@ -96,7 +96,8 @@ impl Context {
         let mut storage16 = vk::PhysicalDevice16BitStorageFeatures::default()
             .storage_buffer16_bit_access(uses(4433))
             .uniform_and_storage_buffer16_bit_access(uses(4434));
-        let mut f16 = vk::PhysicalDeviceShaderFloat16Int8Features::default().shader_float16(uses(9)).shader_int8(uses(39));
+        let mut f16 =
+            vk::PhysicalDeviceShaderFloat16Int8Features::default().shader_float16(uses(9)).shader_int8(uses(39));
         let full_subgroups = caps.subgroups && physical.subgroups.full_subgroups;
         let mut size_control = vk::PhysicalDeviceSubgroupSizeControlFeatures::default()
             .subgroup_size_control(full_subgroups)
@@ -218,8 +219,10 @@ impl Queue {
                     None,
                 )
                 .check("vkCreateCommandPool")?;
-            let alloc =
-                vk::CommandBufferAllocateInfo::default().command_pool(pool).level(vk::CommandBufferLevel::PRIMARY).command_buffer_count(1);
+            let alloc = vk::CommandBufferAllocateInfo::default()
+                .command_pool(pool)
+                .level(vk::CommandBufferLevel::PRIMARY)
+                .command_buffer_count(1);
             let cmd = match device.allocate_command_buffers(&alloc).check("vkAllocateCommandBuffers") {
                 Ok(c) => c[0],
                 Err(e) => {

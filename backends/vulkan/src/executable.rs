@@ -60,7 +60,12 @@ pub(crate) struct VulkanExecutable {
 
 impl VulkanExecutable {
     /// Compiles `program` (lowered from `part` of `graph`).
-    pub fn for_partition(ctx: Arc<Context>, graph: &Graph, part: &Partition, program: Program) -> edgehal::Result<Self> {
+    pub fn for_partition(
+        ctx: Arc<Context>,
+        graph: &Graph,
+        part: &Partition,
+        program: Program,
+    ) -> edgehal::Result<Self> {
         let descs = |vs: &[edgehal::ValueId]| vs.iter().map(|&v| graph.value(v).desc.clone()).collect::<Vec<_>>();
         Self::new(ctx, program, [descs(&part.inputs), descs(&part.outputs), descs(&part.states)])
     }
@@ -98,7 +103,11 @@ impl VulkanExecutable {
             // Kernels are written for wgpu, which zero-initialises buffers.
             ctx.zero(&exe.scratch[i])?;
         }
-        let param_bytes = exe.steps.iter().map(|s| if let Step::Dispatch { offset, range, .. } = s { offset + range } else { 0 }).max();
+        let param_bytes = exe
+            .steps
+            .iter()
+            .map(|s| if let Step::Dispatch { offset, range, .. } = s { offset + range } else { 0 })
+            .max();
         if let Some(bytes) = param_bytes.filter(|&b| b > 0) {
             let b = ctx.create_buffer(bytes, Use::Uniform, "params")?;
             if b.mapped().is_none() {
@@ -113,7 +122,7 @@ impl VulkanExecutable {
 
     /// Pipelines and parameter offsets for every dispatch, checking them against the module.
     fn resolve_steps(&mut self) -> edgehal::Result<()> {
-        let align = (self.ctx.physical.limits.min_uniform_buffer_offset_alignment.max(16)) as u64;
+        let align = self.ctx.physical.limits.min_uniform_buffer_offset_alignment.max(16);
         let max_groups = self.ctx.physical.limits.max_compute_work_group_count;
         let mut end = 0u64;
         for c in &self.program.commands {
@@ -171,20 +180,35 @@ impl VulkanExecutable {
             if !pooled.is_empty() {
                 let storage: u32 = pooled
                     .iter()
-                    .map(|s| if let Step::Dispatch { resolved, .. } = s { resolved.module.storage_bindings() as u32 } else { 0 })
+                    .map(|s| {
+                        if let Step::Dispatch { resolved, .. } = s {
+                            resolved.module.storage_bindings() as u32
+                        } else {
+                            0
+                        }
+                    })
                     .sum();
-                let mut sizes =
-                    vec![vk::DescriptorPoolSize { ty: vk::DescriptorType::UNIFORM_BUFFER, descriptor_count: pooled.len() as u32 }];
+                let mut sizes = vec![vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::UNIFORM_BUFFER,
+                    descriptor_count: pooled.len() as u32,
+                }];
                 if storage > 0 {
-                    sizes.push(vk::DescriptorPoolSize { ty: vk::DescriptorType::STORAGE_BUFFER, descriptor_count: storage });
+                    sizes.push(vk::DescriptorPoolSize {
+                        ty: vk::DescriptorType::STORAGE_BUFFER,
+                        descriptor_count: storage,
+                    });
                 }
                 let info = vk::DescriptorPoolCreateInfo::default().max_sets(pooled.len() as u32).pool_sizes(&sizes);
                 self.descriptor_pool = d.create_descriptor_pool(&info, None).check("vkCreateDescriptorPool")?;
                 let layouts: Vec<_> = pooled
                     .iter()
-                    .filter_map(|s| if let Step::Dispatch { resolved, .. } = s { Some(resolved.set_layout) } else { None })
+                    .filter_map(
+                        |s| if let Step::Dispatch { resolved, .. } = s { Some(resolved.set_layout) } else { None },
+                    )
                     .collect();
-                let info = vk::DescriptorSetAllocateInfo::default().descriptor_pool(self.descriptor_pool).set_layouts(&layouts);
+                let info = vk::DescriptorSetAllocateInfo::default()
+                    .descriptor_pool(self.descriptor_pool)
+                    .set_layouts(&layouts);
                 self.sets = d.allocate_descriptor_sets(&info).check("vkAllocateDescriptorSets")?;
             }
         }
@@ -200,12 +224,18 @@ impl VulkanExecutable {
         for (k, (list, kind)) in [(inputs, "input"), (outputs, "output"), (states, "state")].into_iter().enumerate() {
             let expected = &self.expected[k];
             if list.len() != expected.len() {
-                return Err(Error::Input(format!("{} {kind} buffers bound, the partition has {}", list.len(), expected.len())));
+                return Err(Error::Input(format!(
+                    "{} {kind} buffers bound, the partition has {}",
+                    list.len(),
+                    expected.len()
+                )));
             }
             for (i, (b, want)) in list.into_iter().zip(expected).enumerate() {
-                let vb: &VulkanBuffer = b.as_any().downcast_ref().filter(|vb: &&VulkanBuffer| vb.is_on(&self.ctx)).ok_or_else(|| {
-                    Error::Input(format!("{kind} {i} is not a buffer of this Vulkan device"))
-                })?;
+                let vb: &VulkanBuffer = b
+                    .as_any()
+                    .downcast_ref()
+                    .filter(|vb: &&VulkanBuffer| vb.is_on(&self.ctx))
+                    .ok_or_else(|| Error::Input(format!("{kind} {i} is not a buffer of this Vulkan device")))?;
                 if b.desc() != want {
                     return Err(Error::Input(format!(
                         "{kind} {i} is {} {:?}, the partition expects {} {:?}",
@@ -277,7 +307,12 @@ impl VulkanExecutable {
         unsafe {
             self.ctx
                 .device
-                .get_query_pool_results(self.queries, 0, &mut ticks, vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT)
+                .get_query_pool_results(
+                    self.queries,
+                    0,
+                    &mut ticks,
+                    vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+                )
                 .check("vkGetQueryPoolResults")?;
         }
         let bits = self.ctx.physical.queue.map(|q| q.1).unwrap_or(64);
@@ -303,7 +338,10 @@ impl VulkanExecutable {
         let mut first = 0;
         while first < self.program.commands.len() {
             let node = self.program.commands[first].node();
-            let last = (first..self.program.commands.len()).take_while(|&i| self.program.commands[i].node() == node).last().unwrap_or(first);
+            let last = (first..self.program.commands.len())
+                .take_while(|&i| self.program.commands[i].node() == node)
+                .last()
+                .unwrap_or(first);
             self.record(bound, first..last + 1, false)?;
             let t = Instant::now();
             self.submit()?;
@@ -368,7 +406,8 @@ impl Drop for VulkanExecutable {
                 d.destroy_command_pool(self.pool, None);
             }
         }
-        let buffers: Vec<RawBuffer> = self.consts.drain(..).chain(self.scratch.drain(..)).chain(self.params.take()).collect();
+        let buffers: Vec<RawBuffer> =
+            self.consts.drain(..).chain(self.scratch.drain(..)).chain(self.params.take()).collect();
         match self.ctx.allocator() {
             Ok(mut a) => buffers.into_iter().for_each(|b| b.destroy(d, &mut a)),
             Err(e) => tracing::warn!("leaking an executable's buffers: {e}"),

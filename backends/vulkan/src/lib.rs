@@ -31,8 +31,8 @@ mod memory;
 mod modules;
 mod physical;
 mod pipeline_cache;
-mod probe;
 mod pipelines;
+mod probe;
 mod record;
 
 pub use backend::{VulkanBackend, devices};
@@ -47,8 +47,13 @@ pub struct VulkanOptions {
     /// `None`: `EDGEHAL_VULKAN_DEVICE`, else the best device.
     pub device: Option<String>,
     /// Enable the Khronos validation layer and record its messages (also on with
-    /// `EDGEHAL_VULKAN_VALIDATION=1`).
+    /// `EDGEHAL_VULKAN_VALIDATION=1`). It checks API usage; shader modules are not re-validated
+    /// (naga validated them at build time, and the layer's spirv-val takes minutes on large kernels)
+    /// unless [`validate_shaders`](Self::validate_shaders) is set too.
     pub validation: bool,
+    /// With `validation`, also run every shader module through the layer's spirv-val (also on
+    /// with `EDGEHAL_VULKAN_VALIDATION=full`).
+    pub validate_shaders: bool,
     /// The pipeline cache file. `None`: `EDGEHAL_VULKAN_PIPELINE_CACHE`, else
     /// `<user cache dir>/edgehal/vulkan/<device UUID>-<driver version>.bin`; an empty path keeps the
     /// cache in memory only.
@@ -63,18 +68,37 @@ pub struct VulkanOptions {
 
 impl Default for VulkanOptions {
     fn default() -> Self {
-        VulkanOptions { device: None, validation: false, pipeline_cache: None, push_descriptors: true, unified_memory: true, base_only: false }
+        VulkanOptions {
+            device: None,
+            validation: false,
+            validate_shaders: false,
+            pipeline_cache: None,
+            push_descriptors: true,
+            unified_memory: true,
+            base_only: false,
+        }
     }
 }
 
 impl VulkanOptions {
+    /// The validation level.
+    fn validation_level(&self) -> instance::Validation {
+        match (self.validation, self.validate_shaders) {
+            (false, _) => instance::Validation::Off,
+            (true, false) => instance::Validation::Api,
+            (true, true) => instance::Validation::Full,
+        }
+    }
+
     /// The options with unset fields taken from the environment.
     fn with_env(mut self) -> Self {
         let var = |k: &str| std::env::var(k).ok();
         if self.device.is_none() {
             self.device = var("EDGEHAL_VULKAN_DEVICE").filter(|v| !v.trim().is_empty());
         }
-        self.validation |= var("EDGEHAL_VULKAN_VALIDATION").is_some_and(|v| v == "1");
+        let validation = var("EDGEHAL_VULKAN_VALIDATION");
+        self.validation |= validation.as_deref().is_some_and(|v| v == "1" || v == "full");
+        self.validate_shaders |= validation.as_deref() == Some("full");
         self.base_only |= var("EDGEHAL_GPU_BASE_ONLY").is_some_and(|v| v == "1");
         if self.pipeline_cache.is_none() {
             self.pipeline_cache = std::env::var_os("EDGEHAL_VULKAN_PIPELINE_CACHE").map(PathBuf::from);

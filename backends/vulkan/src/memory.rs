@@ -103,7 +103,8 @@ impl Context {
         };
         // SAFETY: the allocation was made for this buffer's requirements and is not bound elsewhere.
         let bound = unsafe { self.device.bind_buffer_memory(buffer, allocation.memory(), allocation.offset()) };
-        let raw = RawBuffer { buffer, allocation: Some(allocation), size, id: self.next_id.fetch_add(1, Ordering::Relaxed) };
+        let raw =
+            RawBuffer { buffer, allocation: Some(allocation), size, id: self.next_id.fetch_add(1, Ordering::Relaxed) };
         if let Err(e) = bound {
             if let Ok(mut a) = self.allocator() {
                 raw.destroy(&self.device, &mut a);

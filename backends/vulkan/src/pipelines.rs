@@ -140,7 +140,8 @@ impl Context {
         if let Err(why) = self.physical.can_load(m) {
             return Err(Error::Unsupported { backend: BACKEND.into(), op: name.into(), why });
         }
-        let wg = m.workgroup_size(entry).ok_or_else(|| backend_error(format!("{name} has no entry point `{entry}`")))?;
+        let wg =
+            m.workgroup_size(entry).ok_or_else(|| backend_error(format!("{name} has no entry point `{entry}`")))?;
         let mut state = self.pipelines.state.lock().map_err(|_| backend_error("pipeline lock poisoned"))?;
         let layout = match state.layouts.get(m.name) {
             Some(l) => *l,
@@ -169,7 +170,8 @@ impl Context {
 
     fn create_layout(&self, m: &'static ModuleEntry) -> edgehal::Result<Layout> {
         let d = &self.device;
-        let push = self.push.is_some() && self.physical.push_descriptors.is_some_and(|max| m.bindings.len() as u32 <= max);
+        let push =
+            self.push.is_some() && self.physical.push_descriptors.is_some_and(|max| m.bindings.len() as u32 <= max);
         let bindings: Vec<_> = m
             .bindings
             .iter()
@@ -230,7 +232,7 @@ impl Context {
         // Subgroup kernels may assume every subgroup is full (reductions through workgroup memory
         // indexed by subgroup id); the flag needs the x size to be a multiple of the largest size.
         let max_sg = self.physical.subgroups.range.1.max(1);
-        let full = m.variant == Variant::Subgroup && self.enabled.full_subgroups && wg[0] % max_sg == 0;
+        let full = m.variant == Variant::Subgroup && self.enabled.full_subgroups && wg[0].is_multiple_of(max_sg);
         let flags = if full {
             vk::PipelineShaderStageCreateFlags::REQUIRE_FULL_SUBGROUPS_EXT
         } else {
@@ -242,7 +244,8 @@ impl Context {
             .name(&name)
             .flags(flags);
         let mut feedback = vk::PipelineCreationFeedback::default();
-        let mut feedback_info = vk::PipelineCreationFeedbackCreateInfo::default().pipeline_creation_feedback(&mut feedback);
+        let mut feedback_info =
+            vk::PipelineCreationFeedbackCreateInfo::default().pipeline_creation_feedback(&mut feedback);
         let mut info = vk::ComputePipelineCreateInfo::default().stage(stage).layout(layout.pipeline_layout);
         if self.enabled.creation_feedback {
             info = info.push_next(&mut feedback_info);
@@ -250,7 +253,8 @@ impl Context {
         // SAFETY: a valid create info whose objects are alive.
         let pipeline = unsafe { self.device.create_compute_pipelines(self.pipelines.cache, &[info], None) }
             .map_err(|(_, e)| crate::error::vk_error(&format!("creating the pipeline {}::{entry}", m.name), e))?;
-        let pipeline = pipeline.first().copied().ok_or_else(|| backend_error("vkCreateComputePipelines returned nothing"))?;
+        let pipeline =
+            pipeline.first().copied().ok_or_else(|| backend_error("vkCreateComputePipelines returned nothing"))?;
         let hit = feedback.flags.contains(vk::PipelineCreationFeedbackFlags::VALID)
             && feedback.flags.contains(vk::PipelineCreationFeedbackFlags::APPLICATION_PIPELINE_CACHE_HIT);
         Ok((pipeline, hit))

@@ -28,7 +28,8 @@ impl Hazards {
     /// The buffers a command reading `reads` and writing `writes` must wait for: earlier writes
     /// to anything it touches, earlier reads of anything it writes.
     fn conflicts(&self, reads: &[vk::Buffer], writes: &[vk::Buffer]) -> Vec<vk::Buffer> {
-        let mut out: Vec<vk::Buffer> = reads.iter().chain(writes).copied().filter(|b| self.written.contains(b)).collect();
+        let mut out: Vec<vk::Buffer> =
+            reads.iter().chain(writes).copied().filter(|b| self.written.contains(b)).collect();
         out.extend(writes.iter().copied().filter(|b| self.read.contains(b)));
         out.sort_by_key(|b| ash::vk::Handle::as_raw(*b));
         out.dedup();
@@ -52,7 +53,12 @@ impl Hazards {
 
 impl VulkanExecutable {
     /// Records `commands` of the program into the command buffer (with timestamps if `profile`).
-    pub(crate) fn record(&mut self, bound: &[Vec<Bound>; 3], commands: Range<usize>, profile: bool) -> edgehal::Result<()> {
+    pub(crate) fn record(
+        &mut self,
+        bound: &[Vec<Bound>; 3],
+        commands: Range<usize>,
+        profile: bool,
+    ) -> edgehal::Result<()> {
         self.write_descriptor_sets(bound)?;
         let d = &self.ctx.device;
         let cmd = self.cmd;
@@ -105,7 +111,9 @@ impl VulkanExecutable {
                     })
                     .collect();
                 // SAFETY: recording.
-                unsafe { d.cmd_pipeline_barrier(cmd, STAGES, STAGES, vk::DependencyFlags::empty(), &[], &barriers, &[]) };
+                unsafe {
+                    d.cmd_pipeline_barrier(cmd, STAGES, STAGES, vk::DependencyFlags::empty(), &[], &barriers, &[])
+                };
                 hazards.barrier(&conflicts);
             }
             hazards.access(&reads, &writes);
@@ -118,13 +126,28 @@ impl VulkanExecutable {
                             bound_pipeline = resolved.pipeline;
                         }
                         if resolved.push {
-                            let push = self.ctx.push.as_ref().ok_or_else(|| backend_error("push descriptors not loaded"))?;
+                            let push =
+                                self.ctx.push.as_ref().ok_or_else(|| backend_error("push descriptors not loaded"))?;
                             let infos = self.buffer_infos(bound, &disp.buffers, *offset, *range)?;
                             let writes = descriptor_writes(vk::DescriptorSet::null(), &infos);
-                            push.cmd_push_descriptor_set(cmd, vk::PipelineBindPoint::COMPUTE, resolved.layout, 0, &writes);
+                            push.cmd_push_descriptor_set(
+                                cmd,
+                                vk::PipelineBindPoint::COMPUTE,
+                                resolved.layout,
+                                0,
+                                &writes,
+                            );
                         } else {
-                            let set = *self.sets.get(set_of[i]).ok_or_else(|| backend_error("descriptor set missing"))?;
-                            d.cmd_bind_descriptor_sets(cmd, vk::PipelineBindPoint::COMPUTE, resolved.layout, 0, &[set], &[]);
+                            let set =
+                                *self.sets.get(set_of[i]).ok_or_else(|| backend_error("descriptor set missing"))?;
+                            d.cmd_bind_descriptor_sets(
+                                cmd,
+                                vk::PipelineBindPoint::COMPUTE,
+                                resolved.layout,
+                                0,
+                                &[set],
+                                &[],
+                            );
                         }
                         let [x, y, z] = disp.workgroups;
                         d.cmd_dispatch(cmd, x, y, z);
@@ -133,7 +156,10 @@ impl VulkanExecutable {
                 (Command::Copy { src, dst, bytes, .. }, _) => {
                     let (s, d_) = (self.resolve(bound, *src)?, self.resolve(bound, *dst)?);
                     if *bytes > s.1 || *bytes > d_.1 {
-                        return Err(backend_error(format!("copy of {bytes} bytes between buffers of {} and {}", s.1, d_.1)));
+                        return Err(backend_error(format!(
+                            "copy of {bytes} bytes between buffers of {} and {}",
+                            s.1, d_.1
+                        )));
                     }
                     let region = vk::BufferCopy { src_offset: 0, dst_offset: 0, size: *bytes };
                     // SAFETY: recording; both buffers are alive for the run.
@@ -143,7 +169,9 @@ impl VulkanExecutable {
             }
             if profile {
                 // SAFETY: recording; query i + 1 exists.
-                unsafe { d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, self.queries, i as u32 + 1) };
+                unsafe {
+                    d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, self.queries, i as u32 + 1)
+                };
             }
         }
         let to_host = vk::MemoryBarrier::default()
@@ -151,7 +179,15 @@ impl VulkanExecutable {
             .dst_access_mask(vk::AccessFlags::HOST_READ);
         // SAFETY: recording.
         unsafe {
-            d.cmd_pipeline_barrier(cmd, STAGES, vk::PipelineStageFlags::HOST, vk::DependencyFlags::empty(), &[to_host], &[], &[]);
+            d.cmd_pipeline_barrier(
+                cmd,
+                STAGES,
+                vk::PipelineStageFlags::HOST,
+                vk::DependencyFlags::empty(),
+                &[to_host],
+                &[],
+                &[],
+            );
             d.end_command_buffer(cmd).check("vkEndCommandBuffer")?;
         }
         Ok(())
@@ -182,7 +218,13 @@ impl VulkanExecutable {
     }
 
     /// Binding 0 (the parameters) and the storage buffers of one dispatch.
-    fn buffer_infos(&self, bound: &[Vec<Bound>; 3], bufs: &[Buf], offset: u64, range: u64) -> edgehal::Result<Vec<vk::DescriptorBufferInfo>> {
+    fn buffer_infos(
+        &self,
+        bound: &[Vec<Bound>; 3],
+        bufs: &[Buf],
+        offset: u64,
+        range: u64,
+    ) -> edgehal::Result<Vec<vk::DescriptorBufferInfo>> {
         let params = self.params.as_ref().ok_or_else(|| backend_error("no parameter buffer"))?;
         let mut infos = vec![vk::DescriptorBufferInfo { buffer: params.buffer, offset, range }];
         for &b in bufs {

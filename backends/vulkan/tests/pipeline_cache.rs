@@ -35,7 +35,8 @@ fn the_pipeline_cache_is_written_reused_and_bad_files_are_ignored() {
     let (loaded, _) = session_with_cache(&file);
     assert_eq!(loaded, 0, "no file yet");
     let written = std::fs::read(&file).expect("cache file written at shutdown");
-    assert!(written.len() > 80 + 32, "header + Vulkan cache data, got {} bytes", written.len());
+    // Our header and at least Vulkan's own (lavapipe stores nothing more).
+    assert!(written.len() >= 80 + 32, "header + Vulkan cache data, got {} bytes", written.len());
 
     let (loaded, hits) = session_with_cache(&file);
     assert_eq!(loaded, written.len() - 80, "the second backend loads the first one's data");
@@ -46,9 +47,12 @@ fn the_pipeline_cache_is_written_reused_and_bad_files_are_ignored() {
     *flipped.last_mut().unwrap() ^= 0x5a;
     let mut foreign = written.clone();
     foreign[32] ^= 0xff; // device UUID
-    for (what, bytes) in
-        [("flipped", flipped), ("truncated", written[..written.len() - 1].to_vec()), ("foreign", foreign), ("junk", vec![7u8; 300])]
-    {
+    for (what, bytes) in [
+        ("flipped", flipped),
+        ("truncated", written[..written.len() - 1].to_vec()),
+        ("foreign", foreign),
+        ("junk", vec![7u8; 300]),
+    ] {
         std::fs::write(&file, &bytes).unwrap();
         let (loaded, _) = session_with_cache(&file);
         assert_eq!(loaded, 0, "{what} file must be ignored");

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use edgehal::{Backend, CpuBackend, DType, Error, RunOptions, Session, Policy, Tensor, TensorDesc};
+use edgehal::{Backend, CpuBackend, DType, Error, Policy, RunOptions, Session, Tensor, TensorDesc};
 use edgehal_vulkan::{VulkanBackend, VulkanOptions};
 use std::sync::Arc;
 
@@ -116,7 +116,10 @@ fn an_unknown_device_is_a_typed_unavailable_error() {
     let err = VulkanBackend::with_options(VulkanOptions { device: Some("no such gpu 1234".into()), ..options() })
         .map(|_| ())
         .unwrap_err();
-    assert!(matches!(&err, Error::Backend { why, .. } if why.starts_with("unavailable:") && why.contains("llvmpipe")), "{err}");
+    assert!(
+        matches!(&err, Error::Backend { why, .. } if why.starts_with("unavailable:") && why.contains("llvmpipe")),
+        "{err}"
+    );
 }
 
 #[test]
