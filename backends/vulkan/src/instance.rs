@@ -98,9 +98,14 @@ impl Instance {
             .flags(flags);
         // spirv-val on naga's output (already validated by naga at build time) takes minutes per
         // large kernel in the layer; API-usage validation is what this backend answers for.
-        let disabled = [vk::ValidationFeatureDisableEXT::SHADERS];
-        let mut features = vk::ValidationFeaturesEXT::default().disabled_validation_features(&disabled);
-        if validation == Validation::Api {
+        // Synchronization validation checks the barriers between dependent commands.
+        let disabled: &[vk::ValidationFeatureDisableEXT] =
+            if validation == Validation::Api { &[vk::ValidationFeatureDisableEXT::SHADERS] } else { &[] };
+        let enabled = [vk::ValidationFeatureEnableEXT::SYNCHRONIZATION_VALIDATION];
+        let mut features = vk::ValidationFeaturesEXT::default()
+            .disabled_validation_features(disabled)
+            .enabled_validation_features(&enabled);
+        if on {
             info = info.push_next(&mut features);
         }
         if let Some(m) = messenger_info.as_mut() {
