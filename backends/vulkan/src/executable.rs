@@ -56,6 +56,8 @@ pub(crate) struct VulkanExecutable {
     /// The position the parameters were last written for.
     position: Option<usize>,
     const_bytes: u64,
+    /// Profile with host clocks even where the queue has timestamps (tests of that path).
+    pub(crate) host_timing: bool,
 }
 
 impl VulkanExecutable {
@@ -88,6 +90,7 @@ impl VulkanExecutable {
             recorded: None,
             position: None,
             const_bytes: 0,
+            host_timing: false,
             program,
         };
         // Every early return below drops `exe`, which releases what was created so far.
@@ -363,7 +366,7 @@ impl Executable for VulkanExecutable {
         if self.position.is_none() || (self.position != Some(position) && self.program.depends_on_position()) {
             self.write_params(position)?;
         }
-        if profile && !self.ctx.physical.timestamps() {
+        if profile && (self.host_timing || !self.ctx.physical.timestamps()) {
             return self.run_host_timed(&bound);
         }
         let ids: Vec<u64> = bound.iter().flatten().map(|b| b.2).collect();

@@ -34,6 +34,8 @@ mod pipeline_cache;
 mod pipelines;
 mod probe;
 mod record;
+#[cfg(test)]
+mod tests;
 
 pub use backend::{VulkanBackend, devices};
 pub use memory::VulkanBuffer;
