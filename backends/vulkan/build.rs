@@ -13,6 +13,8 @@ struct SpirvFacts {
     entries: Vec<(String, [u32; 3])>,
     capabilities: Vec<u32>,
     extensions: Vec<String>,
+    /// `(set, binding, storage class)` of every decorated resource variable.
+    resources: Vec<(u32, u32, u32)>,
 }
 
 /// A SPIR-V literal string starting at `words[0]` (nul-terminated, packed little end first).
@@ -37,6 +39,13 @@ fn facts(name: &str, words: &[u32]) -> Result<SpirvFacts, String> {
     const OP_CAPABILITY: u32 = 17;
     const GL_COMPUTE: u32 = 5;
     const LOCAL_SIZE: u32 = 17;
+    const OP_VARIABLE: u32 = 59;
+    const OP_DECORATE: u32 = 71;
+    const BINDING: u32 = 33;
+    const DESCRIPTOR_SET: u32 = 34;
+    let mut bindings: Vec<(u32, u32)> = Vec::new();
+    let mut sets: Vec<(u32, u32)> = Vec::new();
+    let mut classes: Vec<(u32, u32)> = Vec::new();
     if words.len() < 5 || words[0] != 0x0723_0203 {
         return Err(format!("{name}: naga wrote no SPIR-V header"));
     }
@@ -55,6 +64,9 @@ fn facts(name: &str, words: &[u32]) -> Result<SpirvFacts, String> {
             OP_CAPABILITY => out.capabilities.push(args[0]),
             OP_EXTENSION => out.extensions.push(literal_string(args).0),
             OP_ENTRY_POINT if args[0] == GL_COMPUTE => entry_ids.push((args[1], literal_string(&args[2..]).0)),
+            OP_DECORATE if args.len() >= 3 && args[1] == BINDING => bindings.push((args[0], args[2])),
+            OP_DECORATE if args.len() >= 3 && args[1] == DESCRIPTOR_SET => sets.push((args[0], args[2])),
+            OP_VARIABLE if args.len() >= 3 => classes.push((args[1], args[2])),
             OP_EXECUTION_MODE if args[1] == LOCAL_SIZE && args.len() >= 5 => {
                 sizes.push((args[0], [args[2], args[3], args[4]]))
             }
@@ -70,9 +82,47 @@ fn facts(name: &str, words: &[u32]) -> Result<SpirvFacts, String> {
             .ok_or_else(|| format!("{name}: entry point {entry} has no LocalSize execution mode"))?;
         out.entries.push((entry, size));
     }
+    for (id, binding) in bindings {
+        let set = sets.iter().find(|(i, _)| *i == id).map_or(0, |s| s.1);
+        let class = classes.iter().find(|(i, _)| *i == id).map_or(u32::MAX, |c| c.1);
+        out.resources.push((set, binding, class));
+    }
     out.capabilities.sort_unstable();
     out.capabilities.dedup();
     Ok(out)
+}
+
+/// Every resource the SPIR-V declares must be one of the module's declared bindings, of the same
+/// kind (uniform / storage buffer), in set 0: the backend builds its layouts from the declarations.
+fn check_interface(
+    name: &str,
+    resources: &[(u32, u32, u32)],
+    declared: &[(u32, edgehal_shaders::BindingKind)],
+) -> Result<(), String> {
+    const UNIFORM: u32 = 2;
+    const STORAGE_BUFFER: u32 = 12;
+    if resources.len() != declared.len() {
+        return Err(format!(
+            "{name}: SPIR-V has {} resource variables, the WGSL declares {declared:?}",
+            resources.len()
+        ));
+    }
+    for &(set, binding, class) in resources {
+        let kind = declared.iter().find(|(b, _)| *b == binding).map(|(_, k)| *k);
+        let ok = set == 0
+            && match kind {
+                Some(edgehal_shaders::BindingKind::Uniform) => class == UNIFORM,
+                Some(_) => class == STORAGE_BUFFER,
+                None => false,
+            };
+        if !ok {
+            return Err(format!(
+                "{name}: SPIR-V resource at set {set} binding {binding} (storage class {class}) does not match the \
+                 declared bindings {declared:?}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn main() {
@@ -99,6 +149,10 @@ fn main() {
                 continue;
             }
         };
+        if let Err(e) = check_interface(&spec.name, &facts.resources, &spec.bindings()) {
+            failures.push(e);
+            continue;
+        }
         let path = out_dir.join(format!("{}.spv", spec.name));
         let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         if let Err(e) = std::fs::write(&path, bytes) {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// edgehal's native Vulkan backend: the shared WGSL kernels as SPIR-V (translated at build time),
 /// run through ash with its own memory, pipeline, descriptor and synchronisation handling.
 pub struct VulkanBackend {
-    ctx: Arc<Context>,
+    pub(crate) ctx: Arc<Context>,
     info: DeviceInfo,
 }
 
@@ -34,7 +34,7 @@ impl VulkanBackend {
     /// The backend with explicit options (unset ones fall back to the environment variables).
     pub fn with_options(options: VulkanOptions) -> edgehal::Result<Self> {
         let options = options.with_env();
-        let instance = Instance::new(options.validation)?;
+        let instance = Instance::new(options.validation_level())?;
         let devices = physical::enumerate(&instance.raw)?;
         let chosen = physical::choose(&devices, options.device.as_deref())?;
         let ctx = Arc::new(Context::new(instance, chosen, &options)?);
@@ -92,11 +92,7 @@ impl Backend for VulkanBackend {
     }
 
     fn measure_peaks(&self) -> edgehal::Result<Peaks> {
-        Err(Error::Unsupported {
-            backend: BACKEND.into(),
-            op: "measure_peaks".into(),
-            why: "the GPU probe kernels (shaders/probe.wgsl) are not part of this build yet".into(),
-        })
+        crate::probe::measure_peaks(&self.ctx)
     }
 
     fn supports(&self, graph: &Graph, node: NodeId) -> Support {
@@ -105,7 +101,7 @@ impl Backend for VulkanBackend {
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> edgehal::Result<Box<dyn Executable>> {
         let program = edgehal_gpu::lower(graph, partition, &self.ctx.caps, BACKEND)?;
-        Ok(Box::new(VulkanExecutable::new(self.ctx.clone(), graph, partition, program)?))
+        Ok(Box::new(VulkanExecutable::for_partition(self.ctx.clone(), graph, partition, program)?))
     }
 
     fn allocate(&self, desc: &TensorDesc) -> edgehal::Result<Box<dyn DeviceBuffer>> {
@@ -139,7 +135,7 @@ impl Backend for VulkanBackend {
 
 /// Every physical device the loader reports, usable or not, with its features and limits.
 pub fn devices() -> edgehal::Result<Vec<DeviceInfo>> {
-    let instance = Instance::new(false)?;
+    let instance = Instance::new(crate::instance::Validation::Off)?;
     let all = physical::enumerate(&instance.raw)?;
     Ok(all.iter().map(|p| device_info(p, &caps_of(p), None)).collect())
 }

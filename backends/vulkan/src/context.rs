@@ -75,7 +75,7 @@ impl Context {
     /// variants need.
     pub fn new(instance: Instance, physical: Physical, options: &VulkanOptions) -> edgehal::Result<Context> {
         let mut caps = caps_of(&physical);
-        if std::env::var("EDGEHAL_GPU_BASE_ONLY").is_ok_and(|v| v == "1") {
+        if options.base_only {
             caps = caps.base_only();
         }
         let used: BTreeSet<u32> = MODULES

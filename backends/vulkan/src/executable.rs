@@ -56,16 +56,28 @@ pub(crate) struct VulkanExecutable {
     /// The position the parameters were last written for.
     position: Option<usize>,
     const_bytes: u64,
+    /// Profile with host clocks even where the queue has timestamps (tests of that path).
+    pub(crate) host_timing: bool,
 }
 
 impl VulkanExecutable {
     /// Compiles `program` (lowered from `part` of `graph`).
-    pub fn new(ctx: Arc<Context>, graph: &Graph, part: &Partition, program: Program) -> edgehal::Result<Self> {
+    pub fn for_partition(
+        ctx: Arc<Context>,
+        graph: &Graph,
+        part: &Partition,
+        program: Program,
+    ) -> edgehal::Result<Self> {
         let descs = |vs: &[edgehal::ValueId]| vs.iter().map(|&v| graph.value(v).desc.clone()).collect::<Vec<_>>();
+        Self::new(ctx, program, [descs(&part.inputs), descs(&part.outputs), descs(&part.states)])
+    }
+
+    /// Compiles `program`, whose runs bind buffers of the `expected` inputs, outputs and states.
+    pub fn new(ctx: Arc<Context>, program: Program, expected: [Vec<TensorDesc>; 3]) -> edgehal::Result<Self> {
         let mut exe = VulkanExecutable {
             ctx: ctx.clone(),
             steps: Vec::with_capacity(program.commands.len()),
-            expected: [descs(&part.inputs), descs(&part.outputs), descs(&part.states)],
+            expected,
             consts: Vec::new(),
             scratch: Vec::new(),
             params: None,
@@ -78,6 +90,7 @@ impl VulkanExecutable {
             recorded: None,
             position: None,
             const_bytes: 0,
+            host_timing: false,
             program,
         };
         // Every early return below drops `exe`, which releases what was created so far.
@@ -112,7 +125,7 @@ impl VulkanExecutable {
 
     /// Pipelines and parameter offsets for every dispatch, checking them against the module.
     fn resolve_steps(&mut self) -> edgehal::Result<()> {
-        let align = (self.ctx.physical.limits.min_uniform_buffer_offset_alignment.max(16)) as u64;
+        let align = self.ctx.physical.limits.min_uniform_buffer_offset_alignment.max(16);
         let max_groups = self.ctx.physical.limits.max_compute_work_group_count;
         let mut end = 0u64;
         for c in &self.program.commands {
@@ -353,7 +366,7 @@ impl Executable for VulkanExecutable {
         if self.position.is_none() || (self.position != Some(position) && self.program.depends_on_position()) {
             self.write_params(position)?;
         }
-        if profile && !self.ctx.physical.timestamps() {
+        if profile && (self.host_timing || !self.ctx.physical.timestamps()) {
             return self.run_host_timed(&bound);
         }
         let ids: Vec<u64> = bound.iter().flatten().map(|b| b.2).collect();

@@ -9,6 +9,17 @@ use std::sync::{Arc, Mutex};
 /// The Khronos validation layer.
 const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
 
+/// How much the Khronos validation layer checks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Validation {
+    /// No layer.
+    Off,
+    /// API usage (descriptors, barriers, pipelines, limits), shader modules not re-validated.
+    Api,
+    /// API usage and every shader module through spirv-val.
+    Full,
+}
+
 /// Validation warnings and errors, in the order the layer reported them.
 pub(crate) type MessageLog = Arc<Mutex<Vec<String>>>;
 
@@ -32,8 +43,9 @@ unsafe impl Sync for Instance {}
 
 impl Instance {
     /// Loads the loader and creates an instance (Vulkan 1.1 or newer, at most 1.3), with the
-    /// validation layer and a messenger that records warnings and errors when `validation` is set.
-    pub fn new(validation: bool) -> edgehal::Result<Instance> {
+    /// validation layer and a messenger that records warnings and errors unless `validation` is off.
+    pub fn new(validation: Validation) -> edgehal::Result<Instance> {
+        let on = validation != Validation::Off;
         // SAFETY: loading the system's Vulkan loader runs its initialisers; that is what it is for.
         let entry = unsafe { ash::Entry::load() }.map_err(|e| unavailable(format!("no Vulkan loader: {e}")))?;
         // SAFETY: a plain query on a loaded entry.
@@ -59,7 +71,7 @@ impl Instance {
             flags |= vk::InstanceCreateFlags::ENUMERATE_PORTABILITY_KHR;
         }
         let mut layers = Vec::new();
-        if validation {
+        if on {
             // SAFETY: plain query.
             let available =
                 unsafe { entry.enumerate_instance_layer_properties() }.check("vkEnumerateInstanceLayerProperties")?;
@@ -73,7 +85,7 @@ impl Instance {
             ext_names.push(ash::ext::debug_utils::NAME.as_ptr());
         }
         let messages: MessageLog = Arc::default();
-        let callback_log = validation.then(|| Box::new(messages.clone()));
+        let callback_log = on.then(|| Box::new(messages.clone()));
         let mut messenger_info = callback_log.as_ref().map(|log| messenger_create_info(log));
         let app = vk::ApplicationInfo::default()
             .application_name(c"edgehal")
@@ -84,6 +96,18 @@ impl Instance {
             .enabled_layer_names(&layers)
             .enabled_extension_names(&ext_names)
             .flags(flags);
+        // spirv-val on naga's output (already validated by naga at build time) takes minutes per
+        // large kernel in the layer; API-usage validation is what this backend answers for.
+        // Synchronization validation checks the barriers between dependent commands.
+        let disabled: &[vk::ValidationFeatureDisableEXT] =
+            if validation == Validation::Api { &[vk::ValidationFeatureDisableEXT::SHADERS] } else { &[] };
+        let enabled = [vk::ValidationFeatureEnableEXT::SYNCHRONIZATION_VALIDATION];
+        let mut features = vk::ValidationFeaturesEXT::default()
+            .disabled_validation_features(disabled)
+            .enabled_validation_features(&enabled);
+        if on {
+            info = info.push_next(&mut features);
+        }
         if let Some(m) = messenger_info.as_mut() {
             // Also catches messages from vkCreateInstance/vkDestroyInstance themselves.
             info = info.push_next(m);
@@ -92,7 +116,9 @@ impl Instance {
         let raw = unsafe { entry.create_instance(&info, None) }
             .map_err(|e| unavailable(format!("vkCreateInstance failed: {e}")))?;
         let mut instance = Instance { entry, raw, debug: None, messages, _callback_log: None };
-        if let (Some(log), Some(m)) = (callback_log, messenger_info) {
+        if let Some(log) = callback_log {
+            // A fresh create info: the one chained into the instance's now has a pNext.
+            let m = messenger_create_info(&log);
             let utils = ash::ext::debug_utils::Instance::new(&instance.entry, &instance.raw);
             // SAFETY: `log` is boxed and kept in the instance until after the messenger is destroyed.
             let messenger =

@@ -32,7 +32,10 @@ mod modules;
 mod physical;
 mod pipeline_cache;
 mod pipelines;
+mod probe;
 mod record;
+#[cfg(test)]
+mod tests;
 
 pub use backend::{VulkanBackend, devices};
 pub use memory::VulkanBuffer;
@@ -46,8 +49,13 @@ pub struct VulkanOptions {
     /// `None`: `EDGEHAL_VULKAN_DEVICE`, else the best device.
     pub device: Option<String>,
     /// Enable the Khronos validation layer and record its messages (also on with
-    /// `EDGEHAL_VULKAN_VALIDATION=1`).
+    /// `EDGEHAL_VULKAN_VALIDATION=1`). It checks API usage; shader modules are not re-validated
+    /// (naga validated them at build time, and the layer's spirv-val takes minutes on large kernels)
+    /// unless [`validate_shaders`](Self::validate_shaders) is set too.
     pub validation: bool,
+    /// With `validation`, also run every shader module through the layer's spirv-val (also on
+    /// with `EDGEHAL_VULKAN_VALIDATION=full`).
+    pub validate_shaders: bool,
     /// The pipeline cache file. `None`: `EDGEHAL_VULKAN_PIPELINE_CACHE`, else
     /// `<user cache dir>/edgehal/vulkan/<device UUID>-<driver version>.bin`; an empty path keeps the
     /// cache in memory only.
@@ -56,6 +64,8 @@ pub struct VulkanOptions {
     pub push_descriptors: bool,
     /// Map device-local memory directly on unified-memory devices (else always stage transfers).
     pub unified_memory: bool,
+    /// Only the base kernel variants (also on with `EDGEHAL_GPU_BASE_ONLY=1`).
+    pub base_only: bool,
 }
 
 impl Default for VulkanOptions {
@@ -63,21 +73,35 @@ impl Default for VulkanOptions {
         VulkanOptions {
             device: None,
             validation: false,
+            validate_shaders: false,
             pipeline_cache: None,
             push_descriptors: true,
             unified_memory: true,
+            base_only: false,
         }
     }
 }
 
 impl VulkanOptions {
+    /// The validation level.
+    fn validation_level(&self) -> instance::Validation {
+        match (self.validation, self.validate_shaders) {
+            (false, _) => instance::Validation::Off,
+            (true, false) => instance::Validation::Api,
+            (true, true) => instance::Validation::Full,
+        }
+    }
+
     /// The options with unset fields taken from the environment.
     fn with_env(mut self) -> Self {
         let var = |k: &str| std::env::var(k).ok();
         if self.device.is_none() {
             self.device = var("EDGEHAL_VULKAN_DEVICE").filter(|v| !v.trim().is_empty());
         }
-        self.validation |= var("EDGEHAL_VULKAN_VALIDATION").is_some_and(|v| v == "1");
+        let validation = var("EDGEHAL_VULKAN_VALIDATION");
+        self.validation |= validation.as_deref().is_some_and(|v| v == "1" || v == "full");
+        self.validate_shaders |= validation.as_deref() == Some("full");
+        self.base_only |= var("EDGEHAL_GPU_BASE_ONLY").is_some_and(|v| v == "1");
         if self.pipeline_cache.is_none() {
             self.pipeline_cache = std::env::var_os("EDGEHAL_VULKAN_PIPELINE_CACHE").map(PathBuf::from);
         }

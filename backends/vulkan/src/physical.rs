@@ -261,8 +261,9 @@ impl Physical {
         MODULES.iter().filter(|m| m.variant == variant).all(|m| self.can_load(m).is_ok())
     }
 
-    /// Whether device-local memory is also host-visible and coherent on the main heap (integrated
-    /// GPUs, CPUs, resizable BAR covering all of VRAM), so buffers can be mapped directly.
+    /// Whether the device is an integrated GPU or a CPU whose main device-local heap has a
+    /// host-visible, coherent memory type, so buffers can be mapped directly instead of staged.
+    /// (Discrete GPUs keep staging: their host-visible VRAM window is often small and slow to read.)
     pub fn unified_memory(&self) -> bool {
         let heaps = &self.memory.memory_heaps[..self.memory.memory_heap_count as usize];
         let types = &self.memory.memory_types[..self.memory.memory_type_count as usize];

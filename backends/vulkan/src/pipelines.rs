@@ -232,7 +232,7 @@ impl Context {
         // Subgroup kernels may assume every subgroup is full (reductions through workgroup memory
         // indexed by subgroup id); the flag needs the x size to be a multiple of the largest size.
         let max_sg = self.physical.subgroups.range.1.max(1);
-        let full = m.variant == Variant::Subgroup && self.enabled.full_subgroups && wg[0] % max_sg == 0;
+        let full = m.variant == Variant::Subgroup && self.enabled.full_subgroups && wg[0].is_multiple_of(max_sg);
         let flags = if full {
             vk::PipelineShaderStageCreateFlags::REQUIRE_FULL_SUBGROUPS_EXT
         } else {

@@ -273,3 +273,35 @@ fn descriptor_writes(set: vk::DescriptorSet, infos: &[vk::DescriptorBufferInfo])
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Hazards;
+    use ash::vk::{self, Handle};
+
+    fn buf(i: u64) -> vk::Buffer {
+        vk::Buffer::from_raw(i)
+    }
+
+    #[test]
+    fn barriers_go_exactly_where_commands_depend_on_each_other() {
+        let (x, s, y) = (buf(1), buf(2), buf(3));
+        let mut h = Hazards::default();
+        // silu(x → s): nothing before it.
+        assert!(h.conflicts(&[x, s], &[s]).is_empty());
+        h.access(&[x, s], &[s]);
+        // Reading x again and writing y: independent of the first command.
+        assert!(h.conflicts(&[x, y], &[y]).is_empty());
+        h.access(&[x, y], &[y]);
+        // silu(s → y): reads what the first wrote (RAW on s) and rewrites y (WAW).
+        let c = h.conflicts(&[s, y], &[y]);
+        assert_eq!(c, vec![s, y]);
+        h.barrier(&c);
+        h.access(&[s, y], &[y]);
+        // Rewriting s after it was read (WAR) needs an execution dependency.
+        assert_eq!(h.conflicts(&[x, s], &[s]), vec![s]);
+        h.barrier(&[s]);
+        // y is still pending from the last write: a later reader waits for it.
+        assert_eq!(h.conflicts(&[y], &[]), vec![y]);
+    }
+}

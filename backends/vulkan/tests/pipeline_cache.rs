@@ -35,7 +35,8 @@ fn the_pipeline_cache_is_written_reused_and_bad_files_are_ignored() {
     let (loaded, _) = session_with_cache(&file);
     assert_eq!(loaded, 0, "no file yet");
     let written = std::fs::read(&file).expect("cache file written at shutdown");
-    assert!(written.len() > 80 + 32, "header + Vulkan cache data, got {} bytes", written.len());
+    // Our header and at least Vulkan's own (lavapipe stores nothing more).
+    assert!(written.len() >= 80 + 32, "header + Vulkan cache data, got {} bytes", written.len());
 
     let (loaded, hits) = session_with_cache(&file);
     assert_eq!(loaded, written.len() - 80, "the second backend loads the first one's data");

@@ -123,7 +123,12 @@ fn an_unknown_device_is_a_typed_unavailable_error() {
 }
 
 #[test]
-fn measure_peaks_is_refused_until_the_probe_kernels_exist() {
+fn measure_peaks_runs_the_probe_programs() {
     let b = backend(options());
-    assert!(matches!(b.measure_peaks(), Err(Error::Unsupported { .. })));
+    let p = b.measure_peaks().expect("peaks");
+    assert!(p.f32_gflops > 0.0 && p.f32_gflops.is_finite(), "{p:?}");
+    assert!(p.read_gbps > 0.0 && p.read_gbps.is_finite(), "{p:?}");
+    assert_eq!(p.f16_gflops.is_some(), b.caps().f16, "{p:?}");
+    eprintln!("lavapipe peaks: {p:?}");
+    assert_no_validation_messages(&b);
 }
