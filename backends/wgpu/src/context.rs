@@ -98,6 +98,8 @@ pub(crate) struct Context {
     pub timestamps: bool,
     /// Timestamps on the encoder (around buffer copies).
     pub timestamps_in_encoders: bool,
+    /// Timestamps inside compute passes (between dispatches of one pass).
+    pub timestamps_in_passes: bool,
     pub pipelines: Pipelines,
     errors: Arc<Mutex<Vec<String>>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -124,6 +126,7 @@ impl Context {
             wgpu::Features::SUBGROUP,
             wgpu::Features::TIMESTAMP_QUERY,
             wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS,
+            wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES,
         ] {
             if available.contains(f) {
                 features |= f;
@@ -154,6 +157,7 @@ impl Context {
         Ok(Context {
             timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             timestamps_in_encoders: features.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
+            timestamps_in_passes: features.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
             pipelines: Pipelines::default(),
             device,
             queue,

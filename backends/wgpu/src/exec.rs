@@ -227,21 +227,32 @@ impl Executable for WgpuExecutable {
                 }
                 Command::Dispatch(_) => {
                     // Untimed: consecutive dispatches share one pass (wgpu orders them with barriers).
-                    // Timed: one pass per dispatch, timestamps at its beginning and end.
-                    let timestamp_writes = queries.as_ref().map(|q| wgpu::ComputePassTimestampWrites {
-                        query_set: &q.set,
-                        beginning_of_pass_write_index: Some(2 * i as u32),
-                        end_of_pass_write_index: Some(2 * i as u32 + 1),
-                    });
+                    // Timed with timestamps inside passes: still one pass, a timestamp before and
+                    // after each dispatch. Timed without: one pass per dispatch, timestamps at its
+                    // beginning and end.
+                    let inside = cx.timestamps_in_passes;
+                    let timestamp_writes =
+                        queries.as_ref().filter(|_| !inside).map(|q| wgpu::ComputePassTimestampWrites {
+                            query_set: &q.set,
+                            beginning_of_pass_write_index: Some(2 * i as u32),
+                            end_of_pass_write_index: Some(2 * i as u32 + 1),
+                        });
                     let mut pass =
                         encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
                     while let Command::Dispatch(d) = &commands[i] {
                         let p = self.pipelines[i].as_ref().expect("dispatches have pipelines");
                         pass.set_pipeline(&p.pipeline);
                         pass.set_bind_group(0, groups[i].as_ref(), &[]);
+                        let q = queries.as_ref().filter(|_| inside);
+                        if let Some(q) = q {
+                            pass.write_timestamp(&q.set, 2 * i as u32);
+                        }
                         pass.dispatch_workgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+                        if let Some(q) = q {
+                            pass.write_timestamp(&q.set, 2 * i as u32 + 1);
+                        }
                         i += 1;
-                        if timed || i == commands.len() {
+                        if (timed && !inside) || i == commands.len() {
                             break;
                         }
                     }

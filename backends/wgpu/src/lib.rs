@@ -80,6 +80,9 @@ impl Backend for WgpuBackend {
         if self.cx.timestamps {
             features.push("timestamp-query".into());
         }
+        if self.cx.timestamps_in_passes {
+            features.push("timestamp-query-inside-passes".into());
+        }
         DeviceInfo {
             backend: "wgpu".into(),
             name: info.name.clone(),
