@@ -30,6 +30,11 @@ fn weight_ok(w: DType) -> Result<(), String> {
     }
 }
 
+/// Rows of x: every axis but the last (k) folded together.
+fn rows(x: &TensorDesc) -> usize {
+    x.shape.iter().rev().skip(1).product()
+}
+
 /// Whether the matmul kernels take this node.
 pub(crate) fn supports(_op: &Op, inputs: &[&TensorDesc], output: &TensorDesc, caps: &Caps) -> Result<(), String> {
     let (x, w) = (inputs[0], inputs[1]);
@@ -49,7 +54,7 @@ pub(crate) fn supports(_op: &Op, inputs: &[&TensorDesc], output: &TensorDesc, ca
             return Err(format!("{what} = {v} do not fit the kernels' 32-bit indices"));
         }
     }
-    let m = x.elems() / k.max(1);
+    let m = rows(x);
     let shared = if m <= GEMV_MAX_M { GEMV_SHARED } else { TILED_SHARED };
     if caps.max_invocations < 256 || caps.max_workgroup_storage < shared {
         return Err(format!(
@@ -70,7 +75,7 @@ pub(crate) fn supports(_op: &Op, inputs: &[&TensorDesc], output: &TensorDesc, ca
 pub(crate) fn lower(cx: &mut Cx, _op: &Op) -> Result<()> {
     let (x, w) = (cx.input_desc(0).clone(), cx.input_desc(1).clone());
     let (n, k) = (w.shape[0], w.shape[1]);
-    let m = if k == 0 { cx.out_desc().elems() / n.max(1) } else { x.elems() / k };
+    let m = rows(&x);
     let x_f16 = x.dtype == DType::F16;
     let params = vec![u32_word("m", m)?, u32_word("n", n)?, u32_word("k", k)?, Word::U32(x_f16 as u32)];
     let bufs = vec![cx.input(0), cx.input(1), cx.out()];
@@ -90,4 +95,86 @@ pub(crate) fn lower(cx: &mut Cx, _op: &Op) -> Result<()> {
     let module = format!("matmul.{wname}.{}", variant.name());
     cx.dispatch_1d(module, "tiled", bufs, params, (n.div_ceil(tile) * m.div_ceil(tile)) as u64);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::Command;
+    use edgehal::{Graph, NodeId, Partition, Support, Tensor};
+
+    /// Caps with every optional feature.
+    fn all_features() -> Caps {
+        Caps { f16: true, subgroups: true, dot4: true, ..Caps::baseline() }
+    }
+
+    /// Lowers `x [m, k] · w [n, k]ᵀ` and returns the (module, entry) of every dispatch.
+    fn lowered(w: DType, x: DType, m: usize, n: usize, k: usize, caps: &Caps) -> Vec<(String, &'static str)> {
+        let mut g = Graph::new();
+        let xi = g.input("x", x, &[m, k]).unwrap();
+        let wt = Tensor::zeros(TensorDesc::new(w, vec![n, k])).unwrap();
+        let wi = g.weight("w", wt);
+        let y = g.matmul(xi, wi).unwrap();
+        g.output(y).unwrap();
+        let node = NodeId(g.nodes().len() - 1);
+        let part = Partition { nodes: vec![node], inputs: vec![xi], outputs: vec![y], states: vec![] };
+        assert_eq!(crate::supports(&g, node, caps), Support::Yes);
+        let program = crate::lower(&g, &part, caps, "test").unwrap();
+        program
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Dispatch(d) => Some((d.module.clone(), d.entry)),
+                Command::Copy { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_dispatch_names_an_existing_module_and_entry_point() {
+        let mut weights = vec![DType::F32, DType::F16, DType::BF16];
+        weights.extend(DType::QUANTIZED.into_iter().filter(|&d| weight_ok(d).is_ok()));
+        for caps in [Caps::baseline(), all_features()] {
+            for &w in &weights {
+                for x in [DType::F32, DType::F16] {
+                    for m in [1, 4, 5, 130] {
+                        let k = w.block_len().max(8) * 2;
+                        for (module, entry) in lowered(w, x, m, 3, k, &caps) {
+                            let spec = edgehal_shaders::module(&module).unwrap_or_else(|| panic!("no module {module}"));
+                            assert!(spec.source().contains(&format!("fn {entry}(")), "{module} has no {entry}");
+                            assert!(caps.has(spec.variant));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn variants_follow_the_caps_and_shapes() {
+        let caps = all_features();
+        assert_eq!(lowered(DType::Q4_0, DType::F32, 1, 8, 64, &caps)[0].0, "matmul.q4_0.subgroup");
+        assert_eq!(lowered(DType::Q4_0, DType::F32, 1, 8, 64, &Caps::baseline())[0].0, "matmul.q4_0.base");
+        assert_eq!(lowered(DType::F16, DType::F16, 64, 8, 64, &caps)[0], ("matmul.f16.f16".into(), "tiled"));
+        // f16 tiles need k a multiple of 8 and f16 x; otherwise the f32 tiles run.
+        assert_eq!(lowered(DType::F16, DType::F16, 64, 8, 67, &caps)[0].0, "matmul.f16.base");
+        assert_eq!(lowered(DType::F16, DType::F32, 64, 8, 64, &caps)[0].0, "matmul.f16.base");
+    }
+
+    #[test]
+    fn supports_refuses_with_a_reason() {
+        let caps = Caps::baseline();
+        let y = TensorDesc::new(DType::F32, vec![2, 3]);
+        let x = TensorDesc::new(DType::F32, vec![2, 48]);
+        let w = TensorDesc::new(DType::Q4_0, vec![3, 48]);
+        let err = supports(&Op::MatMul, &[&x, &w], &y, &caps).unwrap_err();
+        assert!(err.contains("not a multiple"), "{err}");
+        let xb = TensorDesc::new(DType::BF16, vec![2, 64]);
+        let w = TensorDesc::new(DType::F32, vec![3, 64]);
+        assert!(supports(&Op::MatMul, &[&xb, &w], &y, &caps).unwrap_err().contains("f32 or f16 x"));
+        let x = TensorDesc::new(DType::F32, vec![8, 64]);
+        let small = Caps { max_workgroup_storage: 8192, ..caps };
+        let y = TensorDesc::new(DType::F32, vec![8, 3]);
+        assert!(supports(&Op::MatMul, &[&x, &w], &y, &small).unwrap_err().contains("workgroup memory"));
+    }
 }
