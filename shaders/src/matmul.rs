@@ -1,6 +1,7 @@
 //! The matmul family's modules (`matmul.wgsl`), one set per weight dtype (`f32`, `f16`, `bf16` and
 //! every format of [`formats::all`]):
-//! - `matmul.<w>.base`: entry points `gemv` (few x rows) and `tiled` (64×64 tiles);
+//! - `matmul.<w>.base`: entry points `gemv` (few x rows), `tiled` (64×64 tiles) and `tiled_large`
+//!   (128×128 tiles, for many x rows);
 //! - `matmul.<w>.subgroup`: `gemv` reduced with subgroup operations;
 //! - `matmul.f16.f16`: `tiled` for f16 x and f16 w with f16 tiles (128×128), k a multiple of 8.
 //!
@@ -28,7 +29,7 @@ pub(crate) fn modules() -> Vec<ModuleSpec> {
             parts.extend(kernels.iter().map(|k| section(SOURCE, k)));
             parts
         };
-        out.push(ModuleSpec::new("matmul", Some(name), Variant::Base, with(&["gemv", "tiled"])));
+        out.push(ModuleSpec::new("matmul", Some(name), Variant::Base, with(&["gemv", "tiled", "tiled_large"])));
         out.push(ModuleSpec::new("matmul", Some(name), Variant::Subgroup, with(&["gemv_subgroup"])));
         if name == "f16" {
             out.push(ModuleSpec::new("matmul", Some(name), Variant::F16, with(&["tiled_f16"])));

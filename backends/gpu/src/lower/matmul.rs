@@ -1,6 +1,7 @@
 //! Lowering of matmul (`matmul.<w dtype>.<variant>` modules): `gemv` for up to [`GEMV_MAX_M`] rows
-//! of x (subgroup reduction where the device has subgroups), `tiled` otherwise (f16 tiles for f16
-//! x and f16 w where the device has f16 arithmetic).
+//! of x (subgroup reduction where the device has subgroups), otherwise `tiled` (64×64 tiles) or,
+//! from [`LARGE_MIN_M`] rows, `tiled_large` (128×128), or the F16 variant's `tiled` (128×128 f16
+//! tiles) for f16 x and f16 w where the device has f16 arithmetic.
 
 use super::{Cx, u32_word};
 use crate::caps::Caps;
@@ -15,10 +16,12 @@ const GEMV_MAX_M: usize = 4;
 const GEMV_ROWS: usize = 2;
 /// Edge of y's square tile per `tiled` workgroup: f32 tiles and f16 tiles (`TL`, `TH`).
 const TILE: usize = 64;
-const TILE_F16: usize = 128;
+const TILE_LARGE: usize = 128;
+/// Rows of x from which the 128×128 tiles run (fewer would leave most of each tile empty).
+const LARGE_MIN_M: usize = 128;
 /// Workgroup memory of the tiled kernels (two tiles of 32 k-columns) and of the gemv reduction.
 const TILED_SHARED: u32 = 2 * (TILE * 32 * 4) as u32;
-const TILED_F16_SHARED: u32 = 2 * (TILE_F16 * 32 * 2) as u32;
+const TILED_F16_SHARED: u32 = 2 * (TILE_LARGE * 32 * 2) as u32;
 const GEMV_SHARED: u32 = 256 * 4;
 
 /// Whether the weight dtype has a GPU decoder (plain floats always do).
@@ -91,9 +94,15 @@ pub(crate) fn lower(cx: &mut Cx, _op: &Op) -> Result<()> {
         && k.is_multiple_of(8)
         && cx.caps.has(Variant::F16)
         && cx.caps.max_workgroup_storage >= TILED_F16_SHARED;
-    let (variant, tile) = if f16_tiles { (Variant::F16, TILE_F16) } else { (Variant::Base, TILE) };
+    let (variant, entry, tile) = if f16_tiles {
+        (Variant::F16, "tiled", TILE_LARGE)
+    } else if m >= LARGE_MIN_M {
+        (Variant::Base, "tiled_large", TILE_LARGE)
+    } else {
+        (Variant::Base, "tiled", TILE)
+    };
     let module = format!("matmul.{wname}.{}", variant.name());
-    cx.dispatch_1d(module, "tiled", bufs, params, (n.div_ceil(tile) * m.div_ceil(tile)) as u64);
+    cx.dispatch_1d(module, entry, bufs, params, (n.div_ceil(tile) * m.div_ceil(tile)) as u64);
     Ok(())
 }
 
@@ -158,7 +167,8 @@ mod tests {
         assert_eq!(lowered(DType::F16, DType::F16, 64, 8, 64, &caps)[0], ("matmul.f16.f16".into(), "tiled"));
         // f16 tiles need k a multiple of 8 and f16 x; otherwise the f32 tiles run.
         assert_eq!(lowered(DType::F16, DType::F16, 64, 8, 67, &caps)[0].0, "matmul.f16.base");
-        assert_eq!(lowered(DType::F16, DType::F32, 64, 8, 64, &caps)[0].0, "matmul.f16.base");
+        assert_eq!(lowered(DType::F16, DType::F32, 64, 8, 64, &caps)[0], ("matmul.f16.base".into(), "tiled"));
+        assert_eq!(lowered(DType::Q4_0, DType::F32, 128, 8, 256, &caps)[0].1, "tiled_large");
     }
 
     #[test]
