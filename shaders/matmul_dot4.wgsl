@@ -67,10 +67,12 @@ fn quantize_x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 }
 
 // GEMV: one workgroup per DOT4_ROWS rows of w and every row of x (m ≤ DOT4_COLS), so each weight
-// byte is read and decoded once. Invocation `lid` takes the 8-groups lid, lid + 128, ... of the k
-// axis (adjacent invocations read adjacent weight and activation bytes); per 8-group and row
-// pair: two dot4I8Packed, then scale_w · d_x · dot − min_w · d_x · Σq_x (the last for formats
-// with mins). The per-invocation sums are reduced in workgroup memory.
+// byte is read and decoded once. Invocation `lid` takes the 32-element chunks lid, lid + 128, ... of
+// the k axis (one 32-block of x each; adjacent invocations read adjacent weight and activation
+// bytes, and the four 8-groups of a chunk share their weight words and scales, which the compiler
+// loads once). Per 8-group, row and x row: two dot4I8Packed, then
+// d_x · (scale_w · dot − min_w · Σq_x) (the last term for formats with mins). The per-invocation
+// sums are reduced in workgroup memory.
 const DOT4_WG: u32 = 128u;
 const DOT4_ROWS: u32 = 4u;
 const DOT4_COLS: u32 = 4u;
@@ -85,59 +87,73 @@ fn gemv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (p.m == 0u || row0 >= p.n) {
         return;
     }
-    let groups = p.k / 8u;
-    let per_block = W_BLOCK / 8u;
+    let chunks = p.k / 32u;
     let blocks = p.k / W_BLOCK;
     let row_words = p.k / 4u;
     let scales = p.m * row_words;
     var acc = array<f32, DOT4_ACC>();
-    for (var o = lid; o < groups; o += DOT4_WG) {
-        // The 8 activations of every x row (constant trip counts keep these arrays in registers).
-        var qx = array<vec2<u32>, DOT4_COLS>();
+    for (var o = lid; o < chunks; o += DOT4_WG) {
+        // The chunk's activations of every x row (constant trip counts keep these in registers).
+        var qx = array<array<u32, 8>, DOT4_COLS>();
+        var sq = array<vec4<i32>, DOT4_COLS>();
         var dx = array<f32, DOT4_COLS>();
-        var sx = array<f32, DOT4_COLS>();
         for (var c = 0u; c < DOT4_COLS; c++) {
             if (c < p.m) {
-                let at = c * row_words + 2u * o;
-                qx[c] = vec2<u32>(xq[at], xq[at + 1u]);
-                dx[c] = bitcast<f32>(xq[scales + c * (p.k / 32u) + o / 4u]);
-                if (W_I8_MIN) {
-                    let s = dot4I8Packed(qx[c].x, 0x01010101u) + dot4I8Packed(qx[c].y, 0x01010101u);
-                    sx[c] = dx[c] * f32(s);
+                for (var i = 0u; i < 8u; i++) {
+                    qx[c][i] = xq[c * row_words + 8u * o + i];
                 }
-            }
-        }
-        let blk = o / per_block;
-        let j = o % per_block;
-        for (var r = 0u; r < DOT4_ROWS; r++) {
-            if (row0 + r < p.n) {
-                let bb = ((row0 + r) * blocks + blk) * W_BLOCK_BYTES;
-                let qw = w_decode8_i8(bb, j);
-                let sw = w_scale8(bb, j);
-                for (var c = 0u; c < DOT4_COLS; c++) {
-                    if (c < p.m) {
-                        let dot = dot4I8Packed(qw.x, qx[c].x) + dot4I8Packed(qw.y, qx[c].y);
-                        acc[r * DOT4_COLS + c] += sw.x * dx[c] * f32(dot) - sw.y * sx[c];
+                dx[c] = bitcast<f32>(xq[scales + c * chunks + o]);
+                if (W_I8_MIN) {
+                    for (var g = 0u; g < 4u; g++) {
+                        let ones = 0x01010101u;
+                        sq[c][g] = dot4I8Packed(qx[c][2u * g], ones) + dot4I8Packed(qx[c][2u * g + 1u], ones);
                     }
                 }
             }
         }
+        let blk = (32u * o) / W_BLOCK;
+        let j0 = ((32u * o) % W_BLOCK) / 8u;
+        for (var r = 0u; r < DOT4_ROWS; r++) {
+            if (row0 + r < p.n) {
+                let bb = ((row0 + r) * blocks + blk) * W_BLOCK_BYTES;
+                var part = array<f32, DOT4_COLS>();
+                for (var g = 0u; g < 4u; g++) {
+                    let qw = w_decode8_i8(bb, j0 + g);
+                    let sw = w_scale8(bb, j0 + g);
+                    for (var c = 0u; c < DOT4_COLS; c++) {
+                        if (c < p.m) {
+                            let dot = dot4I8Packed(qw.x, qx[c][2u * g]) + dot4I8Packed(qw.y, qx[c][2u * g + 1u]);
+                            part[c] += sw.x * f32(dot) - sw.y * f32(sq[c][g]);
+                        }
+                    }
+                }
+                for (var c = 0u; c < DOT4_COLS; c++) {
+                    acc[r * DOT4_COLS + c] += dx[c] * part[c];
+                }
+            }
+        }
     }
-    for (var v = 0u; v < DOT4_ACC; v++) {
-        dot4_red[v * DOT4_WG + lid] = acc[v];
+    // Tree reduction of the m · DOT4_ROWS live sums (value v = r · m + c).
+    let live = DOT4_ROWS * p.m;
+    for (var r = 0u; r < DOT4_ROWS; r++) {
+        for (var c = 0u; c < DOT4_COLS; c++) {
+            if (c < p.m) {
+                dot4_red[(r * p.m + c) * DOT4_WG + lid] = acc[r * DOT4_COLS + c];
+            }
+        }
     }
     workgroupBarrier();
     for (var s = DOT4_WG / 2u; s > 0u; s >>= 1u) {
-        for (var t = lid; t < DOT4_ACC * s; t += DOT4_WG) {
+        for (var t = lid; t < live * s; t += DOT4_WG) {
             let at = (t / s) * DOT4_WG + t % s;
             dot4_red[at] += dot4_red[at + s];
         }
         workgroupBarrier();
     }
-    if (lid < DOT4_ACC) {
-        let r = lid / DOT4_COLS;
-        let c = lid % DOT4_COLS;
-        if (c < p.m && row0 + r < p.n) {
+    if (lid < live) {
+        let r = lid / p.m;
+        let c = lid % p.m;
+        if (row0 + r < p.n) {
             y[c * p.n + row0 + r] = dot4_red[lid * DOT4_WG];
         }
     }

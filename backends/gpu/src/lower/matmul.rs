@@ -1,5 +1,7 @@
-//! Lowering of matmul (`matmul.<w dtype>.<variant>` modules): `gemv` for up to [`GEMV_MAX_M`] rows
-//! of x (subgroup reduction where the device has subgroups), otherwise `tiled` (64×64 tiles) or,
+//! Lowering of matmul (`matmul.<w dtype>.<variant>` modules): for up to [`GEMV_MAX_M`] rows of x,
+//! quant weights with an integer decoder on a device with `dot4I8Packed` take the Dot4 variant
+//! (`quantize_x` into a per-node scratch buffer, then `gemv`), others `gemv` (subgroup reduction
+//! where the device has subgroups); otherwise `tiled` (64×64 tiles) or,
 //! from [`LARGE_MIN_M`] rows, `tiled_large` (128×128), or the F16 variant's `tiled` (128×128 f16
 //! tiles) for f16 x and f16 w where the device has f16 arithmetic.
 
@@ -23,6 +25,11 @@ const LARGE_MIN_M: usize = 128;
 const TILED_SHARED: u32 = 2 * (TILE * 32 * 4) as u32;
 const TILED_F16_SHARED: u32 = 2 * (TILE_LARGE * 32 * 2) as u32;
 const GEMV_SHARED: u32 = 256 * 4;
+/// Rows of w per dot4 gemv workgroup (`DOT4_ROWS` in matmul_dot4.wgsl), its reduction memory, and
+/// the 32-blocks of x per `quantize_x` workgroup (`Q8X_WG`).
+const DOT4_ROWS: usize = 4;
+const DOT4_SHARED: u32 = 16 * 128 * 4;
+const Q8X_WG: usize = 64;
 
 /// Whether the weight dtype has a GPU decoder (plain floats always do).
 fn weight_ok(w: DType) -> Result<(), String> {
@@ -31,6 +38,15 @@ fn weight_ok(w: DType) -> Result<(), String> {
     } else {
         Err(format!("no GPU decoder for {w} weights"))
     }
+}
+
+/// Whether the node takes the dot4 GEMV: few rows of x, quant weights whose format has an integer
+/// decoder, a device with `dot4I8Packed` and the reduction's workgroup memory.
+fn dot4_gemv(w: DType, m: usize, caps: &Caps) -> bool {
+    m <= GEMV_MAX_M
+        && caps.has(Variant::Dot4)
+        && caps.max_workgroup_storage >= DOT4_SHARED
+        && edgehal_shaders::formats::all().iter().any(|f| f.name == w.name() && f.has_i8())
 }
 
 /// Rows of x: every axis but the last (k) folded together.
@@ -83,6 +99,16 @@ pub(crate) fn lower(cx: &mut Cx, _op: &Op) -> Result<()> {
     let params = vec![u32_word("m", m)?, u32_word("n", n)?, u32_word("k", k)?, Word::U32(x_f16 as u32)];
     let bufs = vec![cx.input(0), cx.input(1), cx.out()];
     let wname = w.dtype.name();
+    if dot4_gemv(w.dtype, m, cx.caps) {
+        // int8 quants (k bytes per row) then one f32 scale per 32 values.
+        let xq = cx.scratch((m * k + m * (k / 32) * 4) as u64);
+        let bufs = vec![cx.input(0), cx.input(1), cx.out(), xq];
+        let module = format!("matmul.{wname}.dot4");
+        let blocks = (m * (k / 32)).div_ceil(Q8X_WG) as u64;
+        cx.dispatch_1d(module.clone(), "quantize_x", bufs.clone(), params.clone(), blocks);
+        cx.dispatch_1d(module, "gemv", bufs, params, n.div_ceil(DOT4_ROWS) as u64);
+        return Ok(());
+    }
     if m <= GEMV_MAX_M {
         let variant = cx.caps.pick(&[Variant::Subgroup]);
         let module = format!("matmul.{wname}.{}", variant.name());
@@ -162,7 +188,15 @@ mod tests {
     #[test]
     fn variants_follow_the_caps_and_shapes() {
         let caps = all_features();
-        assert_eq!(lowered(DType::Q4_0, DType::F32, 1, 8, 64, &caps)[0].0, "matmul.q4_0.subgroup");
+        assert_eq!(
+            lowered(DType::Q4_0, DType::F32, 1, 8, 64, &caps),
+            [("matmul.q4_0.dot4".into(), "quantize_x"), ("matmul.q4_0.dot4".into(), "gemv")]
+        );
+        let no_dot4 = Caps { dot4: false, ..caps.clone() };
+        assert_eq!(lowered(DType::Q4_0, DType::F32, 1, 8, 64, &no_dot4)[0].0, "matmul.q4_0.subgroup");
+        assert_eq!(lowered(DType::F16, DType::F32, 1, 8, 64, &caps)[0].0, "matmul.f16.subgroup");
+        assert_eq!(lowered(DType::Q4_K, DType::F16, 4, 8, 256, &caps)[1], ("matmul.q4_k.dot4".into(), "gemv"));
+        assert_eq!(lowered(DType::Q4_K, DType::F32, 5, 8, 256, &caps)[0].0, "matmul.q4_k.base");
         assert_eq!(lowered(DType::Q4_0, DType::F32, 1, 8, 64, &Caps::baseline())[0].0, "matmul.q4_0.base");
         assert_eq!(lowered(DType::F16, DType::F16, 64, 8, 64, &caps)[0], ("matmul.f16.f16".into(), "tiled"));
         // f16 tiles need k a multiple of 8 and f16 x; otherwise the f32 tiles run.
