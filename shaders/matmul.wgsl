@@ -299,3 +299,71 @@ fn tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
         }
     }
 }
+
+// @section tiled_large
+// As `tiled` for many rows of x: one workgroup per 128×128 block of y, k in steps of 16, each of
+// the 16×16 invocations an 8×8 register tile (rows 4·ty+i and 64+4·ty+i, columns likewise), so
+// each value read from workgroup memory feeds 8 FMAs instead of 4.
+const TB: u32 = 128u;
+const TBK: u32 = 16u;
+
+var<workgroup> mm_xb: array<vec4<f32>, 512>;
+var<workgroup> mm_wb: array<vec4<f32>, 512>;
+
+@compute @workgroup_size(256)
+fn tiled_large(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let g = linear_workgroup(wid, nwg);
+    let tiles_n = (p.n + TB - 1u) / TB;
+    if (g >= tiles_n * ((p.m + TB - 1u) / TB)) {
+        return;
+    }
+    let m0 = (g / tiles_n) * TB;
+    let n0 = (g % tiles_n) * TB;
+    let tx = lid % 16u;
+    let ty = lid / 16u;
+    // Loader: row `lr` of both tiles, columns 8·lo .. 8·lo+7 of the k step.
+    let lr = lid / 2u;
+    let lo = lid % 2u;
+    var acc = array<vec4<f32>, 16>();
+    for (var k0 = 0u; k0 < p.k; k0 += TBK) {
+        var xv = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
+        var wv = xv;
+        if (m0 + lr < p.m) {
+            xv = mm_x8(m0 + lr, k0 + 8u * lo);
+        }
+        if (n0 + lr < p.n) {
+            wv = w_load8(n0 + lr, k0 + 8u * lo, p.k);
+        }
+        for (var i = 0u; i < 8u; i++) {
+            let at = (8u * lo + i) * (TB / 4u) + lr / 4u;
+            mm_xb[at][lr & 3u] = xv[i >> 2u][i & 3u];
+            mm_wb[at][lr & 3u] = wv[i >> 2u][i & 3u];
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TBK; kk++) {
+            let a0 = mm_xb[kk * (TB / 4u) + ty];
+            let a1 = mm_xb[kk * (TB / 4u) + 16u + ty];
+            let b0 = mm_wb[kk * (TB / 4u) + tx];
+            let b1 = mm_wb[kk * (TB / 4u) + 16u + tx];
+            for (var i = 0u; i < 4u; i++) {
+                acc[2u * i] += a0[i] * b0;
+                acc[2u * i + 1u] += a0[i] * b1;
+                acc[8u + 2u * i] += a1[i] * b0;
+                acc[9u + 2u * i] += a1[i] * b1;
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 8u; i++) {
+        let row = m0 + 4u * ty + (i & 3u) + 64u * (i >> 2u);
+        for (var c = 0u; c < 2u; c++) {
+            for (var j = 0u; j < 4u; j++) {
+                let col = n0 + 4u * tx + j + 64u * c;
+                if (row < p.m && col < p.n) {
+                    y[row * p.n + col] = acc[2u * i + c][j];
+                }
+            }
+        }
+    }
+}

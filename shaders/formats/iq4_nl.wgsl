@@ -39,3 +39,27 @@ fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
     let hi = (vec4<u32>(iq4_nl_bytes(at + 4u)) >> sh) & vec4<u32>(15u);
     return array<vec4<f32>, 2>(iq4_nl_values(lo) * d, iq4_nl_values(hi) * d);
 }
+
+// Integer decoder (dot4 kernels): the table values as signed bytes.
+const W_I8_MIN: bool = false;
+
+// The table bytes of the 4 nibbles at bit `s` of the bytes of `q`, packed in a word.
+fn iq4_nl_packed(q: u32, s: u32) -> u32 {
+    let n = (vec4<u32>(q) >> vec4<u32>(s, s + 8u, s + 16u, s + 24u)) & vec4<u32>(15u);
+    let hi = n >> vec4<u32>(2u);
+    let word = select(select(vec4<u32>(IQ4NL_T0), vec4<u32>(IQ4NL_T1), hi == vec4<u32>(1u)),
+                      select(vec4<u32>(IQ4NL_T2), vec4<u32>(IQ4NL_T3), hi == vec4<u32>(3u)),
+                      hi >= vec4<u32>(2u));
+    let b = (word >> (8u * (n & vec4<u32>(3u)))) & vec4<u32>(0xffu);
+    return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
+}
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    let s = 4u * (j >> 1u);
+    let at = block_byte + 2u + 8u * (j & 1u);
+    return vec2<u32>(iq4_nl_packed(iq4_nl_bytes(at), s), iq4_nl_packed(iq4_nl_bytes(at + 4u), s));
+}
+
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
+    return vec2<f32>(f16_of(w[block_byte >> 2u], (block_byte >> 1u) & 1u), 0.0);
+}

@@ -25,15 +25,25 @@ fn q2k_scaled(q: u32, scale: f32, offset: f32) -> vec4<f32> {
     return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388608.0) * scale - offset;
 }
 
-fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+// (scale, min) of elements 8j .. 8j+7 (sub-block j / 2): d * scale and dmin * min.
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
     let sb = block_byte + (j >> 1u); // the sub-block's scale byte
     let sm = byte_of(w[sb >> 2u], sb & 3u);
     let dm = unpack2x16float(q2k_word(block_byte + 80u));
-    let scale = dm.x * f32(sm & 15u);
-    let offset = dm.y * f32(sm >> 4u);
+    return dm * vec2<f32>(f32(sm & 15u), f32(sm >> 4u));
+}
+
+// Integer decoder (dot4 kernels): the levels 0..3; value = scale * q - min (w_scale8).
+const W_I8_MIN: bool = true;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
     let q = block_byte + 16u + 32u * (j >> 4u) + 8u * (j & 3u);
     let shift = 2u * ((j >> 2u) & 3u);
-    let q0 = (q2k_word(q) >> shift) & 0x03030303u;
-    let q1 = (q2k_word(q + 4u) >> shift) & 0x03030303u;
-    return array<vec4<f32>, 2>(q2k_scaled(q0, scale, offset), q2k_scaled(q1, scale, offset));
+    return (vec2<u32>(q2k_word(q), q2k_word(q + 4u)) >> vec2<u32>(shift)) & vec2<u32>(0x03030303u);
+}
+
+fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+    let sm = w_scale8(block_byte, j);
+    let q = w_decode8_i8(block_byte, j);
+    return array<vec4<f32>, 2>(q2k_scaled(q.x, sm.x, sm.y), q2k_scaled(q.y, sm.x, sm.y));
 }

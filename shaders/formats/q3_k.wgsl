@@ -31,21 +31,38 @@ fn q3k_scaled(q: u32, scale: f32) -> vec4<f32> {
     return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388612.0) * scale;
 }
 
-fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
-    let sub = j >> 1u; // sub-block of 16
+// Levels 0..8 (q + 4) of elements 8j .. 8j+7, one per byte.
+fn q3k_levels(block_byte: u32, j: u32) -> vec2<u32> {
     let half = j >> 4u; // 128-element half
     let k = (j >> 2u) & 3u; // 2-bit plane inside the half
     let l0 = 8u * (j & 3u); // first byte inside the half's 32
     let hm = q3k_words2(block_byte + l0);
     let qs = q3k_words2(block_byte + 32u + 32u * half + l0);
+    let hb = 4u * half + k;
+    let low = (qs >> vec2<u32>(2u * k)) & vec2<u32>(0x03030303u);
+    return low | (((hm >> vec2<u32>(hb)) & vec2<u32>(0x01010101u)) << vec2<u32>(2u));
+}
+
+// (scale, 0) of elements 8j .. 8j+7 (sub-block j / 2): d * (scale - 32).
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
+    let sub = j >> 1u; // sub-block of 16
     let low = (q3k_byte(block_byte + 96u + (sub & 7u)) >> (4u * (sub >> 3u))) & 15u;
     let high = (q3k_byte(block_byte + 104u + (sub & 3u)) >> (2u * (sub >> 2u))) & 3u;
     // d: an f16 at an even byte, so inside one word.
     let db = block_byte + 108u;
     let d = unpack2x16float(w[db >> 2u] >> (8u * (db & 3u))).x;
-    let scale = d * f32(i32(low | (high << 4u)) - 32);
-    let hb = 4u * half + k;
-    let q0 = ((qs.x >> (2u * k)) & 0x03030303u) | (((hm.x >> hb) & 0x01010101u) << 2u);
-    let q1 = ((qs.y >> (2u * k)) & 0x03030303u) | (((hm.y >> hb) & 0x01010101u) << 2u);
-    return array<vec4<f32>, 2>(q3k_scaled(q0, scale), q3k_scaled(q1, scale));
+    return vec2<f32>(d * f32(i32(low | (high << 4u)) - 32), 0.0);
+}
+
+// Integer decoder (dot4 kernels): q in -4..3 per byte; (b + 0x7c) ^ 0x80 subtracts 4 without borrows.
+const W_I8_MIN: bool = false;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    return (q3k_levels(block_byte, j) + vec2<u32>(0x7c7c7c7cu)) ^ vec2<u32>(0x80808080u);
+}
+
+fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+    let scale = w_scale8(block_byte, j).x;
+    let q = q3k_levels(block_byte, j);
+    return array<vec4<f32>, 2>(q3k_scaled(q.x, scale), q3k_scaled(q.y, scale));
 }

@@ -27,3 +27,18 @@ fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
     let hi = (q4_0_nibbles(q4_0_bytes(at + 4u), s) - 8.0) * d;
     return array<vec4<f32>, 2>(lo, hi);
 }
+
+// Integer decoder (dot4 kernels): q - 8 per byte; (b + 0x78) ^ 0x80 maps 0..15 to -8..7 without
+// borrows between bytes.
+const W_I8_MIN: bool = false;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    let s = 4u * (j >> 1u);
+    let at = block_byte + 2u + 8u * (j & 1u);
+    let q = (vec2<u32>(q4_0_bytes(at), q4_0_bytes(at + 4u)) >> vec2<u32>(s)) & vec2<u32>(0x0f0f0f0fu);
+    return (q + vec2<u32>(0x78787878u)) ^ vec2<u32>(0x80808080u);
+}
+
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
+    return vec2<f32>(f16_of(w[block_byte >> 2u], (block_byte >> 1u) & 1u), 0.0);
+}

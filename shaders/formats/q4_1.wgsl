@@ -14,3 +14,16 @@ fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
     let hi = vec4<f32>((vec4<u32>(w[at + 1u]) >> sh) & vec4<u32>(15u));
     return array<vec4<f32>, 2>(lo * dm.x + dm.y, hi * dm.x + dm.y);
 }
+
+// Integer decoder (dot4 kernels): the nibbles q; value = d * q - (-m).
+const W_I8_MIN: bool = true;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    let at = (block_byte >> 2u) + 1u + 2u * (j & 1u);
+    return (vec2<u32>(w[at], w[at + 1u]) >> vec2<u32>(4u * (j >> 1u))) & vec2<u32>(0x0f0f0f0fu);
+}
+
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
+    let dm = unpack2x16float(w[block_byte >> 2u]);
+    return vec2<f32>(dm.x, -dm.y);
+}

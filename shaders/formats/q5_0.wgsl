@@ -29,3 +29,25 @@ fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
     let hi = q5_0_four(q5_0_bytes(at + 4u), s, qh, 8u * j + 4u);
     return array<vec4<f32>, 2>(lo * d, hi * d);
 }
+
+// Bits e .. e+3 of `qh` as bit 4 of four bytes: the nibble times 0x00204081 puts its bits at 0, 8,
+// 16 and 24 (the four shifted copies do not overlap, so nothing carries).
+fn q5_0_fifth(qh: u32, e: u32) -> u32 {
+    return ((((qh >> e) & 15u) * 0x00204081u) & 0x01010101u) << 4u;
+}
+
+// Integer decoder (dot4 kernels): q - 16 per byte, (b + 0x70) ^ 0x80 without borrows.
+const W_I8_MIN: bool = false;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    let qh = q5_0_bytes(block_byte + 2u);
+    let s = 4u * (j >> 1u);
+    let at = block_byte + 6u + 8u * (j & 1u);
+    let lo = (vec2<u32>(q5_0_bytes(at), q5_0_bytes(at + 4u)) >> vec2<u32>(s)) & vec2<u32>(0x0f0f0f0fu);
+    let q = lo | vec2<u32>(q5_0_fifth(qh, 8u * j), q5_0_fifth(qh, 8u * j + 4u));
+    return (q + vec2<u32>(0x70707070u)) ^ vec2<u32>(0x80808080u);
+}
+
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
+    return vec2<f32>(f16_of(w[block_byte >> 2u], (block_byte >> 1u) & 1u), 0.0);
+}

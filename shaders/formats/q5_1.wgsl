@@ -20,3 +20,21 @@ fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
     let hi = q5_1_four(w[at + 1u], s, qh, 8u * j + 4u);
     return array<vec4<f32>, 2>(lo * dm.x + dm.y, hi * dm.x + dm.y);
 }
+
+// Integer decoder (dot4 kernels): the 5-bit q; value = d * q - (-m). The fifth bits: bits e .. e+3
+// of qh times 0x00204081 land at bits 0, 8, 16, 24 (no overlapping copies, so no carries).
+const W_I8_MIN: bool = true;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    let i = block_byte >> 2u;
+    let qh = w[i + 1u];
+    let at = i + 2u + 2u * (j & 1u);
+    let lo = (vec2<u32>(w[at], w[at + 1u]) >> vec2<u32>(4u * (j >> 1u))) & vec2<u32>(0x0f0f0f0fu);
+    let h = (vec2<u32>(qh) >> vec2<u32>(8u * j, 8u * j + 4u)) & vec2<u32>(15u);
+    return lo | (((h * 0x00204081u) & vec2<u32>(0x01010101u)) << vec2<u32>(4u));
+}
+
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
+    let dm = unpack2x16float(w[block_byte >> 2u]);
+    return vec2<f32>(dm.x, -dm.y);
+}

@@ -24,24 +24,36 @@ fn q5k_scaled(q: u32, scale: f32, offset: f32) -> vec4<f32> {
     return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388608.0) * scale - offset;
 }
 
-fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+// (scale, min) of elements 8j .. 8j+7 (sub-block j / 4): d * scale and dmin * min, packed as Q4_K's
+// (ggml get_scale_min_k4).
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
     let s = j >> 2u; // sub-block of 32
     let t = s & 3u;
     let dm = unpack2x16float(q5k_word(block_byte));
-    // Scale/min packing as Q4_K (ggml get_scale_min_k4).
     let a = byte_of(q5k_word(block_byte + 4u), t);
     let b = byte_of(q5k_word(block_byte + 8u), t);
     let c = byte_of(q5k_word(block_byte + 12u), t);
     let upper = s >= 4u;
     let sc = select(a & 63u, (c & 15u) | ((a >> 6u) << 4u), upper);
     let mn = select(b & 63u, (c >> 4u) | ((b >> 6u) << 4u), upper);
-    let scale = dm.x * f32(sc);
-    let offset = dm.y * f32(mn);
+    return vec2<f32>(dm.x * f32(sc), dm.y * f32(mn));
+}
+
+// Integer decoder (dot4 kernels): the levels 0..31; value = scale * q - min (w_scale8).
+const W_I8_MIN: bool = true;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    let s = j >> 2u; // sub-block of 32
     let l0 = 8u * (j & 3u);
     let q = block_byte + 48u + 32u * (j >> 3u) + l0;
     let h = block_byte + 16u + l0;
-    let shift = 4u * (s & 1u);
-    let q0 = ((q5k_word(q) >> shift) & 0x0f0f0f0fu) | (((q5k_word(h) >> s) & 0x01010101u) << 4u);
-    let q1 = ((q5k_word(q + 4u) >> shift) & 0x0f0f0f0fu) | (((q5k_word(h + 4u) >> s) & 0x01010101u) << 4u);
-    return array<vec4<f32>, 2>(q5k_scaled(q0, scale, offset), q5k_scaled(q1, scale, offset));
+    let lo = (vec2<u32>(q5k_word(q), q5k_word(q + 4u)) >> vec2<u32>(4u * (s & 1u))) & vec2<u32>(0x0f0f0f0fu);
+    let hi = (vec2<u32>(q5k_word(h), q5k_word(h + 4u)) >> vec2<u32>(s)) & vec2<u32>(0x01010101u);
+    return lo | (hi << vec2<u32>(4u));
+}
+
+fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+    let sm = w_scale8(block_byte, j);
+    let q = w_decode8_i8(block_byte, j);
+    return array<vec4<f32>, 2>(q5k_scaled(q.x, sm.x, sm.y), q5k_scaled(q.y, sm.x, sm.y));
 }

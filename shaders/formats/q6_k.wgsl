@@ -25,21 +25,37 @@ fn q6k_scaled(q: u32, scale: f32) -> vec4<f32> {
     return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388640.0) * scale;
 }
 
-fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+// Levels 0..64 (q + 32) of elements 8j .. 8j+7, one per byte.
+fn q6k_levels(block_byte: u32, j: u32) -> vec2<u32> {
     let half = j >> 4u; // 128-element half
     let k = (j >> 2u) & 3u; // 32-element quarter of the half
     let l0 = 8u * (j & 3u);
     let ql = q6k_words2(block_byte + 64u * half + 32u * (k & 1u) + l0);
     let qh = q6k_words2(block_byte + 128u + 32u * half + l0);
+    let lo = (ql >> vec2<u32>(4u * (k >> 1u))) & vec2<u32>(0x0f0f0f0fu);
+    return lo | (((qh >> vec2<u32>(2u * k)) & vec2<u32>(0x03030303u)) << vec2<u32>(4u));
+}
+
+// (scale, 0) of elements 8j .. 8j+7 (sub-block j / 2): d * scale.
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
     let sb = block_byte + 192u + (j >> 1u); // the sub-block's i8 scale
     let sc = sext8(byte_of(w[sb >> 2u], sb & 3u));
     // d: an f16 at an even byte, so inside one word.
     let db = block_byte + 208u;
     let d = unpack2x16float(w[db >> 2u] >> (8u * (db & 3u))).x;
-    let scale = d * f32(sc);
-    let ls = 4u * (k >> 1u);
-    let hs = 2u * k;
-    let q0 = ((ql.x >> ls) & 0x0f0f0f0fu) | (((qh.x >> hs) & 0x03030303u) << 4u);
-    let q1 = ((ql.y >> ls) & 0x0f0f0f0fu) | (((qh.y >> hs) & 0x03030303u) << 4u);
-    return array<vec4<f32>, 2>(q6k_scaled(q0, scale), q6k_scaled(q1, scale));
+    return vec2<f32>(d * f32(sc), 0.0);
+}
+
+// Integer decoder (dot4 kernels): q in -32..31 per byte; (b + 0x60) ^ 0x80 subtracts 32 without
+// borrows.
+const W_I8_MIN: bool = false;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    return (q6k_levels(block_byte, j) + vec2<u32>(0x60606060u)) ^ vec2<u32>(0x80808080u);
+}
+
+fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+    let scale = w_scale8(block_byte, j).x;
+    let q = q6k_levels(block_byte, j);
+    return array<vec4<f32>, 2>(q6k_scaled(q.x, scale), q6k_scaled(q.y, scale));
 }

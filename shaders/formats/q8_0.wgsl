@@ -23,3 +23,15 @@ fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
     let at = block_byte + 2u + 8u * j;
     return array<vec4<f32>, 2>(q8_0_four(q8_0_bytes(at)) * d, q8_0_four(q8_0_bytes(at + 4u)) * d);
 }
+
+// Integer decoder (dot4 kernels): the signed bytes as stored.
+const W_I8_MIN: bool = false;
+
+fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
+    let at = block_byte + 2u + 8u * j;
+    return vec2<u32>(q8_0_bytes(at), q8_0_bytes(at + 4u));
+}
+
+fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
+    return vec2<f32>(f16_of(w[block_byte >> 2u], (block_byte >> 1u) & 1u), 0.0);
+}

@@ -32,7 +32,7 @@ pub(crate) fn supports(op: &Op, inputs: &[&TensorDesc], output: &TensorDesc, _ca
         u32::try_from(v).map(|_| ()).map_err(|_| format!("{what} = {v} does not fit the kernels' 32-bit indices"))
     };
     match op {
-        Op::Dequantize { to } if matches!(to, DType::F32 | DType::F16) => {
+        Op::Dequantize { to: DType::F32 | DType::F16 } => {
             decodable(src.dtype)?;
             fits("elements", src.elems())
         }
@@ -129,4 +129,78 @@ fn quantize(cx: &mut Cx, src: &TensorDesc) -> Result<()> {
     let bufs = vec![dummy, dummy, cx.input(0), cx.out()];
     cx.dispatch_1d(format!("quant.{}.base", to.name()), "quantize", bufs, params, (count as u64).div_ceil(WG));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::Command;
+    use edgehal::{Graph, NodeId, Partition, Support, Tensor};
+
+    /// Lowers one node built by `op` on an input `x` and returns its (module, entry) pairs, or
+    /// `supports`' reason.
+    fn lowered(
+        x: TensorDesc,
+        op: impl FnOnce(&mut Graph, edgehal::ValueId) -> edgehal::Result<edgehal::ValueId>,
+    ) -> Result<Vec<(String, &'static str)>, String> {
+        let mut g = Graph::new();
+        let xi = g.input("x", x.dtype, &x.shape).unwrap();
+        let y = op(&mut g, xi).unwrap();
+        g.output(y).unwrap();
+        let inputs = g.inputs();
+        let node = NodeId(g.nodes().len() - 1);
+        if let Support::No(why) = crate::supports(&g, node, &Caps::baseline()) {
+            return Err(why);
+        }
+        let part = Partition { nodes: vec![node], inputs, outputs: vec![y], states: vec![] };
+        let program = crate::lower(&g, &part, &Caps::baseline(), "test").unwrap();
+        Ok(program
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Dispatch(d) => Some((d.module.clone(), d.entry)),
+                Command::Copy { .. } => None,
+            })
+            .collect())
+    }
+
+    fn assert_exists(dispatches: &[(String, &'static str)]) {
+        for (module, entry) in dispatches {
+            let spec = edgehal_shaders::module(module).unwrap_or_else(|| panic!("no module {module}"));
+            assert!(spec.source().contains(&format!("fn {entry}(")), "{module} has no {entry}");
+        }
+    }
+
+    #[test]
+    fn every_decodable_dtype_lowers_to_existing_modules() {
+        let mut dtypes = vec![DType::F32, DType::F16, DType::BF16];
+        dtypes.extend(DType::QUANTIZED.into_iter().filter(|&d| format(d).is_some()));
+        for d in dtypes {
+            let shape = vec![3, d.block_len().max(5) * 2];
+            for to in [DType::F32, DType::F16] {
+                assert_exists(&lowered(TensorDesc::new(d, shape.clone()), |g, x| g.dequantize(x, to)).unwrap());
+            }
+            let table = Tensor::zeros(TensorDesc::new(d, shape.clone())).unwrap();
+            let rows = lowered(TensorDesc::new(DType::I32, vec![4]), |g, ids| {
+                let t = g.weight("table", table);
+                g.get_rows(t, ids)
+            });
+            assert_exists(&rows.unwrap());
+            if d.is_quantized() {
+                assert_exists(&lowered(TensorDesc::new(d, shape.clone()), |g, x| g.cast(x, DType::F32)).unwrap());
+                if format(d).and_then(|f| f.encode).is_some() {
+                    let src = TensorDesc::new(DType::F32, shape.clone());
+                    assert_exists(&lowered(src, |g, x| g.cast(x, d)).unwrap());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn casts_outside_the_family_are_refused_with_a_reason() {
+        let desc = TensorDesc::new(DType::F16, vec![2, 32]);
+        let out = TensorDesc::new(DType::Q8_0, vec![2, 32]);
+        let err = supports(&Op::Cast { to: DType::Q8_0 }, &[&desc], &out, &Caps::baseline()).unwrap_err();
+        assert!(err.contains("f16"), "{err}");
+    }
 }
