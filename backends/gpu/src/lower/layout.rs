@@ -121,7 +121,10 @@ impl Walk {
         let mut words = vec![Word::U32(rank as u32)];
         let mut push = |v: &[usize], pad: u32, what: &str| -> Result<()> {
             for k in 0..MAX_RANK {
-                words.push(if k < rank { u32_word(what, v[k])? } else { Word::U32(pad) });
+                words.push(match v.get(k) {
+                    Some(&x) if k < rank => u32_word(what, x)?,
+                    _ => Word::U32(pad),
+                });
             }
             Ok(())
         };
