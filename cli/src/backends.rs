@@ -32,7 +32,28 @@ pub const BACKENDS: &[BackendEntry] = &[
         create: create_wgpu,
         adapters: Some(wgpu_adapters),
     },
+    BackendEntry {
+        name: "vulkan",
+        description: "WGSL kernels as SPIR-V on native Vulkan (ash; EDGEHAL_VULKAN_DEVICE picks the device)",
+        create: create_vulkan,
+        adapters: Some(vulkan_devices),
+    },
 ];
+
+fn create_vulkan() -> edgehal::Result<Arc<dyn Backend>> {
+    Ok(Arc::new(edgehal_vulkan::VulkanBackend::new()?))
+}
+
+fn vulkan_devices() -> Vec<String> {
+    match edgehal_vulkan::devices() {
+        Ok(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| format!("#{i} {} ({:?}): {}", d.name, d.kind, d.features.join(" ")))
+            .collect(),
+        Err(e) => vec![format!("cannot enumerate: {e}")],
+    }
+}
 
 fn wgpu_adapters() -> Vec<String> {
     edgehal_wgpu::adapters(&edgehal_wgpu::WgpuOptions::from_env())

@@ -1,8 +1,10 @@
 //! The rope family's modules.
 
-use crate::ModuleSpec;
+use crate::{ModuleSpec, Variant};
+
+const SOURCE: &str = include_str!("../rope.wgsl");
 
 /// Every module of the family.
 pub(crate) fn modules() -> Vec<ModuleSpec> {
-    Vec::new()
+    vec![ModuleSpec::new("rope", None, Variant::Base, vec![SOURCE])]
 }

@@ -26,6 +26,7 @@ fn one_dispatch(module: &str, entry: &'static str, params: Vec<Word>, workgroups
         consts: Vec::new(),
         scratch_bytes: scratch.to_vec(),
         nodes: vec![NodeId(0)],
+        position_limit: None,
     }
 }
 

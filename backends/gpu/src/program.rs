@@ -104,9 +104,23 @@ pub struct Program {
     pub scratch_bytes: Vec<u64>,
     /// The partition's nodes in order (every node has at least one command).
     pub nodes: Vec<NodeId>,
+    /// The largest run position the program can run at (a KV cache written or read at
+    /// `Position::Run` must fit its capacity), with what limits it; executors refuse a run past it
+    /// with `Error::Input` instead of letting kernels clamp silently.
+    pub position_limit: Option<(usize, String)>,
 }
 
 impl Program {
+    /// `Err(Error::Input)` when `position` is past [`Program::position_limit`].
+    pub fn check_position(&self, position: usize) -> edgehal::Result<()> {
+        match &self.position_limit {
+            Some((max, why)) if position > *max => {
+                Err(edgehal::Error::Input(format!("run position {position} is past {max}: {why}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether any command's parameters depend on the run position.
     pub fn depends_on_position(&self) -> bool {
         self.commands.iter().any(|c| match c {

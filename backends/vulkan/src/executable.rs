@@ -362,6 +362,7 @@ impl VulkanExecutable {
 
 impl Executable for VulkanExecutable {
     fn run(&mut self, bindings: Bindings<'_>, position: usize, profile: bool) -> edgehal::Result<Vec<NodeTiming>> {
+        self.program.check_position(position)?;
         let bound = self.bind(&bindings)?;
         if self.position.is_none() || (self.position != Some(position) && self.program.depends_on_position()) {
             self.write_params(position)?;

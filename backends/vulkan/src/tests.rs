@@ -43,6 +43,7 @@ fn chain(n: usize) -> Program {
         consts: Vec::new(),
         scratch_bytes: vec![(n * 4) as u64],
         nodes: (0..4).map(NodeId).collect(),
+        position_limit: None,
     }
 }
 

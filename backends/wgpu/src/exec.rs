@@ -189,6 +189,7 @@ impl Resolved<'_> {
 
 impl Executable for WgpuExecutable {
     fn run(&mut self, bindings: Bindings<'_>, position: usize, profile: bool) -> Result<Vec<NodeTiming>> {
+        self.program.check_position(position)?;
         self.write_params(position)?;
         let cx = self.cx.clone();
         let resolved = Resolved {

@@ -51,3 +51,24 @@ fn odd_sized_tensors_round_trip() {
         assert_eq!(gpu.download(buf.as_ref()).unwrap().bytes(), t.bytes(), "{dtype} {shape:?}");
     }
 }
+
+#[test]
+fn a_kv_write_past_the_cache_capacity_is_an_input_error() {
+    use edgehal::{Graph, Policy, Position, RunOptions, Session, Tensor};
+    use std::sync::Arc;
+    let mut g = Graph::new();
+    let cache = g.state("cache", DType::F32, &[1, 1, 4, 8]).unwrap();
+    let new = g.input("new", DType::F32, &[1, 1, 1, 8]).unwrap();
+    let updated = g.kv_write(cache, new, Position::Run).unwrap();
+    let y = g.copy(updated).unwrap();
+    g.output(y).unwrap();
+    let gpu = Arc::new(WgpuBackend::new().unwrap());
+    let mut s = Session::new(g, vec![gpu], Policy::strict()).unwrap();
+    let row = Tensor::from_f32([1, 1, 1, 8], &[1.5; 8]).unwrap();
+    for position in 0..4 {
+        s.run_with(&[("new", &row)], &RunOptions { position, ..Default::default() }).unwrap();
+    }
+    let err = s.run_with(&[("new", &row)], &RunOptions { position: 4, ..Default::default() }).unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
+    assert!(err.to_string().contains("4-row cache"), "{err}");
+}

@@ -240,6 +240,13 @@ impl Cx<'_> {
         self.scratch(4)
     }
 
+    /// Limits the run position to `max` (for ops at `Position::Run` that must stay inside a cache).
+    pub fn limit_position(&mut self, max: usize, why: String) {
+        if self.program.position_limit.as_ref().is_none_or(|(m, _)| max < *m) {
+            self.program.position_limit = Some((max, why));
+        }
+    }
+
     /// Appends a buffer copy of `bytes` (rounded up to 4).
     pub fn copy(&mut self, src: Buf, dst: Buf, bytes: u64) {
         self.program.commands.push(Command::Copy {

@@ -1,0 +1,46 @@
+// ggml Q4_K decoder: `{ f16 d; f16 dmin; u8 scales[12]; u8 qs[128] }`, 256 elements in 8 sub-blocks of 32
+// with 6-bit scales and mins. Elements 64c .. 64c+31 are the low nibbles of qs[32c .. 32c+32], the next 32
+// the high nibbles. Value = d * scale * q - dmin * min.
+
+const W_BLOCK: u32 = 256u;
+const W_BLOCK_BYTES: u32 = 144u;
+
+// The 4 bytes at byte `byte` of `w`. Q4_K blocks are 144 bytes, so they start on a word wherever the
+// tensor does: the second word is read only otherwise.
+fn q4k_word(byte: u32) -> u32 {
+    let i = byte >> 2u;
+    let lo = w[i];
+    if ((byte & 3u) == 0u) {
+        return lo;
+    }
+    return unaligned_word(lo, w[i + 1u], byte);
+}
+
+// Four bytes of `q` as f32 levels, times `scale`, minus `offset`.
+fn q4k_scaled(q: u32, scale: f32, offset: f32) -> vec4<f32> {
+    let b = (vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+    // 2^23 + b as f32 (the byte in the mantissa), minus 2^23: exact, and cheaper than an int-to-float
+    // conversion on GPUs where those run at a quarter rate.
+    return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388608.0) * scale - offset;
+}
+
+fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
+    let s = j >> 2u; // sub-block of 32
+    let t = s & 3u;
+    let dm = unpack2x16float(q4k_word(block_byte));
+    // Scale/min packing (ggml get_scale_min_k4): bytes 0..4 scales 0..4, bytes 4..8 mins 0..4 (6 bits
+    // each); sub-blocks 4..8 keep their low nibbles in bytes 8..12 and top bits in bits 6..8 of bytes 0..8.
+    let a = byte_of(q4k_word(block_byte + 4u), t);
+    let b = byte_of(q4k_word(block_byte + 8u), t);
+    let c = byte_of(q4k_word(block_byte + 12u), t);
+    let upper = s >= 4u;
+    let sc = select(a & 63u, (c & 15u) | ((a >> 6u) << 4u), upper);
+    let mn = select(b & 63u, (c >> 4u) | ((b >> 6u) << 4u), upper);
+    let scale = dm.x * f32(sc);
+    let offset = dm.y * f32(mn);
+    let q = block_byte + 16u + 32u * (j >> 3u) + 8u * (j & 3u);
+    let shift = 4u * (s & 1u);
+    let q0 = (q4k_word(q) >> shift) & 0x0f0f0f0fu;
+    let q1 = (q4k_word(q + 4u) >> shift) & 0x0f0f0f0fu;
+    return array<vec4<f32>, 2>(q4k_scaled(q0, scale, offset), q4k_scaled(q1, scale, offset));
+}
