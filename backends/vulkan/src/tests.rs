@@ -7,8 +7,8 @@
 use crate::executable::VulkanExecutable;
 use crate::{VulkanBackend, VulkanOptions};
 use ash::vk;
-use edgehal::{Backend, Bindings, DType, DeviceBuffer, Executable, NodeId, Tensor, TensorDesc};
-use edgehal_gpu::{Buf, Command, Dispatch, Program, Word};
+use edgehal::{Backend, Bindings, DType, DeviceBuffer, Executable, Graph, NodeId, Partition, Tensor, TensorDesc};
+use edgehal_gpu::{Buf, Command, Dispatch, Program};
 
 fn backend() -> VulkanBackend {
     let opts = VulkanOptions {
@@ -20,28 +20,50 @@ fn backend() -> VulkanBackend {
     VulkanBackend::with_options(opts).expect("lavapipe with the validation layer")
 }
 
-fn silu(node: usize, src: Buf, dst: Buf, n: usize) -> Command {
+/// The lowering's dispatch for `silu` over `n` f32 values (so this test follows kernel changes),
+/// with its scratch buffers (dummies for absent inputs).
+fn silu_template(b: &VulkanBackend, n: usize) -> (Dispatch, Vec<u64>) {
+    let mut g = Graph::new();
+    let x = g.input("x", DType::F32, &[n]).unwrap();
+    let y = g.silu(x).unwrap();
+    g.output(y).unwrap();
+    let part = Partition { nodes: vec![NodeId(0)], inputs: vec![x], outputs: vec![y], states: vec![] };
+    let program = edgehal_gpu::lower(&g, &part, b.caps(), "vulkan").unwrap();
+    match program.commands.as_slice() {
+        [Command::Dispatch(d)] => (d.clone(), program.scratch_bytes),
+        other => panic!("silu lowers to one dispatch, got {other:?}"),
+    }
+}
+
+/// The template with its input and output replaced, its scratch buffers moved after `offset`.
+fn silu(template: &Dispatch, node: usize, src: Buf, dst: Buf, offset: usize) -> Command {
+    let map = |b: Buf| match b {
+        Buf::Input(0) => src,
+        Buf::Output(0) => dst,
+        Buf::Scratch(i) => Buf::Scratch(i + offset),
+        other => panic!("unexpected buffer {other:?} in the silu dispatch"),
+    };
     Command::Dispatch(Dispatch {
         node: NodeId(node),
-        module: "elementwise.base".into(),
-        entry: "silu",
-        buffers: vec![src, dst],
-        params: vec![Word::U32(n as u32), Word::U32(0)],
-        workgroups: [(n as u32).div_ceil(256), 1, 1],
+        buffers: template.buffers.iter().copied().map(map).collect(),
+        ..template.clone()
     })
 }
 
 /// x → silu → s0 → silu → out0 → copy → out1, then s0 rewritten from x after it was read (WAR).
-fn chain(n: usize) -> Program {
+fn chain(b: &VulkanBackend, n: usize) -> Program {
+    let (t, dummies) = silu_template(b, n);
+    let mut scratch_bytes = vec![(n * 4) as u64];
+    scratch_bytes.extend(dummies);
     Program {
         commands: vec![
-            silu(0, Buf::Input(0), Buf::Scratch(0), n),
-            silu(1, Buf::Scratch(0), Buf::Output(0), n),
+            silu(&t, 0, Buf::Input(0), Buf::Scratch(0), 1),
+            silu(&t, 1, Buf::Scratch(0), Buf::Output(0), 1),
             Command::Copy { node: NodeId(2), src: Buf::Output(0), dst: Buf::Output(1), bytes: (n * 4) as u64 },
-            silu(3, Buf::Input(0), Buf::Scratch(0), n),
+            silu(&t, 3, Buf::Input(0), Buf::Scratch(0), 1),
         ],
         consts: Vec::new(),
-        scratch_bytes: vec![(n * 4) as u64],
+        scratch_bytes,
         nodes: (0..4).map(NodeId).collect(),
         position_limit: None,
     }
@@ -55,8 +77,9 @@ fn run_chain(
 ) -> (Vec<f32>, Vec<f32>, usize) {
     let n = 1000;
     let desc = TensorDesc::new(DType::F32, [n]);
-    let mut exe = VulkanExecutable::new(b.ctx.clone(), chain(n), [vec![desc.clone()], vec![desc.clone(); 2], vec![]])
-        .expect("compile");
+    let mut exe =
+        VulkanExecutable::new(b.ctx.clone(), chain(b, n), [vec![desc.clone()], vec![desc.clone(); 2], vec![]])
+            .expect("compile");
     configure(&mut exe);
     let xs: Vec<f32> = (0..n).map(|i| (i as f32 - 500.0) / 50.0).collect();
     let mut x = b.allocate(&desc).unwrap();

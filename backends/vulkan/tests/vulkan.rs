@@ -132,3 +132,29 @@ fn measure_peaks_runs_the_probe_programs() {
     eprintln!("lavapipe peaks: {p:?}");
     assert_no_validation_messages(&b);
 }
+
+/// `Position::Run` parameters are rewritten when the position changes (each run writes its own
+/// cache row), and a position past the cache is a typed input error.
+#[test]
+fn kv_writes_follow_the_run_position_and_stop_at_the_capacity() {
+    use edgehal::{Graph, Position};
+    let b = backend(options());
+    let mut g = Graph::new();
+    let cache = g.state("cache", DType::F32, &[1, 1, 4, 8]).unwrap();
+    let new = g.input("new", DType::F32, &[1, 1, 1, 8]).unwrap();
+    let updated = g.kv_write(cache, new, Position::Run).unwrap();
+    let y = g.copy(updated).unwrap();
+    g.output(y).unwrap();
+    let mut s = Session::new(g, vec![b.clone() as Arc<dyn Backend>], Policy::strict()).unwrap();
+    for position in [0usize, 2, 1, 3] {
+        let row = Tensor::from_f32([1, 1, 1, 8], &[position as f32 + 0.5; 8]).unwrap();
+        s.run_with(&[("new", &row)], &RunOptions { position, ..Default::default() }).unwrap();
+    }
+    let state = s.state("cache").unwrap();
+    let rows: Vec<f32> = state.as_f32().unwrap().chunks(8).map(|r| r[0]).collect();
+    assert_eq!(rows, vec![0.5, 1.5, 2.5, 3.5], "each run wrote the row of its position");
+    let row = Tensor::from_f32([1, 1, 1, 8], &[9.0; 8]).unwrap();
+    let err = s.run_with(&[("new", &row)], &RunOptions { position: 4, ..Default::default() }).unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
+    assert_no_validation_messages(&b);
+}
