@@ -43,6 +43,12 @@ pub fn spirv(spec: &ModuleSpec) -> Result<Vec<u32>, String> {
         lang_version: (1, 3),
         use_storage_input_output_16: false,
         flags: naga::back::spv::WriterFlags::empty(),
+        // Kernels never read workgroup memory before writing it; naga's zero-fill prologue makes
+        // lavapipe's LLVM take minutes on the large attention tiles (wgpu still zero-fills, so a
+        // kernel that relied on it would fail conformance on Vulkan only).
+        zero_initialize_workgroup_memory: naga::back::spv::ZeroInitializeWorkgroupMemoryMode::None,
+        // Our own kernels: every loop is bounded by its parameters.
+        force_loop_bounding: false,
         ..Default::default()
     };
     naga::back::spv::write_vec(&module, &info, &options, None).map_err(|e| format!("{}: SPIR-V: {e}", spec.name))
