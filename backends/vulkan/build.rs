@@ -1,6 +1,6 @@
-//! Translates every WGSL module of `edgehal-shaders` to SPIR-V with naga and writes the module
-//! table the backend loads: name, variant, bindings, entry points with their workgroup sizes, and
-//! the SPIR-V capabilities/extensions each module declares (checked against the device at run
+//! Translates every WGSL module of `edgehal-shaders` to SPIR-V with naga, one binary per entry
+//! point, and writes the module table the backend loads: name, variant, bindings, entry points with
+//! their workgroup sizes and SPIR-V, and the SPIR-V capabilities/extensions the module declares (checked against the device at run
 //! time). A module naga cannot translate fails the build with naga's message.
 
 use std::fmt::Write as _;
@@ -92,8 +92,9 @@ fn facts(name: &str, words: &[u32]) -> Result<SpirvFacts, String> {
     Ok(out)
 }
 
-/// Every resource the SPIR-V declares must be one of the module's declared bindings, of the same
-/// kind (uniform / storage buffer), in set 0: the backend builds its layouts from the declarations.
+/// Every resource an entry point's SPIR-V declares must be one of the module's declared bindings,
+/// of the same kind (uniform / storage buffer), in set 0: the backend builds its layouts from the
+/// declarations. (An entry point may leave some of the module's bindings unused.)
 fn check_interface(
     name: &str,
     resources: &[(u32, u32, u32)],
@@ -101,12 +102,6 @@ fn check_interface(
 ) -> Result<(), String> {
     const UNIFORM: u32 = 2;
     const STORAGE_BUFFER: u32 = 12;
-    if resources.len() != declared.len() {
-        return Err(format!(
-            "{name}: SPIR-V has {} resource variables, the WGSL declares {declared:?}",
-            resources.len()
-        ));
-    }
     for &(set, binding, class) in resources {
         let kind = declared.iter().find(|(b, _)| *b == binding).map(|(_, k)| *k);
         let ok = set == 0
@@ -135,44 +130,62 @@ fn main() {
     table.push_str("pub(crate) static MODULES: &[ModuleEntry] = &[\n");
     let mut failures = Vec::new();
     for spec in edgehal_shaders::modules() {
-        let words = match edgehal_shaders::spirv(&spec) {
-            Ok(w) => w,
+        let binaries = match edgehal_shaders::spirv(&spec) {
+            Ok(b) => b,
             Err(e) => {
                 failures.push(e);
                 continue;
             }
         };
-        let facts = match facts(&spec.name, &words) {
-            Ok(f) => f,
-            Err(e) => {
+        let mut entries = Vec::new();
+        let mut capabilities = Vec::new();
+        let mut extensions = Vec::new();
+        for (entry, words) in binaries {
+            let label = format!("{}::{entry}", spec.name);
+            let facts = match facts(&label, &words) {
+                Ok(f) => f,
+                Err(e) => {
+                    failures.push(e);
+                    continue;
+                }
+            };
+            if let Err(e) = check_interface(&label, &facts.resources, &spec.bindings()) {
                 failures.push(e);
                 continue;
             }
-        };
-        if let Err(e) = check_interface(&spec.name, &facts.resources, &spec.bindings()) {
-            failures.push(e);
-            continue;
+            let Some((_, size)) = facts.entries.iter().find(|(e, _)| *e == entry) else {
+                failures.push(format!("{label}: the SPIR-V has no such entry point"));
+                continue;
+            };
+            let path = out_dir.join(format!("{}.{entry}.spv", spec.name));
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            if let Err(e) = std::fs::write(&path, bytes) {
+                panic!("writing {}: {e}", path.display());
+            }
+            entries.push(format!(
+                "EntryPoint {{ name: {entry:?}, workgroup_size: {size:?}, spirv: &Spirv {{ _align: [], bytes: \
+                 *include_bytes!({:?}) }} }}",
+                path.display().to_string()
+            ));
+            capabilities.extend(facts.capabilities);
+            extensions.extend(facts.extensions);
         }
-        let path = out_dir.join(format!("{}.spv", spec.name));
-        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        if let Err(e) = std::fs::write(&path, bytes) {
-            panic!("writing {}: {e}", path.display());
-        }
+        capabilities.sort_unstable();
+        capabilities.dedup();
+        extensions.sort();
+        extensions.dedup();
         let bindings: Vec<String> =
             spec.bindings().iter().map(|(i, k)| format!("({i}, edgehal_shaders::BindingKind::{k:?})")).collect();
-        let entries: Vec<String> = facts.entries.iter().map(|(e, s)| format!("({e:?}, {s:?})")).collect();
         let _ = writeln!(
             table,
             "    ModuleEntry {{\n        name: {:?},\n        variant: edgehal_shaders::Variant::{:?},\n        \
-             spirv: &Spirv {{ _align: [], bytes: *include_bytes!({:?}) }},\n        bindings: &[{}],\n        \
-             entries: &[{}],\n        capabilities: &{:?},\n        extensions: &{:?},\n    }},",
+             bindings: &[{}],\n        entries: &[{}],\n        capabilities: &{:?},\n        extensions: &{:?},\n    }},",
             spec.name,
             spec.variant,
-            path.display().to_string(),
             bindings.join(", "),
             entries.join(", "),
-            facts.capabilities,
-            facts.extensions,
+            capabilities,
+            extensions,
         );
     }
     if !failures.is_empty() {

@@ -32,10 +32,16 @@ pub fn validate(spec: &ModuleSpec) -> Result<(), String> {
     parse_and_validate(spec).map(|_| ())
 }
 
-/// SPIR-V 1.3 for a module, `override` constants replaced by their defaults first, 16-bit storage
-/// inputs/outputs off (`use_storage_input_output_16: false`), as the Vulkan backend loads it.
+/// SPIR-V 1.3 for each compute entry point of a module, as `(entry point, words)`, `override`
+/// constants replaced by their defaults first, 16-bit storage inputs/outputs off
+/// (`use_storage_input_output_16: false`), as the Vulkan backend loads it.
+///
+/// One binary per entry point rather than one per module: a SPIR-V 1.3 entry point does not list
+/// the workgroup variables it uses, so drivers and the validation layer count every workgroup
+/// variable of the module against `maxComputeSharedMemorySize`. naga writes only the globals an
+/// entry point uses when asked for that entry point, so each binary declares exactly its own.
 #[cfg(feature = "spirv")]
-pub fn spirv(spec: &ModuleSpec) -> Result<Vec<u32>, String> {
+pub fn spirv(spec: &ModuleSpec) -> Result<Vec<(String, Vec<u32>)>, String> {
     let (module, info) = parse_and_validate(spec)?;
     let (module, info) = naga::back::pipeline_constants::process_overrides(&module, &info, None, &Default::default())
         .map_err(|e| format!("{}: overrides: {e}", spec.name))?;
@@ -51,5 +57,15 @@ pub fn spirv(spec: &ModuleSpec) -> Result<Vec<u32>, String> {
         force_loop_bounding: false,
         ..Default::default()
     };
-    naga::back::spv::write_vec(&module, &info, &options, None).map_err(|e| format!("{}: SPIR-V: {e}", spec.name))
+    module
+        .entry_points
+        .iter()
+        .filter(|ep| ep.stage == naga::ShaderStage::Compute)
+        .map(|ep| {
+            let pipeline = naga::back::spv::PipelineOptions { shader_stage: ep.stage, entry_point: ep.name.clone() };
+            naga::back::spv::write_vec(&module, &info, &options, Some(&pipeline))
+                .map(|words| (ep.name.clone(), words))
+                .map_err(|e| format!("{}::{}: SPIR-V: {e}", spec.name, ep.name))
+        })
+        .collect()
 }

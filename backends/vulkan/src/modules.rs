@@ -10,28 +10,37 @@ pub(crate) struct Spirv<B: ?Sized> {
     pub(crate) bytes: B,
 }
 
+/// One compute entry point of a module, with its own SPIR-V (declaring only the globals it
+/// uses, so its workgroup memory is counted alone against the device's limit).
+pub(crate) struct EntryPoint {
+    /// The entry point's name.
+    pub name: &'static str,
+    /// Its workgroup size.
+    pub workgroup_size: [u32; 3],
+    /// SPIR-V, little-endian words.
+    pub spirv: &'static Spirv<[u8]>,
+}
+
 /// One shader module as the backend loads it.
 pub(crate) struct ModuleEntry {
     /// `edgehal_shaders` module name, e.g. `elementwise.base`.
     pub name: &'static str,
     /// The optional capability it needs.
     pub variant: Variant,
-    /// SPIR-V, little-endian words.
-    pub spirv: &'static Spirv<[u8]>,
     /// Group-0 bindings in binding order (0 = the uniform params).
     pub bindings: &'static [(u32, BindingKind)],
-    /// Compute entry points and their workgroup sizes.
-    pub entries: &'static [(&'static str, [u32; 3])],
-    /// SPIR-V capabilities (`OpCapability` operands) the module declares.
+    /// Compute entry points.
+    pub entries: &'static [EntryPoint],
+    /// SPIR-V capabilities (`OpCapability` operands) its entry points declare.
     pub capabilities: &'static [u32],
-    /// SPIR-V extensions (`OpExtension`) the module declares.
+    /// SPIR-V extensions (`OpExtension`) its entry points declare.
     pub extensions: &'static [&'static str],
 }
 
 include!(concat!(env!("OUT_DIR"), "/modules.rs"));
 
-impl ModuleEntry {
-    /// The module's SPIR-V words.
+impl EntryPoint {
+    /// The entry point's SPIR-V words.
     pub fn words(&self) -> Cow<'static, [u32]> {
         let bytes = &self.spirv.bytes;
         if cfg!(target_endian = "little")
@@ -41,10 +50,12 @@ impl ModuleEntry {
         }
         Cow::Owned(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
+}
 
-    /// The workgroup size of `entry`, if the module has that entry point.
-    pub fn workgroup_size(&self, entry: &str) -> Option<[u32; 3]> {
-        self.entries.iter().find(|(e, _)| *e == entry).map(|(_, s)| *s)
+impl ModuleEntry {
+    /// The entry point called `entry`, if the module has it.
+    pub fn entry(&self, entry: &str) -> Option<&'static EntryPoint> {
+        self.entries.iter().find(|e| e.name == entry)
     }
 
     /// Number of storage-buffer bindings (bindings 1..).
@@ -68,8 +79,10 @@ mod tests {
             let m = module(&spec.name).expect("module translated at build time");
             assert_eq!(m.variant, spec.variant);
             assert_eq!(m.bindings, spec.bindings().as_slice());
-            assert_eq!(m.words()[0], 0x0723_0203, "{}: SPIR-V magic", m.name);
             assert!(!m.entries.is_empty(), "{}: no compute entry point", m.name);
+            for e in m.entries {
+                assert_eq!(e.words()[0], 0x0723_0203, "{}::{}: SPIR-V magic", m.name, e.name);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::context::Context;
 use crate::error::{BACKEND, Check, backend_error};
-use crate::modules::{ModuleEntry, module};
+use crate::modules::{EntryPoint, ModuleEntry, module};
 use crate::physical::Physical;
 use crate::pipeline_cache;
 use ash::vk;
@@ -17,7 +17,6 @@ use std::sync::Mutex;
 /// A module's descriptor set layout and pipeline layout (one set, bindings as declared).
 #[derive(Copy, Clone)]
 struct Layout {
-    shader: vk::ShaderModule,
     set_layout: vk::DescriptorSetLayout,
     pipeline_layout: vk::PipelineLayout,
     push: bool,
@@ -126,7 +125,6 @@ impl Pipelines {
             for l in state.layouts.into_values() {
                 device.destroy_pipeline_layout(l.pipeline_layout, None);
                 device.destroy_descriptor_set_layout(l.set_layout, None);
-                device.destroy_shader_module(l.shader, None);
             }
             device.destroy_pipeline_cache(self.cache, None);
         }
@@ -140,8 +138,7 @@ impl Context {
         if let Err(why) = self.physical.can_load(m) {
             return Err(Error::Unsupported { backend: BACKEND.into(), op: name.into(), why });
         }
-        let wg =
-            m.workgroup_size(entry).ok_or_else(|| backend_error(format!("{name} has no entry point `{entry}`")))?;
+        let ep = m.entry(entry).ok_or_else(|| backend_error(format!("{name} has no entry point `{entry}`")))?;
         let mut state = self.pipelines.state.lock().map_err(|_| backend_error("pipeline lock poisoned"))?;
         let layout = match state.layouts.get(m.name) {
             Some(l) => *l,
@@ -161,7 +158,7 @@ impl Context {
         if let Some(&p) = state.pipelines.get(&(m.name, entry.to_string())) {
             return Ok(resolved(p));
         }
-        let (pipeline, hit) = self.create_pipeline(m, layout, entry, wg)?;
+        let (pipeline, hit) = self.create_pipeline(m, layout, ep)?;
         state.created += 1;
         state.cache_hits += hit as usize;
         state.pipelines.insert((m.name, entry.to_string()), pipeline);
@@ -192,43 +189,39 @@ impl Context {
         } else {
             vk::DescriptorSetLayoutCreateFlags::empty()
         };
-        let words = m.words();
         // SAFETY: valid create infos; on failure the objects created so far are destroyed.
         unsafe {
-            let shader = d
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
-                .check("vkCreateShaderModule")?;
             let info = vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings).flags(flags);
-            let set_layout = match d.create_descriptor_set_layout(&info, None) {
-                Ok(l) => l,
-                Err(e) => {
-                    d.destroy_shader_module(shader, None);
-                    return Err(crate::error::vk_error("vkCreateDescriptorSetLayout", e));
-                }
-            };
+            let set_layout = d.create_descriptor_set_layout(&info, None).check("vkCreateDescriptorSetLayout")?;
             let sets = [set_layout];
             let info = vk::PipelineLayoutCreateInfo::default().set_layouts(&sets);
             let pipeline_layout = match d.create_pipeline_layout(&info, None) {
                 Ok(l) => l,
                 Err(e) => {
                     d.destroy_descriptor_set_layout(set_layout, None);
-                    d.destroy_shader_module(shader, None);
                     return Err(crate::error::vk_error("vkCreatePipelineLayout", e));
                 }
             };
-            Ok(Layout { shader, set_layout, pipeline_layout, push })
+            Ok(Layout { set_layout, pipeline_layout, push })
         }
     }
 
-    /// Creates the pipeline; also says whether the driver served it from the cache.
+    /// Creates the pipeline of entry point `ep` (through a shader module that lives only as long
+    /// as the creation); also says whether the driver served it from the cache.
     fn create_pipeline(
         &self,
         m: &ModuleEntry,
         layout: Layout,
-        entry: &str,
-        wg: [u32; 3],
+        ep: &EntryPoint,
     ) -> edgehal::Result<(vk::Pipeline, bool)> {
+        let entry = ep.name;
+        let wg = ep.workgroup_size;
         let name = CString::new(entry).map_err(|_| backend_error(format!("entry point name `{entry}`")))?;
+        let words = ep.words();
+        // SAFETY: valid SPIR-V written by naga at build time.
+        let shader =
+            unsafe { self.device.create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None) }
+                .check("vkCreateShaderModule")?;
         // Subgroup kernels may assume every subgroup is full (reductions through workgroup memory
         // indexed by subgroup id); the flag needs the x size to be a multiple of the largest size.
         let max_sg = self.physical.subgroups.range.1.max(1);
@@ -240,7 +233,7 @@ impl Context {
         };
         let stage = vk::PipelineShaderStageCreateInfo::default()
             .stage(vk::ShaderStageFlags::COMPUTE)
-            .module(layout.shader)
+            .module(shader)
             .name(&name)
             .flags(flags);
         let mut feedback = vk::PipelineCreationFeedback::default();
@@ -251,7 +244,10 @@ impl Context {
             info = info.push_next(&mut feedback_info);
         }
         // SAFETY: a valid create info whose objects are alive.
-        let pipeline = unsafe { self.device.create_compute_pipelines(self.pipelines.cache, &[info], None) }
+        let created = unsafe { self.device.create_compute_pipelines(self.pipelines.cache, &[info], None) };
+        // SAFETY: a pipeline keeps what it needs of its shader module.
+        unsafe { self.device.destroy_shader_module(shader, None) };
+        let pipeline = created
             .map_err(|(_, e)| crate::error::vk_error(&format!("creating the pipeline {}::{entry}", m.name), e))?;
         let pipeline =
             pipeline.first().copied().ok_or_else(|| backend_error("vkCreateComputePipelines returned nothing"))?;
