@@ -1,0 +1,1 @@
+//! edgehal's Android NNAPI backend (being written).

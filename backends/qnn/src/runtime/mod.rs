@@ -1,0 +1,1 @@
+//! The QNN C API through `libloading` (being written).
