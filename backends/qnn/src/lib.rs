@@ -7,4 +7,5 @@
 //!   library and creates, validates, finalizes, executes, saves and loads those graphs.
 
 pub mod desc;
+pub mod lower;
 pub mod runtime;

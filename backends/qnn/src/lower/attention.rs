@@ -1,0 +1,118 @@
+//! Attention as a QNN subgraph.
+//!
+//! With `g = hq / hkv` query heads per KV head, q `[b, hq, s, d]` is viewed as
+//! `[b·hkv, g·s, d]` (the heads sharing a KV head are contiguous), so GQA needs no copy of K/V:
+//!
+//! ```text
+//! q·scale ─ Reshape [b·hkv, g·s, d] ─┐
+//! k ─ (Cast f32) ─ Reshape [b·hkv, t, d] ─ MatMul(transpose_in1) → scores [b·hkv, g·s, t]
+//!   (softcap: Tanh(scores / c) · c)
+//!   Reshape [b·hkv, g, s, t] + mask [1, 1, s, t] (causal/position mask, user mask)
+//!   Softmax(axis 3) ─ Reshape [b·hkv, g·s, t]
+//! v ─ (Cast f32) ─ Reshape [b·hkv, t, d] ─ MatMul → [b·hkv, g·s, d] ─ Reshape [b, hq, s, d]
+//! ```
+//!
+//! `t` is the cache capacity. Without `past` every position is valid and the causal mask is a
+//! static tensor; with `past` (fixed or given per run) the executable computes the position mask
+//! for each run ([`InputSource::PositionMask`]), so one compiled graph serves every decode step.
+
+use super::{Builder, InputSource, MASKED, dims, scalar, unsupported};
+use crate::desc::{QnnDType, Scalar};
+use edgehal::{AttentionOp, NodeId, Result};
+
+/// The mask row `i` of a query block of `rows` rows over `capacity` keys with `kv_len` valid keys.
+pub fn position_mask(rows: usize, capacity: usize, kv_len: usize, causal: bool) -> Vec<f32> {
+    let mut m = vec![MASKED; rows * capacity];
+    for i in 0..rows {
+        let last = if causal { (kv_len + i + 1).saturating_sub(rows) } else { kv_len };
+        for j in 0..last.min(capacity) {
+            m[i * capacity + j] = 0.0;
+        }
+    }
+    m
+}
+
+pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> {
+    let node = b.graph.node(id).clone();
+    let qd = b.graph.value(node.inputs[0]).desc.clone();
+    let kd = b.graph.value(node.inputs[1]).desc.clone();
+    let [batch, hq, s, d] = [qd.shape[0], qd.shape[1], qd.shape[2], qd.shape[3]];
+    let (hkv, cap) = (kd.shape[1], kd.shape[2]);
+    let g = hq / hkv;
+    let has_mask = node.inputs.len() > 3;
+    if has_mask && a.past.is_some() {
+        return Err(unsupported(
+            "attention",
+            "an additive mask together with a KV-cache position: the mask's width changes with the position",
+        ));
+    }
+    let f32t = QnnDType::F32;
+    let bh = (batch * hkv) as u32;
+    let (gs, t, du) = ((g * s) as u32, cap as u32, d as u32);
+
+    let q = b.value_as(node.inputs[0], f32t)?;
+    let scale = a.scale.unwrap_or(1.0 / (d as f32).sqrt());
+    let sc = b.float_constant(f32t, vec![1], &[scale]);
+    let qs = b.unary("ElementWiseMultiply", vec![], vec![q, sc]);
+    let q3 = b.reshape(qs, vec![bh, gs, du], None);
+    let k = b.value_as(node.inputs[1], f32t)?;
+    let k3 = b.reshape(k, vec![bh, t, du], None);
+    let v = b.value_as(node.inputs[2], f32t)?;
+    let v3 = b.reshape(v, vec![bh, t, du], None);
+
+    let scores = b.native(f32t, vec![bh, gs, t]);
+    let mm =
+        |tr1: bool| vec![("transpose_in0", scalar(Scalar::Bool(false))), ("transpose_in1", scalar(Scalar::Bool(tr1)))];
+    b.op("MatMul", mm(true), vec![q3, k3], vec![scores]);
+    let mut scores = scores;
+    if let Some(cap_value) = a.softcap {
+        let inv = b.float_constant(f32t, vec![1], &[1.0 / cap_value]);
+        let c = b.float_constant(f32t, vec![1], &[cap_value]);
+        let scaled = b.unary("ElementWiseMultiply", vec![], vec![scores, inv]);
+        let th = b.unary("Tanh", vec![], vec![scaled]);
+        scores = b.unary("ElementWiseMultiply", vec![], vec![th, c]);
+    }
+    let mut s4 = b.reshape(scores, vec![bh, g as u32, s as u32, t], None);
+    let mask_dims = vec![1, 1, s as u32, t];
+    let position_mask_tensor = match a.past {
+        Some(past) => Some(b.extra_input(
+            f32t,
+            mask_dims.clone(),
+            InputSource::PositionMask { past, rows: s, capacity: cap, causal: a.causal, node: id },
+        )),
+        None if a.causal => Some(b.float_constant(f32t, mask_dims.clone(), &position_mask(s, cap, cap, true))),
+        None => None,
+    };
+    if let Some(m) = position_mask_tensor {
+        s4 = b.unary("ElementWiseAdd", vec![], vec![s4, m]);
+    }
+    if has_mask {
+        let m = b.value_as(node.inputs[3], f32t)?;
+        let m4 = b.reshape(m, mask_dims, None);
+        s4 = b.unary("ElementWiseAdd", vec![], vec![s4, m4]);
+    }
+    let params = vec![("axis", scalar(Scalar::U32(3))), ("beta", scalar(Scalar::F32(1.0)))];
+    let p4 = b.unary("Softmax", params, vec![s4]);
+    let p3 = b.reshape(p4, vec![bh, gs, t], None);
+    let o3 = b.native(f32t, vec![bh, gs, du]);
+    b.op("MatMul", mm(false), vec![p3, v3], vec![o3]);
+    let out = b.result(node.output)?;
+    debug_assert_eq!(b.desc.tensors[out].dims, dims(&qd.shape));
+    b.reshape(o3, Vec::new(), Some(out));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_mask_follows_causality_and_length() {
+        // 2 query rows at positions 2 and 3 of a 5-slot cache holding 4 valid keys.
+        let m = position_mask(2, 5, 4, true);
+        let ok: Vec<bool> = m.iter().map(|&v| v == 0.0).collect();
+        assert_eq!(ok, [true, true, true, false, false, true, true, true, true, false]);
+        let m = position_mask(2, 5, 4, false);
+        assert_eq!(m.iter().filter(|&&v| v == 0.0).count(), 8);
+    }
+}
