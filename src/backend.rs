@@ -118,6 +118,11 @@ pub trait Executable: Send {
     fn scratch_bytes(&self) -> u64;
     /// Bytes of constants (weights, possibly repacked) it holds.
     fn constant_bytes(&self) -> u64;
+    /// Device cycles per node of the last profiled run, where the device counts them (an NPU's
+    /// per-op cycle counters, e.g. QNN HTP); empty where it does not.
+    fn last_cycles(&self) -> Vec<(NodeId, u64)> {
+        Vec::new()
+    }
 }
 
 /// A device that can run (part of) a graph.

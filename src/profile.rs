@@ -22,6 +22,9 @@ pub struct OpRecord {
     pub clock: &'static str,
     /// FLOPs and bytes of this execution.
     pub cost: OpCost,
+    /// Device cycles the node took, where the device counts them (QNN HTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_cycles: Option<u64>,
 }
 
 impl OpRecord {
@@ -65,7 +68,7 @@ impl Profile {
                     "args": {
                         "op": r.op, "backend": r.backend, "clock": r.clock, "flops": r.cost.flops,
                         "bytes_read": r.cost.bytes_read, "bytes_written": r.cost.bytes_written,
-                        "gflops": r.gflops(), "gbps": r.gbps(),
+                        "gflops": r.gflops(), "gbps": r.gbps(), "device_cycles": r.device_cycles,
                     }
                 })
             })

@@ -259,6 +259,7 @@ impl Session {
                 self.states.insert(s, buf);
             }
             let timings = result?;
+            let cycles = if opts.profile { part.exe.last_cycles() } else { Vec::new() };
             for t in timings {
                 let node = self.graph.node(t.node);
                 let descs: Vec<&TensorDesc> = node.inputs.iter().map(|&i| &self.graph.value(i).desc).collect();
@@ -270,6 +271,7 @@ impl Session {
                     duration_ns: t.duration_ns,
                     clock: part.clock,
                     cost: node.op.cost(&descs, &self.graph.value(node.output).desc, opts.position),
+                    device_cycles: cycles.iter().find(|(n, _)| *n == t.node).map(|&(_, c)| c),
                 });
             }
             for (&v, buf) in part.partition.outputs.iter().zip(outputs) {
