@@ -15,6 +15,8 @@
 
 mod attention;
 mod ops;
+
+pub use attention::position_mask;
 mod weights;
 
 use crate::desc::{ParamValue, QnnDType, QnnGraphDesc, QnnOp, QnnTensor, Scalar, TensorIndex, TensorRole};
