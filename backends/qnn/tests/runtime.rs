@@ -72,7 +72,14 @@ fn tensor(name: &str, role: TensorRole, dims: &[u32]) -> QnnTensor {
 }
 
 fn op(name: &str, type_name: &str, inputs: Vec<usize>, outputs: Vec<usize>) -> QnnOp {
-    QnnOp { name: name.into(), package: "qti.aisw".into(), type_name: type_name.into(), params: vec![], inputs, outputs }
+    QnnOp {
+        name: name.into(),
+        package: "qti.aisw".into(),
+        type_name: type_name.into(),
+        params: vec![],
+        inputs,
+        outputs,
+    }
 }
 
 fn bytes(v: &[f32]) -> Vec<u8> {
@@ -283,7 +290,12 @@ fn context_binary_round_trips(kind: QnnBackendKind) {
     let rt = load(kind, &dir);
     let mut g = rt.load_context_binary(&binary, &case.graph, &options(kind)).unwrap_or_else(|e| panic!("{e}"));
     let (second, _) = run(&mut g, &case);
-    check(&format!("{} {} from context binary", kind.name(), case.graph.name), &second, &case.reference, tolerance(kind));
+    check(
+        &format!("{} {} from context binary", kind.name(), case.graph.name),
+        &second,
+        &case.reference,
+        tolerance(kind),
+    );
     assert_eq!(
         bytemuck::cast_slice::<f32, u32>(&first),
         bytemuck::cast_slice::<f32, u32>(&second),
@@ -323,7 +335,15 @@ fn htp_profiling_gives_per_node_cycles() {
     let profile = profile.expect("profiling was on");
     let all = profile.all_events();
     for e in &all {
-        eprintln!("event {} ({}) {:?} = {} `{}` ({} sub-events)", e.kind_name, e.kind, e.unit, e.value, e.identifier, e.sub_events.len());
+        eprintln!(
+            "event {} ({}) {:?} = {} `{}` ({} sub-events)",
+            e.kind_name,
+            e.kind,
+            e.unit,
+            e.value,
+            e.identifier,
+            e.sub_events.len()
+        );
     }
     assert!(!all.is_empty(), "no profile events");
     let node_cycles: Vec<_> = all
@@ -354,8 +374,9 @@ fn cpu_profiling_returns_events() {
 fn a_missing_library_is_unavailable() {
     for kind in [QnnBackendKind::Cpu, QnnBackendKind::Htp] {
         let dir = std::env::temp_dir().join("edgehal-no-qnn-here");
-        let err = QnnRuntime::load(kind, &LoadOptions { library: Some(dir.join(kind.library_file())), log_level: None })
-            .expect_err("loaded a library that does not exist");
+        let err =
+            QnnRuntime::load(kind, &LoadOptions { library: Some(dir.join(kind.library_file())), log_level: None })
+                .expect_err("loaded a library that does not exist");
         match &err {
             edgehal::Error::Backend { backend, why } => {
                 assert_eq!(backend, kind.name());
@@ -379,7 +400,10 @@ fn wrong_buffer_sizes_are_typed_errors() {
     let short = vec![0u8; 20];
     let mut out = vec![0u8; 24];
     let err = g.execute(&[&a, &short], &mut [&mut out]).expect_err("a 20-byte input for a 24-byte tensor");
-    assert!(matches!(&err, edgehal::Error::Shape { detail, .. } if detail.contains("input 1") && detail.contains("20")), "{err:?}");
+    assert!(
+        matches!(&err, edgehal::Error::Shape { detail, .. } if detail.contains("input 1") && detail.contains("20")),
+        "{err:?}"
+    );
     let err = g.execute(&[&a], &mut [&mut out]).expect_err("one input for two");
     assert!(matches!(err, edgehal::Error::Shape { .. }), "{err:?}");
     let mut long = vec![0u8; 28];

@@ -100,7 +100,10 @@ impl QnnRuntime {
                 known.sort();
                 backend_error(
                     name,
-                    format!("context binary's graph `{}` has no input/output `{}` (it has {known:?})", graph.name, t.name),
+                    format!(
+                        "context binary's graph `{}` has no input/output `{}` (it has {known:?})",
+                        graph.name, t.name
+                    ),
                 )
             })?;
             tensors.tensors[i].v.id = id;

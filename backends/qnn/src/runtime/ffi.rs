@@ -314,9 +314,8 @@ pub struct InterfaceTable {
     >,
     pub context_set_config: Unused,
     pub context_get_binary_size: Option<unsafe extern "C" fn(context: Handle, size: *mut u64) -> ErrorHandle>,
-    pub context_get_binary: Option<
-        unsafe extern "C" fn(context: Handle, buffer: *mut c_void, size: u64, written: *mut u64) -> ErrorHandle,
-    >,
+    pub context_get_binary:
+        Option<unsafe extern "C" fn(context: Handle, buffer: *mut c_void, size: u64, written: *mut u64) -> ErrorHandle>,
     pub context_create_from_binary: Option<
         unsafe extern "C" fn(
             backend: Handle,

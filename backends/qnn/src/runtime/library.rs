@@ -176,7 +176,8 @@ impl QnnRuntime {
             )
         })?;
         // SAFETY: `provider` was checked non-null and has the 2.x layout declared in `ffi`.
-        let (table, provider_version) = unsafe { (&(*provider).table as *const InterfaceTable, (*provider).api_version) };
+        let (table, provider_version) =
+            unsafe { (&(*provider).table as *const InterfaceTable, (*provider).api_version) };
         let mut rt = QnnRuntime {
             kind,
             path,

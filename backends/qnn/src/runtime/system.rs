@@ -53,7 +53,9 @@ pub fn graph_io_ids(
                 v.major == MIN_SYSTEM_API.0 && v.minor >= MIN_SYSTEM_API.1
             }
         })
-        .ok_or_else(|| err_at(format!("no system interface provider with API {}.x (x >= {})", MIN_SYSTEM_API.0, MIN_SYSTEM_API.1)))?;
+        .ok_or_else(|| {
+            err_at(format!("no system interface provider with API {}.x (x >= {})", MIN_SYSTEM_API.0, MIN_SYSTEM_API.1))
+        })?;
     // SAFETY: checked non-null, with the declared layout.
     let table = unsafe { &(*provider).table };
     let (Some(create), Some(get_info), Some(free)) =
@@ -92,15 +94,32 @@ pub fn graph_io_ids(
 /// # Safety
 /// `info` must be binary metadata returned by systemContextGetBinaryInfo, still alive.
 unsafe fn read_graph_ids(info: &ffi::SystemBinaryInfo, graph_name: &str) -> Result<HashMap<String, u32>, String> {
-    if info.graphs.is_null() || info.num_graphs == 0 {
+    // Where `numGraphs` and `graphs` are: versions 1 and 2 share the layout declared in `ffi`;
+    // version 3 leaves out the hardware-info blob fields (version, size, pointer), which moves
+    // them 24 bytes earlier (observed with system API 1.11: `numGraphs` at byte 96).
+    let base = info as *const ffi::SystemBinaryInfo as *const u8;
+    let (num_graphs, graphs) = match info.version {
+        // SAFETY: versions 1 and 2 have the declared layout.
+        1 | 2 => (info.num_graphs, info.graphs),
+        // SAFETY: version 3's numGraphs (u32) and graphs (pointer) are at bytes 96 and 104 of the
+        // struct, which is at least 112 bytes long.
+        3 => unsafe {
+            (
+                std::ptr::read_unaligned(base.add(96) as *const u32),
+                std::ptr::read_unaligned(base.add(104) as *const *const ffi::SystemGraphInfo),
+            )
+        },
+        v => return Err(format!("context binary info version {v} is not supported")),
+    };
+    if graphs.is_null() || num_graphs == 0 {
         return Err("the context binary holds no graph".into());
     }
-    if info.num_graphs != 1 {
+    if num_graphs != 1 {
         // Graph-info entries grow between versions, so only the first one can be addressed.
-        return Err(format!("the context binary holds {} graphs; only single-graph binaries are supported", info.num_graphs));
+        return Err(format!("the context binary holds {num_graphs} graphs; only single-graph binaries are supported"));
     }
     // SAFETY: one entry, checked above.
-    let g = unsafe { &*info.graphs };
+    let g = unsafe { &*graphs };
     let name = if g.graph_name.is_null() {
         String::new()
     } else {

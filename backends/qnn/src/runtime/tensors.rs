@@ -95,7 +95,11 @@ impl TensorSet {
                 mem_type: ffi::TENSORMEMTYPE_RAW,
                 client_buf,
                 is_dynamic_dimensions: std::ptr::null_mut(),
-                sparse_params: ffi::SparseParams { layout: 0x7FFF_FFFF, num_specified_elements: 0, num_sparse_dimensions: 0 },
+                sparse_params: ffi::SparseParams {
+                    layout: 0x7FFF_FFFF,
+                    num_specified_elements: 0,
+                    num_sparse_dimensions: 0,
+                },
                 is_produced: 0,
             },
         };
