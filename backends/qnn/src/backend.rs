@@ -5,10 +5,11 @@ use crate::context_cache::ContextCache;
 use crate::executable::QnnExecutable;
 use crate::lower::{lower_node_alone, lower_partition};
 use crate::runtime::{CompileOptions, LoadOptions, QnnBackendKind, QnnRuntime};
+use crate::trial::Trials;
 use edgehal::conform::{ComputePrecision, ToleranceProfile};
 use edgehal::{
-    Backend, DeviceBuffer, DeviceInfo, DeviceKind, Executable, Graph, NodeId, Partition, Peaks, Result, Support,
-    Tensor, TensorDesc,
+    Backend, DType, DeviceBuffer, DeviceInfo, DeviceKind, Executable, Graph, NodeId, Op, Partition, Peaks, Result,
+    Support, Tensor, TensorDesc,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub struct QnnBackend {
     runtime: Arc<QnnRuntime>,
     options: QnnOptions,
     cache: Option<ContextCache>,
+    trials: Trials,
     graphs: AtomicUsize,
     compiled: AtomicUsize,
     loaded: AtomicUsize,
@@ -74,6 +76,7 @@ impl QnnBackend {
             runtime,
             options,
             cache,
+            trials: Trials::default(),
             graphs: AtomicUsize::new(0),
             compiled: AtomicUsize::new(0),
             loaded: AtomicUsize::new(0),
@@ -147,6 +150,17 @@ impl Backend for QnnBackend {
     }
 
     fn supports(&self, graph: &Graph, node: NodeId) -> Support {
+        let n = graph.node(node);
+        if self.runtime.kind() == QnnBackendKind::Htp {
+            // Measured on the x86-64 simulator (QNN 2.36 core API, conformance 2026-11-24): Cast to
+            // f32 returns wrong values, and LayerNorm graphs fail in graphExecute with
+            // QNN_GRAPH_ERROR_SET_PROFILE for some shapes the trial run does not catch.
+            match n.op {
+                Op::Cast { to: DType::F32 } => return Support::No("qnn-htp: Cast to f32 gives wrong values".into()),
+                Op::LayerNorm { .. } => return Support::No("qnn-htp: LayerNorm fails in graphExecute (6006)".into()),
+                _ => {}
+            }
+        }
         let lowered = match lower_node_alone(graph, node) {
             Ok(l) => l,
             Err(e) => return Support::No(e.to_string()),
@@ -156,7 +170,7 @@ impl Backend for QnnBackend {
                 return Support::No(format!("{} refuses {}: {why}", self.kind_name(), op.type_name));
             }
         }
-        Support::Yes
+        self.trials.check(&self.runtime, &lowered.desc, &self.compile_options())
     }
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> Result<Box<dyn Executable>> {

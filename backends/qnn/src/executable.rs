@@ -2,7 +2,7 @@
 //! profile events map back to edgehal nodes.
 
 use crate::buffer::{qnn_buffer, qnn_buffer_mut};
-use crate::lower::{InputSource, Lowered, position_mask};
+use crate::lower::{InputSource, Lowered, position_mask, valid_rows};
 use crate::runtime::{ExecProfile, ProfileEvent, ProfileUnit, QnnGraph};
 use edgehal::{Bindings, Error, Executable, NodeId, NodeTiming, Partition, Result};
 use std::collections::BTreeMap;
@@ -46,22 +46,26 @@ impl QnnExecutable {
         })
     }
 
-    /// The bytes of each graph input for this run (position masks computed here).
-    fn input_bytes(&self, bindings: &Bindings<'_>, position: usize) -> Result<Vec<Vec<u8>>> {
+    /// The bytes of this run's computed inputs (position and valid-row masks), in input order.
+    fn run_masks(&self, position: usize) -> Result<Vec<Vec<u8>>> {
         let mut masks = Vec::new();
         for src in &self.inputs {
-            if let InputSource::PositionMask { past, rows, capacity, causal, node } = src {
-                let kv_len = past.resolve(position) + rows;
-                if kv_len > *capacity {
-                    return Err(Error::Input(format!(
-                        "attention node {}: position {} + {rows} new rows exceeds the KV cache capacity {capacity}",
-                        node.0,
-                        past.resolve(position)
-                    )));
-                }
-                let m = position_mask(*rows, *capacity, kv_len, *causal);
-                masks.push(m.iter().flat_map(|v| v.to_le_bytes()).collect());
+            let (past, rows, capacity) = match src {
+                InputSource::PositionMask { past, rows, capacity, .. } => (past, rows, capacity),
+                InputSource::ValidRows { past, rows, capacity } => (past, rows, capacity),
+                _ => continue,
+            };
+            let kv_len = past.resolve(position) + rows;
+            if kv_len > *capacity {
+                return Err(Error::Input(format!(
+                    "attention: position {} + {rows} new rows exceeds the KV cache capacity {capacity}",
+                    past.resolve(position)
+                )));
             }
+            masks.push(match src {
+                InputSource::PositionMask { causal, .. } => position_mask(*rows, *capacity, kv_len, *causal),
+                _ => valid_rows(*capacity, kv_len),
+            });
         }
         Ok(masks)
     }
@@ -101,14 +105,16 @@ fn per_node(profile: &ExecProfile) -> BTreeMap<usize, (u64, u64)> {
 
 impl Executable for QnnExecutable {
     fn run(&mut self, mut bindings: Bindings<'_>, position: usize, profile: bool) -> Result<Vec<NodeTiming>> {
-        let masks = self.input_bytes(&bindings, position)?;
+        let masks = self.run_masks(position)?;
         let mut masks = masks.iter();
         let mut inputs: Vec<&[u8]> = Vec::with_capacity(self.inputs.len());
         for src in &self.inputs {
             let bytes: &[u8] = match src {
                 InputSource::Input(i) => &qnn_buffer(&self.backend, bindings.inputs[*i])?.bytes,
                 InputSource::State(i) => &qnn_buffer(&self.backend, &*bindings.states[*i])?.bytes,
-                InputSource::PositionMask { .. } => masks.next().map(|m| m.as_slice()).unwrap_or(&[]),
+                InputSource::PositionMask { .. } | InputSource::ValidRows { .. } => {
+                    masks.next().map(|m| m.as_slice()).unwrap_or(&[])
+                }
             };
             inputs.push(bytes);
         }

@@ -24,6 +24,7 @@ mod executable;
 pub mod lower;
 mod probe;
 pub mod runtime;
+mod trial;
 
 pub use backend::{ContextStats, QnnBackend, QnnOptions};
 pub use buffer::QnnBuffer;
