@@ -7,29 +7,36 @@
 //! q·scale ─ Reshape [b·hkv, g·s, d] ─┐
 //! k ─ (Cast f32) ─ Reshape [b·hkv, t, d] ─ MatMul(transpose_in1) → scores [b·hkv, g·s, t]
 //!   (softcap: Tanh(scores / c) · c)
-//!   Reshape [b·hkv, g, s, t] + mask [1, 1, s, t] (causal/position mask, user mask)
+//!   Reshape [b·hkv, g, s, t]; ElementWiseSelect(keep [1, 1, s, t], scores, -30000); + user mask
 //!   Softmax(axis 3) ─ Reshape [b·hkv, g·s, t]
 //! v ─ (Cast f32) ─ Reshape [b·hkv, t, d] ─ MatMul → [b·hkv, g·s, d] ─ Reshape [b, hq, s, d]
 //! ```
 //!
 //! `t` is the cache capacity. Without `past` every position is valid and the causal mask is a
 //! static tensor; with `past` (fixed or given per run) the executable computes the position mask
-//! for each run ([`InputSource::PositionMask`]), so one compiled graph serves every decode step.
+//! and the valid-row mask of V for each run ([`InputSource::PositionMask`],
+//! [`InputSource::ValidRows`]), so one compiled graph serves every decode step.
 
 use super::{Builder, InputSource, MASKED, dims, scalar, unsupported};
 use crate::desc::{QnnDType, Scalar};
 use edgehal::{AttentionOp, NodeId, Result};
 
-/// The mask row `i` of a query block of `rows` rows over `capacity` keys with `kv_len` valid keys.
-pub fn position_mask(rows: usize, capacity: usize, kv_len: usize, causal: bool) -> Vec<f32> {
-    let mut m = vec![MASKED; rows * capacity];
+/// Which keys query row `i` of a block of `rows` rows may see, `rows × capacity` bytes (1: keep):
+/// `j < kv_len`, and `j <= kv_len - rows + i` when causal.
+pub fn position_mask(rows: usize, capacity: usize, kv_len: usize, causal: bool) -> Vec<u8> {
+    let mut m = vec![0u8; rows * capacity];
     for i in 0..rows {
         let last = if causal { (kv_len + i + 1).saturating_sub(rows) } else { kv_len };
         for j in 0..last.min(capacity) {
-            m[i * capacity + j] = 0.0;
+            m[i * capacity + j] = 1;
         }
     }
     m
+}
+
+/// Which cache rows hold data (`j < kv_len`), `capacity` bytes (1: valid).
+pub fn valid_rows(capacity: usize, kv_len: usize) -> Vec<u8> {
+    (0..capacity).map(|j| u8::from(j < kv_len)).collect()
 }
 
 pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> {
@@ -58,7 +65,7 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
     let k = b.value_as(node.inputs[1], f32t)?;
     let k3 = b.reshape(k, vec![bh, t, du], None);
     let v = b.value_as(node.inputs[2], f32t)?;
-    let v3 = b.reshape(v, vec![bh, t, du], None);
+    let mut v3 = b.reshape(v, vec![bh, t, du], None);
 
     let scores = b.native(f32t, vec![bh, gs, t]);
     let mm =
@@ -74,17 +81,27 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
     }
     let mut s4 = b.reshape(scores, vec![bh, g as u32, s as u32, t], None);
     let mask_dims = vec![1, 1, s as u32, t];
-    let position_mask_tensor = match a.past {
+    // Masked scores are replaced (ElementWiseSelect), not offset: a cache row past the valid length
+    // may hold anything, NaN included, and NaN + offset stays NaN.
+    let keep = match a.past {
         Some(past) => Some(b.extra_input(
-            f32t,
+            QnnDType::Bool8,
             mask_dims.clone(),
             InputSource::PositionMask { past, rows: s, capacity: cap, causal: a.causal, node: id },
         )),
-        None if a.causal => Some(b.float_constant(f32t, mask_dims.clone(), &position_mask(s, cap, cap, true))),
+        None if a.causal => Some(b.constant(QnnDType::Bool8, mask_dims.clone(), position_mask(s, cap, cap, true))),
         None => None,
     };
-    if let Some(m) = position_mask_tensor {
-        s4 = b.unary("ElementWiseAdd", vec![], vec![s4, m]);
+    if let Some(keep) = keep {
+        let masked = b.float_constant(f32t, vec![1], &[MASKED]);
+        s4 = b.unary("ElementWiseSelect", vec![], vec![keep, s4, masked]);
+    }
+    if let Some(past) = a.past {
+        // Zero the cache rows past the valid length so 0 · garbage cannot reach the output.
+        let valid =
+            b.extra_input(QnnDType::Bool8, vec![1, t, 1], InputSource::ValidRows { past, rows: s, capacity: cap });
+        let zero = b.float_constant(f32t, vec![1], &[0.0]);
+        v3 = b.unary("ElementWiseSelect", vec![], vec![valid, v3, zero]);
     }
     if has_mask {
         let m = b.value_as(node.inputs[3], f32t)?;
@@ -109,10 +126,8 @@ mod tests {
     #[test]
     fn position_mask_follows_causality_and_length() {
         // 2 query rows at positions 2 and 3 of a 5-slot cache holding 4 valid keys.
-        let m = position_mask(2, 5, 4, true);
-        let ok: Vec<bool> = m.iter().map(|&v| v == 0.0).collect();
-        assert_eq!(ok, [true, true, true, false, false, true, true, true, true, false]);
-        let m = position_mask(2, 5, 4, false);
-        assert_eq!(m.iter().filter(|&&v| v == 0.0).count(), 8);
+        assert_eq!(position_mask(2, 5, 4, true), [1, 1, 1, 0, 0, 1, 1, 1, 1, 0]);
+        assert_eq!(position_mask(2, 5, 4, false).iter().filter(|&&v| v == 1).count(), 8);
+        assert_eq!(valid_rows(5, 4), [1, 1, 1, 1, 0]);
     }
 }

@@ -15,6 +15,8 @@
 
 mod attention;
 mod ops;
+
+pub use attention::{position_mask, valid_rows};
 mod weights;
 
 use crate::desc::{ParamValue, QnnDType, QnnGraphDesc, QnnOp, QnnTensor, Scalar, TensorIndex, TensorRole};
@@ -32,9 +34,9 @@ pub enum InputSource {
     Input(usize),
     /// `Partition::states[i]` (read only: no lowered op writes a state).
     State(usize),
-    /// An additive attention mask `[1, 1, s, capacity]` (f32) the executable computes for each run:
-    /// 0 where key `j` is valid for query row `i` (`j < kv_len`, and `j <= kv_len - s + i` when
-    /// causal, with `kv_len = past + s`), [`MASKED`] elsewhere.
+    /// The keys each query row may see, bool8 `[1, 1, s, capacity]`, computed for each run: 1 where
+    /// key `j` is valid for query row `i` (`j < kv_len`, and `j <= kv_len - s + i` when causal,
+    /// with `kv_len = past + s`).
     PositionMask {
         /// Positions cached before the run.
         past: Position,
@@ -47,10 +49,19 @@ pub enum InputSource {
         /// The attention node (for errors).
         node: NodeId,
     },
+    /// The cache rows holding data, bool8 `[1, capacity, 1]`: 1 where `j < past + s`.
+    ValidRows {
+        /// Positions cached before the run.
+        past: Position,
+        /// Query rows.
+        rows: usize,
+        /// Cache capacity.
+        capacity: usize,
+    },
 }
 
-/// The additive mask value for a masked key: large enough that `exp` underflows to 0 in f16 and
-/// f32 softmax, finite so f16 arithmetic (HTP) does not turn a row of scores into NaN.
+/// The score a masked key gets: low enough that `exp` underflows to 0 in f16 and f32 softmax,
+/// finite so f16 arithmetic (HTP) does not turn a row of scores into NaN.
 pub const MASKED: f32 = -30000.0;
 
 /// A lowered partition.
@@ -278,7 +289,9 @@ impl<'g> Builder<'g> {
 
     /// A node with one output of `dtype` and `dims` (native), returned.
     pub fn unary(&mut self, type_name: &str, params: Vec<(&str, ParamValue)>, inputs: Vec<TensorIndex>) -> TensorIndex {
-        let t = &self.desc.tensors[inputs[0]];
+        // ElementWiseSelect's first input is the condition: its result follows the values.
+        let like = if type_name == "ElementWiseSelect" { inputs[1] } else { inputs[0] };
+        let t = &self.desc.tensors[like];
         let (dtype, dims) = (t.dtype, t.dims.clone());
         let out = self.native(dtype, dims);
         self.op(type_name, params, inputs, vec![out]);
