@@ -1,1 +1,7 @@
-//! edgehal's Android NNAPI backend (being written).
+//! edgehal's Android NNAPI backend.
+
+pub mod error;
+pub mod ffi;
+pub mod lower;
+pub mod model;
+pub mod symbols;
