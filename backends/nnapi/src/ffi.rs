@@ -214,10 +214,8 @@ pub type ModelGetSupportedOperationsForDevices = unsafe extern "C" fn(
 ) -> i32;
 
 /// `ANeuralNetworksCompilation_create`.
-pub type CompilationCreate = unsafe extern "C" fn(
-    model: *mut ANeuralNetworksModel,
-    compilation: *mut *mut ANeuralNetworksCompilation,
-) -> i32;
+pub type CompilationCreate =
+    unsafe extern "C" fn(model: *mut ANeuralNetworksModel, compilation: *mut *mut ANeuralNetworksCompilation) -> i32;
 /// `ANeuralNetworksCompilation_createForDevices` (API level 29).
 pub type CompilationCreateForDevices = unsafe extern "C" fn(
     model: *mut ANeuralNetworksModel,
@@ -266,7 +264,8 @@ pub type ExecutionSetOutput = unsafe extern "C" fn(
 /// `ANeuralNetworksExecution_compute` (API level 29).
 pub type ExecutionCompute = unsafe extern "C" fn(execution: *mut ANeuralNetworksExecution) -> i32;
 /// `ANeuralNetworksExecution_setMeasureTiming` (API level 29).
-pub type ExecutionSetMeasureTiming = unsafe extern "C" fn(execution: *mut ANeuralNetworksExecution, measure: bool) -> i32;
+pub type ExecutionSetMeasureTiming =
+    unsafe extern "C" fn(execution: *mut ANeuralNetworksExecution, measure: bool) -> i32;
 /// `ANeuralNetworksExecution_getDuration` (API level 29), in nanoseconds.
 pub type ExecutionGetDuration =
     unsafe extern "C" fn(execution: *const ANeuralNetworksExecution, duration_code: i32, duration: *mut u64) -> i32;

@@ -30,9 +30,9 @@ pub(crate) fn lower_attention(cx: &mut Lowering<'_>, node: &Node, params: &Atten
         None => cap,
         Some(Position::Fixed(p)) => p + s,
         Some(Position::Run) => {
-            return Err(cx.b.refuse(
-                "a KV length known only at run time: NNAPI models have fixed shapes (use Position::Fixed)",
-            ));
+            return Err(cx
+                .b
+                .refuse("a KV length known only at run time: NNAPI models have fixed shapes (use Position::Fixed)"));
         }
     };
     if cx.b.max_level < FL6 {
@@ -48,7 +48,8 @@ pub(crate) fn lower_attention(cx: &mut Lowering<'_>, node: &Node, params: &Atten
 
     let score_dims = [b, hkv, rows, kv_len];
     let (no_adj, adj) = (cx.b.scalar_bool(false), cx.b.scalar_bool(true));
-    let scores = cx.b.op(OperationCode::BatchMatmul, vec![q, k, no_adj, adj], OperandCode::TensorFloat32, &score_dims, FL6)?;
+    let scores =
+        cx.b.op(OperationCode::BatchMatmul, vec![q, k, no_adj, adj], OperandCode::TensorFloat32, &score_dims, FL6)?;
     let scale = cx.b.const_f32(&[1], &[params.params(d).scale])?;
     let mut scores = cx.b.binary(OperationCode::Mul, scores, scale, &score_dims)?;
     if let Some(c) = params.softcap {

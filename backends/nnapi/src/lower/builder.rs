@@ -68,7 +68,8 @@ impl ModelBuilder {
 
     /// A per-channel int8 constant with one scale per index of `channel_dim`.
     pub fn per_channel_constant(&mut self, dims: &[usize], quants: &[i8], quant: ChannelQuant) -> Result<u32> {
-        let id = self.constant(OperandCode::TensorQuant8SymmPerChannel, dims, bytes_of(bytemuck::cast_slice(quants)))?;
+        let id =
+            self.constant(OperandCode::TensorQuant8SymmPerChannel, dims, bytes_of(bytemuck::cast_slice(quants)))?;
         self.model.operands[id as usize].channel_quant = Some(quant);
         Ok(id)
     }

@@ -98,7 +98,13 @@ impl Lowering<'_> {
             (_, Some(&id)) if self.b.code(id) == OperandCode::TensorFloat32 => return Ok(id),
             (_, Some(&id)) if self.b.code(id) == OperandCode::TensorFloat16 => {
                 let dims = self.b.dims(id);
-                self.b.op(OperationCode::Cast, vec![id], OperandCode::TensorFloat32, &dims, crate::ffi::feature_level::FL3)?
+                self.b.op(
+                    OperationCode::Cast,
+                    vec![id],
+                    OperandCode::TensorFloat32,
+                    &dims,
+                    crate::ffi::feature_level::FL3,
+                )?
             }
             (ValueSource::Weight(t), None) => {
                 let (id, form) = weights::weight_as_f32(&mut self.b, t)?;

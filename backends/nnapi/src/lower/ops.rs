@@ -97,7 +97,8 @@ fn matmul(cx: &mut Lowering<'_>, x: edgehal::ValueId, w: edgehal::ValueId, out: 
     let x2 = cx.b.reshape(xo, &[rows, k])?;
     let bias = cx.b.const_f32(&[n], &vec![0.0; n])?;
     let fuse = cx.b.scalar_i32(crate::ffi::FUSED_NONE);
-    let y = cx.b.op(OperationCode::FullyConnected, vec![x2, wo, bias, fuse], OperandCode::TensorFloat32, &[rows, n], FL1)?;
+    let y =
+        cx.b.op(OperationCode::FullyConnected, vec![x2, wo, bias, fuse], OperandCode::TensorFloat32, &[rows, n], FL1)?;
     cx.b.reshape(y, out)
 }
 
