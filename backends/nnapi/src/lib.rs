@@ -40,6 +40,11 @@ pub mod options;
 mod runtime;
 pub mod symbols;
 
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
 pub use backend::{NnapiBackend, list_devices, single_node_partition};
 pub use buffer::NnapiBuffer;
 pub use devices::NnapiDevice;
