@@ -21,7 +21,9 @@ pub fn decode(o: &FakeOperand, bytes: &[u8]) -> Dense {
         t if t == C::TensorInt32 as i32 || t == C::Int32 as i32 => {
             bytes.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect()
         }
-        t if t == C::TensorFloat16 as i32 => bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        t if t == C::TensorFloat16 as i32 => {
+            bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+        }
         t if t == C::TensorQuant8SymmPerChannel as i32 => bytes.iter().map(|&b| b as i8 as f32).collect(),
         t if t == C::Bool as i32 => bytes.iter().map(|&b| f32::from(b)).collect(),
         _ => Vec::new(),
@@ -73,7 +75,9 @@ fn broadcast(a: &Dense, b: &Dense, f: impl Fn(f32, f32) -> f32) -> Result<Dense,
     let data = (0..n)
         .map(|i| {
             let idx = unravel(i, &dims);
-            let at = |d: &[usize], s: &[usize]| idx.iter().zip(d).zip(s).map(|((&k, &n), &s)| if n == 1 { 0 } else { k * s }).sum::<usize>();
+            let at = |d: &[usize], s: &[usize]| {
+                idx.iter().zip(d).zip(s).map(|((&k, &n), &s)| if n == 1 { 0 } else { k * s }).sum::<usize>()
+            };
             f(a.data[at(&da, &sa)], b.data[at(&db, &sb)])
         })
         .collect();
@@ -183,8 +187,11 @@ pub fn run(model: &FakeModel, values: &mut [Option<Dense>]) -> Result<(), String
             }
             c if c == Op::Dequantize as i32 => {
                 let x = get(0)?;
-                let (dim, scales) =
-                    model.channel_quant.get(&ins[0]).cloned().ok_or("DEQUANTIZE: the fake takes per-channel int8 only")?;
+                let (dim, scales) = model
+                    .channel_quant
+                    .get(&ins[0])
+                    .cloned()
+                    .ok_or("DEQUANTIZE: the fake takes per-channel int8 only")?;
                 let s = strides(&x.dims);
                 let data = x
                     .data
@@ -194,7 +201,9 @@ pub fn run(model: &FakeModel, values: &mut [Option<Dense>]) -> Result<(), String
                     .collect();
                 Dense { dims: x.dims, data }
             }
-            c if c == Op::BatchMatmul as i32 => batch_matmul(&get(0)?, &get(1)?, get(2)?.data[0] != 0.0, get(3)?.data[0] != 0.0)?,
+            c if c == Op::BatchMatmul as i32 => {
+                batch_matmul(&get(0)?, &get(1)?, get(2)?.data[0] != 0.0, get(3)?.data[0] != 0.0)?
+            }
             other => return Err(format!("the fake has no operation {other}")),
         };
         let declared: Vec<usize> = model.operands[outs[0] as usize].dims.iter().map(|&d| d as usize).collect();

@@ -197,8 +197,12 @@ unsafe extern "C" fn model_set_channel_quant(
     q: *const ANeuralNetworksSymmPerChannelQuantParams,
 ) -> i32 {
     // SAFETY: the caller passes valid params with `scale_count` scales.
-    let (dim, scales) = unsafe { ((*q).channel_dim, std::slice::from_raw_parts((*q).scales, (*q).scale_count as usize)) };
-    let code = record("model_set_channel_quant", format!("setOperandSymmPerChannelQuantParams({index}, dim={dim}, scales={scales:?})"));
+    let (dim, scales) =
+        unsafe { ((*q).channel_dim, std::slice::from_raw_parts((*q).scales, (*q).scale_count as usize)) };
+    let code = record(
+        "model_set_channel_quant",
+        format!("setOperandSymmPerChannelQuantParams({index}, dim={dim}, scales={scales:?})"),
+    );
     // SAFETY: a live handle from `model_create`.
     unsafe { &mut *model.cast::<FakeModel>() }.channel_quant.insert(index as u32, (dim, scales.to_vec()));
     code
@@ -256,7 +260,10 @@ fn new_compilation(model: *mut ANeuralNetworksModel, out: *mut *mut ANeuralNetwo
     unsafe { *out = Box::into_raw(Box::new(FakeCompilation { model: model.cast_const().cast() })).cast() };
 }
 
-unsafe extern "C" fn compilation_create(model: *mut ANeuralNetworksModel, out: *mut *mut ANeuralNetworksCompilation) -> i32 {
+unsafe extern "C" fn compilation_create(
+    model: *mut ANeuralNetworksModel,
+    out: *mut *mut ANeuralNetworksCompilation,
+) -> i32 {
     let code = record("compilation_create", "Compilation_create".into());
     new_compilation(model, out);
     code
@@ -288,7 +295,11 @@ unsafe extern "C" fn compilation_set_preference(_c: *mut ANeuralNetworksCompilat
     record("compilation_set_preference", format!("setPreference({p})"))
 }
 
-unsafe extern "C" fn compilation_set_caching(_c: *mut ANeuralNetworksCompilation, dir: *const c_char, token: *const u8) -> i32 {
+unsafe extern "C" fn compilation_set_caching(
+    _c: *mut ANeuralNetworksCompilation,
+    dir: *const c_char,
+    token: *const u8,
+) -> i32 {
     // SAFETY: the caller passes a NUL-terminated directory and a 32-byte token.
     let (dir, token) = unsafe { (CStr::from_ptr(dir), std::slice::from_raw_parts(token, CACHE_TOKEN_BYTES)) };
     let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
@@ -312,7 +323,10 @@ unsafe extern "C" fn burst_free(b: *mut ANeuralNetworksBurst) {
     drop(unsafe { Box::from_raw(b.cast::<u8>()) });
 }
 
-unsafe extern "C" fn execution_create(c: *mut ANeuralNetworksCompilation, out: *mut *mut ANeuralNetworksExecution) -> i32 {
+unsafe extern "C" fn execution_create(
+    c: *mut ANeuralNetworksCompilation,
+    out: *mut *mut ANeuralNetworksExecution,
+) -> i32 {
     let code = record("execution_create", "Execution_create".into());
     let e = FakeExecution { compilation: c.cast_const().cast(), inputs: HashMap::new(), outputs: HashMap::new() };
     // SAFETY: `out` is the caller's out-pointer.

@@ -75,7 +75,7 @@ pub fn weight_as_f32(b: &mut ModelBuilder, tensor: &Tensor) -> Result<(u32, Weig
 /// The int8 values and per-row scales of a 2-D Q8_0 or Q4_0 tensor whose blocks in each row share
 /// one finite positive scale (so `value = scale[row] · q` exactly), else `None`.
 pub fn per_row_int8(tensor: &Tensor) -> Option<(Vec<i8>, Vec<f32>)> {
-    let (block_bytes, decode): (usize, fn(&[u8], &mut Vec<i8>)) = match tensor.dtype() {
+    let (block_bytes, decode): (usize, DecodeBlock) = match tensor.dtype() {
         DType::Q8_0 => (34, decode_q8_0),
         DType::Q4_0 => (18, decode_q4_0),
         _ => return None,
@@ -101,6 +101,9 @@ pub fn per_row_int8(tensor: &Tensor) -> Option<(Vec<i8>, Vec<f32>)> {
     }
     Some((quants, scales))
 }
+
+/// Appends the int8 quants of one block (its bytes after the f16 scale).
+type DecodeBlock = fn(&[u8], &mut Vec<i8>);
 
 /// Q8_0: 32 signed bytes.
 fn decode_q8_0(qs: &[u8], out: &mut Vec<i8>) {

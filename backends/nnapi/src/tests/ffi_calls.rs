@@ -38,10 +38,14 @@ fn device_enumeration_reads_every_device_property() {
     fake::reset(FL6);
     let b = NnapiBackend::from_symbols(fake::symbols(), NnapiOptions::default()).unwrap();
     let d = b.chosen_device().unwrap();
-    assert_eq!((d.name.as_str(), d.type_name(), d.feature_level, d.version.as_str()), ("fake-npu", "accelerator", FL6, "1.0"));
+    assert_eq!(
+        (d.name.as_str(), d.type_name(), d.feature_level, d.version.as_str()),
+        ("fake-npu", "accelerator", FL6, "1.0")
+    );
     assert_eq!(b.feature_level(), FL6);
     assert_eq!(b.device().kind, edgehal::DeviceKind::Npu);
-    let wrong = NnapiBackend::from_symbols(fake::symbols(), NnapiOptions { device: Some("dsp".into()), ..Default::default() });
+    let wrong =
+        NnapiBackend::from_symbols(fake::symbols(), NnapiOptions { device: Some("dsp".into()), ..Default::default() });
     assert!(matches!(wrong, Err(Error::Unknown { known, .. }) if known == "fake-npu"));
 }
 
@@ -54,8 +58,13 @@ fn compile_and_run_make_the_documented_calls_in_order() {
     };
     let b = fake_backend(options);
     let g = matmul_graph();
-    let token: String =
-        crate::lower(&g, &whole_graph(&g), FL6).unwrap().model.cache_token(&format!("fake-npu 1.0 {FL6}")).iter().map(|b| format!("{b:02x}")).collect();
+    let token: String = crate::lower(&g, &whole_graph(&g), FL6)
+        .unwrap()
+        .model
+        .cache_token(&format!("fake-npu 1.0 {FL6}"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let (y, timings) = run_matmul(&b, true).unwrap();
     assert_eq!(y, [0.0, 4.0, 8.0, 3.0, 11.0, 19.0]);
     assert_eq!(timings.len(), 1);
@@ -144,7 +153,9 @@ fn supports_asks_the_device_and_falls_back_to_the_feature_level_table() {
     assert_eq!(b.supports(&g, node), Support::Yes);
     assert!(fake::take_calls().contains(&"getSupportedOperationsForDevices(1 devices)".to_string()));
     fake::with(|s| s.unsupported_ops.push(9));
-    assert!(matches!(b.supports(&g, node), Support::No(why) if why.contains("FULLY_CONNECTED") && why.contains("fake-npu")));
+    assert!(
+        matches!(b.supports(&g, node), Support::No(why) if why.contains("FULLY_CONNECTED") && why.contains("fake-npu"))
+    );
 
     // Without the query entry point the static table answers, and asks nothing.
     let mut symbols = fake::symbols();

@@ -177,7 +177,10 @@ fn attention_below_feature_level_6_is_unsupported() {
     let y = g.attention(q, k, k, None, AttentionOp::default()).unwrap();
     g.output(y).unwrap();
     let err = lower(&g, &whole_graph(&g), FL5).unwrap_err();
-    assert!(matches!(&err, Error::Unsupported { backend, why, .. } if backend == "nnapi" && why.contains("BATCH_MATMUL")), "{err}");
+    assert!(
+        matches!(&err, Error::Unsupported { backend, why, .. } if backend == "nnapi" && why.contains("BATCH_MATMUL")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -249,7 +252,10 @@ fn q8_0_weights_sharing_a_scale_per_row_map_to_per_channel_int8() {
     g.output(y).unwrap();
     let l = lower(&g, &whole_graph(&g), FL6).unwrap();
     assert_eq!(l.weights[0].form, WeightForm::PerChannelInt8);
-    assert_eq!(l.model.describe()[1..3], ["%1 = TENSOR_QUANT8_SYMM_PER_CHANNEL [2, 64] const per-channel", "%2 = TENSOR_FLOAT32 [2, 64]"]);
+    assert_eq!(
+        l.model.describe()[1..3],
+        ["%1 = TENSOR_QUANT8_SYMM_PER_CHANNEL [2, 64] const per-channel", "%2 = TENSOR_FLOAT32 [2, 64]"]
+    );
     let ops: Vec<String> = l.model.describe().into_iter().filter(|s| !s.starts_with('%')).collect();
     assert_eq!(ops[..2], ["DEQUANTIZE (%1) -> (%2)", "FULLY_CONNECTED (%0, %2, %3, %4) -> (%5)"]);
     let q = l.model.operands[1].channel_quant.as_ref().unwrap();

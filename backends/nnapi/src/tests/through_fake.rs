@@ -7,7 +7,9 @@ use edgehal::{AttentionOp, CpuBackend, DType, Graph, Policy, Position, Session, 
 use std::sync::Arc;
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
-    (0..n).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 2001) as f32 / 1000.0 - 1.0).collect()
+    (0..n)
+        .map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) % 2001) as f32 / 1000.0 - 1.0)
+        .collect()
 }
 
 /// Runs `graph` on the fake NNAPI backend (every node must be placed there) and on the CPU, and
@@ -20,7 +22,8 @@ fn compare(graph: Graph, inputs: &[(&str, Tensor)], tol: f32) -> Vec<String> {
     let got = on_nnapi.run(&named).unwrap();
     let calls = fake::take_calls();
     assert!(calls.iter().any(|c| c == "compute"), "the fake computed the output");
-    let mut on_cpu = Session::new(graph, vec![Arc::new(CpuBackend::with_threads(1).unwrap())], Policy::strict()).unwrap();
+    let mut on_cpu =
+        Session::new(graph, vec![Arc::new(CpuBackend::with_threads(1).unwrap())], Policy::strict()).unwrap();
     let want = on_cpu.run(&named).unwrap();
     let (got, want) = (got.at(0).unwrap().to_f32_vec().unwrap(), want.at(0).unwrap().to_f32_vec().unwrap());
     assert_eq!(got.len(), want.len());
@@ -35,7 +38,11 @@ fn matmul_silu_add_matches_the_cpu() {
     let mut g = Graph::new();
     let x = g.input("x", DType::F32, &[2, 3, 32]).unwrap();
     let w = g.weight("w", Tensor::from_f32([16, 32], &values(512, 1)).unwrap());
-    let w16 = g.weight("w16", Tensor::from_f16([16, 16], &values(256, 2).iter().map(|&v| half::f16::from_f32(v)).collect::<Vec<_>>()).unwrap());
+    let w16 = g.weight(
+        "w16",
+        Tensor::from_f16([16, 16], &values(256, 2).iter().map(|&v| half::f16::from_f32(v)).collect::<Vec<_>>())
+            .unwrap(),
+    );
     let y = g.matmul(x, w).unwrap();
     let y = g.silu(y).unwrap();
     let z = g.matmul(y, w16).unwrap();
