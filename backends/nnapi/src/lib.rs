@@ -11,7 +11,7 @@
 //!   Linux machine, and a missing library is `Error::Backend { backend: "nnapi", why:
 //!   "unavailable: ..." }`. `EDGEHAL_NNAPI_LIB` overrides the library path and
 //!   `EDGEHAL_NNAPI_DEVICE` picks a device by name ([`NnapiOptions::from_env`]).
-//! - Lowering ([`lower`]) builds a plain-data [`NnModel`]: matmul as `FULLY_CONNECTED` (weights
+//! - Lowering ([`lower()`]) builds a plain-data [`NnModel`]: matmul as `FULLY_CONNECTED` (weights
 //!   `[n, k]` are its layout), softmax, add, mul, silu (`x·LOGISTIC(x)`), swiglu, rms_norm
 //!   (`MUL`, `MEAN`, `ADD`, `RSQRT`), reshape/copy (`RESHAPE`), permute (`TRANSPOSE`), f32↔f16
 //!   cast, dequantize of weights, and attention as `BATCH_MATMUL` compositions (feature level

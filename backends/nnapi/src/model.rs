@@ -1,5 +1,5 @@
 //! An NNAPI model as plain Rust data: what the lowering builds from an edgehal partition and what
-//! [`crate::runtime`] turns into `ANeuralNetworksModel_*` calls, operand by operand, in order.
+//! the runtime module turns into `ANeuralNetworksModel_*` calls, operand by operand, in order.
 //!
 //! Keeping the description apart from the FFI lets the lowering be tested without a runtime
 //! (golden descriptions) and gives compilation caching a token derived from the model itself.

@@ -141,3 +141,22 @@ fn gqa_attention_with_causal_and_additive_masks_matches_the_cpu() {
         assert!(calls.iter().any(|c| c.starts_with(&format!("addOperation({code},"))), "{code}: {calls:?}");
     }
 }
+
+/// An f16 KV cache held as graph states: bound as model inputs after the run inputs, and `CAST`
+/// to f32 inside the model.
+#[test]
+fn attention_over_an_f16_state_cache_matches_the_cpu() {
+    let (hq, hkv, s, cap, d) = (2, 1, 2, 4, 8);
+    let mut g = Graph::new();
+    let q = g.input("q", DType::F32, &[1, hq, s, d]).unwrap();
+    let k = g.state("k", DType::F16, &[1, hkv, cap, d]).unwrap();
+    let v = g.state("v", DType::F16, &[1, hkv, cap, d]).unwrap();
+    let to_f16 = |seed| values(hkv * cap * d, seed).iter().map(|&x| half::f16::from_f32(x)).collect::<Vec<_>>();
+    g.set_state_init(k, Tensor::from_f16([1, hkv, cap, d], &to_f16(13)).unwrap()).unwrap();
+    g.set_state_init(v, Tensor::from_f16([1, hkv, cap, d], &to_f16(14)).unwrap()).unwrap();
+    let y = g.attention(q, k, v, None, AttentionOp::default()).unwrap();
+    g.output(y).unwrap();
+    let calls = compare(g, &[("q", Tensor::from_f32([1, hq, s, d], &values(hq * s * d, 15)).unwrap())], 1e-5);
+    assert!(calls.iter().any(|c| c.starts_with("addOperation(45,")), "CAST of the f16 cache: {calls:?}");
+    assert!(calls.iter().any(|c| c == "setInput(2, 64 bytes)"), "v bound third: {calls:?}");
+}
