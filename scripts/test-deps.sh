@@ -14,3 +14,6 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# Qualcomm's x86-64 QNN libraries (CPU backend and HTP simulator) for edgehal-qnn's tests, from the
+# onnxruntime-qnn wheel, into ~/.cache/edgehal/qnn (found there by the backend; nothing committed).
+"$(dirname "$0")/qnn-libs.sh" >/dev/null

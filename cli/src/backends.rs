@@ -38,7 +38,50 @@ pub const BACKENDS: &[BackendEntry] = &[
         create: create_vulkan,
         adapters: Some(vulkan_devices),
     },
+    BackendEntry {
+        name: "qnn-cpu",
+        description: "Qualcomm QNN CPU backend (libQnnCpu.so at run time; EDGEHAL_QNN_LIB_DIR)",
+        create: create_qnn_cpu,
+        adapters: None,
+    },
+    BackendEntry {
+        name: "qnn-htp",
+        description: "Qualcomm QNN HTP NPU backend (libQnnHtp.so; on x86-64 the simulator; EDGEHAL_QNN_LIB_DIR)",
+        create: create_qnn_htp,
+        adapters: None,
+    },
+    BackendEntry {
+        name: "nnapi",
+        description: "Android NNAPI (libneuralnetworks.so at run time; EDGEHAL_NNAPI_DEVICE picks the device)",
+        create: create_nnapi,
+        adapters: Some(nnapi_devices),
+    },
 ];
+
+fn create_qnn_cpu() -> edgehal::Result<Arc<dyn Backend>> {
+    Ok(Arc::new(edgehal_qnn::QnnBackend::new(edgehal_qnn::QnnBackendKind::Cpu)?))
+}
+
+fn create_qnn_htp() -> edgehal::Result<Arc<dyn Backend>> {
+    Ok(Arc::new(edgehal_qnn::QnnBackend::new(edgehal_qnn::QnnBackendKind::Htp)?))
+}
+
+fn create_nnapi() -> edgehal::Result<Arc<dyn Backend>> {
+    Ok(Arc::new(edgehal_nnapi::NnapiBackend::new()?))
+}
+
+fn nnapi_devices() -> Vec<String> {
+    match edgehal_nnapi::list_devices() {
+        Ok(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                format!("#{i} {} ({}, feature level {}, {})", d.name, d.type_name(), d.feature_level, d.version)
+            })
+            .collect(),
+        Err(e) => vec![format!("cannot enumerate: {e}")],
+    }
+}
 
 fn create_vulkan() -> edgehal::Result<Arc<dyn Backend>> {
     Ok(Arc::new(edgehal_vulkan::VulkanBackend::new()?))

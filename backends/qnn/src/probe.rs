@@ -72,8 +72,10 @@ pub(crate) fn measure_peaks(backend: &QnnBackend) -> Result<Peaks> {
     let mm = binary_graph("probe_matmul", "MatMul", &[n, n], &[n, n], &[n, n]);
     let secs = time_graph(backend, &mm)?;
     let f32_gflops = 2.0 * (n as f64).powi(3) / secs / 1e9;
+    // 4 Mi elements as [1, 1, 1024, 4096]: HTP cannot place a flat 4 Mi-element tensor.
+    let dims = [1, 1, 1024, 4096];
     let len = 4u32 << 20;
-    let add = binary_graph("probe_add", "ElementWiseAdd", &[len], &[len], &[len]);
+    let add = binary_graph("probe_add", "ElementWiseAdd", &dims, &dims, &dims);
     let secs = time_graph(backend, &add)?;
     let read_gbps = 3.0 * 4.0 * len as f64 / secs / 1e9;
     Ok(Peaks { f32_gflops, read_gbps, f16_gflops: None })

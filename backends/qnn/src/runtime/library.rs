@@ -61,13 +61,17 @@ pub struct LoadOptions {
 
 impl LoadOptions {
     /// From the environment: `EDGEHAL_QNN_CPU_LIB` / `EDGEHAL_QNN_HTP_LIB` (a file) if set, else
-    /// `EDGEHAL_QNN_LIB_DIR` (a directory holding the libraries), else the plain file name.
+    /// `EDGEHAL_QNN_LIB_DIR` (a directory holding the libraries), else the directory
+    /// `scripts/qnn-libs.sh` unpacks into by default (`$EDGEHAL_QNN_CACHE` or
+    /// `~/.cache/edgehal/qnn`, then `onnxruntime_qnn`) when it holds the library, else the plain
+    /// file name (the dynamic loader's search path).
     /// `EDGEHAL_QNN_LOG_LEVEL` (1..5) sets the log level.
     pub fn from_env(kind: QnnBackendKind) -> Self {
         let library = std::env::var_os(kind.file_env())
             .filter(|v| !v.is_empty())
             .or_else(|| std::env::var_os("EDGEHAL_QNN_LIB_DIR").filter(|v| !v.is_empty()))
-            .map(PathBuf::from);
+            .map(PathBuf::from)
+            .or_else(|| default_cache_dir().filter(|d| d.join(kind.library_file()).is_file()));
         let log_level = std::env::var("EDGEHAL_QNN_LOG_LEVEL").ok().and_then(|v| v.parse().ok());
         LoadOptions { library, log_level }
     }
@@ -325,4 +329,13 @@ impl Drop for QnnRuntime {
             }
         }
     }
+}
+
+/// Where `scripts/qnn-libs.sh` puts the libraries by default.
+fn default_cache_dir() -> Option<PathBuf> {
+    let cache = std::env::var_os("EDGEHAL_QNN_CACHE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/edgehal/qnn")))?;
+    Some(cache.join("onnxruntime_qnn"))
 }
