@@ -110,8 +110,9 @@ fn gqa_decode_attention_reads_the_cache_without_copies_and_takes_a_position_mask
             "Cast",
             "Reshape",
             "MatMul",
-            "Reshape", // scores → [2, 4, 1, 32]
-            "ElementWiseAdd",
+            "Reshape",           // scores → [2, 4, 1, 32]
+            "ElementWiseSelect", // masked scores replaced
+            "ElementWiseSelect", // V rows past the cache length zeroed
             "Softmax",
             "Reshape",
             "MatMul",
@@ -122,10 +123,13 @@ fn gqa_decode_attention_reads_the_cache_without_copies_and_takes_a_position_mask
     let mm = &l.desc.ops[6];
     assert_eq!(dims_of(&l.desc.tensors[mm.outputs[0]].name), [2, 4, 32]);
     assert_eq!(mm.params[1], ("transpose_in1".to_string(), ParamValue::Scalar(Scalar::Bool(true))));
-    // Inputs: q, then the two cache states, then the mask the executable computes per run.
+    // Inputs: q, then the two cache states, then the masks the executable computes per run.
     assert_eq!(l.inputs[..3], [InputSource::Input(0), InputSource::State(0), InputSource::State(1)]);
     assert!(matches!(l.inputs[3], InputSource::PositionMask { rows: 1, capacity: 32, causal: true, .. }));
+    assert!(matches!(l.inputs[4], InputSource::ValidRows { rows: 1, capacity: 32, .. }));
     assert_eq!(l.desc.tensors[l.desc.inputs[3]].dims, [1, 1, 1, 32]);
+    assert_eq!(l.desc.tensors[l.desc.inputs[3]].dtype, QnnDType::Bool8);
+    assert_eq!(l.desc.tensors[l.desc.inputs[4]].dims, [1, 32, 1]);
 }
 
 #[test]
