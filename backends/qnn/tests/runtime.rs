@@ -23,14 +23,19 @@ fn serial() -> MutexGuard<'static, ()> {
 /// The library directory, or `None` (after saying why) when the tests may skip.
 fn lib_dir() -> Option<PathBuf> {
     let required = std::env::var_os("EDGEHAL_QNN_REQUIRED").is_some();
-    let why = match std::env::var_os("EDGEHAL_QNN_LIB_DIR") {
+    // Else where scripts/qnn-libs.sh unpacks by default (as the backend's own search does).
+    let default = std::env::var_os("EDGEHAL_QNN_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/edgehal/qnn")))
+        .map(|c| c.join("onnxruntime_qnn").into_os_string());
+    let why = match std::env::var_os("EDGEHAL_QNN_LIB_DIR").or(default) {
         None => "EDGEHAL_QNN_LIB_DIR is not set".to_string(),
         Some(d) => {
             let d = PathBuf::from(d);
             if d.join("libQnnCpu.so").is_file() && d.join("libQnnHtp.so").is_file() {
                 return Some(d);
             }
-            format!("EDGEHAL_QNN_LIB_DIR={} holds no libQnnCpu.so / libQnnHtp.so", d.display())
+            format!("{} holds no libQnnCpu.so / libQnnHtp.so (EDGEHAL_QNN_LIB_DIR)", d.display())
         }
     };
     if required {
