@@ -3,7 +3,7 @@
 
 use crate::buffer::{qnn_buffer, qnn_buffer_mut};
 use crate::lower::{InputSource, Lowered, position_mask, valid_rows};
-use crate::runtime::{ExecProfile, ProfileEvent, ProfileUnit, QnnGraph};
+use crate::runtime::{ExecProfile, ProfileUnit, QnnGraph};
 use edgehal::{Bindings, Error, Executable, NodeId, NodeTiming, Partition, Result};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -71,14 +71,6 @@ impl QnnExecutable {
     }
 }
 
-/// Every event of a profile, sub-events included.
-fn flatten<'a>(events: &'a [ProfileEvent], out: &mut Vec<&'a ProfileEvent>) {
-    for e in events {
-        out.push(e);
-        flatten(&e.sub_events, out);
-    }
-}
-
 /// The edgehal node index in a QNN node name `n<index>_op<k>`.
 fn node_of(identifier: &str) -> Option<usize> {
     let rest = identifier.strip_prefix('n')?;
@@ -88,10 +80,8 @@ fn node_of(identifier: &str) -> Option<usize> {
 
 /// Per edgehal node: (cycles, microseconds) summed over its QNN nodes' events.
 fn per_node(profile: &ExecProfile) -> BTreeMap<usize, (u64, u64)> {
-    let mut all = Vec::new();
-    flatten(&profile.events, &mut all);
     let mut out: BTreeMap<usize, (u64, u64)> = BTreeMap::new();
-    for e in all {
+    for e in profile.all_events() {
         let Some(n) = node_of(&e.identifier) else { continue };
         let slot = out.entry(n).or_default();
         match e.unit {

@@ -40,15 +40,7 @@ fn time_graph(backend: &QnnBackend, desc: &QnnGraphDesc) -> Result<f64> {
     let options =
         CompileOptions { profiling: false, htp_fp16_precision: backend.runtime().kind() == crate::QnnBackendKind::Htp };
     let mut graph = backend.runtime().compile(desc, &options)?;
-    let inputs: Vec<Vec<u8>> = desc
-        .inputs
-        .iter()
-        .map(|&i| {
-            let n = desc.tensors[i].bytes() / 4;
-            (0..n).flat_map(|j| (1.0 + (j % 7) as f32 * 0.125).to_le_bytes()).collect()
-        })
-        .collect();
-    let mut outputs: Vec<Vec<u8>> = desc.outputs.iter().map(|&o| vec![0u8; desc.tensors[o].bytes()]).collect();
+    let (inputs, mut outputs) = crate::trial::made_up_buffers(desc);
     let ins: Vec<&[u8]> = inputs.iter().map(|v| v.as_slice()).collect();
     let mut run = || -> Result<f64> {
         let mut outs: Vec<&mut [u8]> = outputs.iter_mut().map(|v| v.as_mut_slice()).collect();

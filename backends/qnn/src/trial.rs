@@ -6,7 +6,7 @@
 //! each distinct node shape is tried once. Nodes whose weights exceed [`TRIAL_WEIGHT_LIMIT`] are
 //! not tried (validation decides), to keep `supports` cheap on full-size models.
 
-use crate::desc::{ParamValue, QnnDType, QnnGraphDesc, TensorRole};
+use crate::desc::{ParamValue, QnnDType, QnnGraphDesc, QnnTensor, TensorRole};
 use crate::runtime::{CompileOptions, QnnRuntime};
 use edgehal::Support;
 use std::collections::HashMap;
@@ -42,10 +42,11 @@ fn signature(desc: &QnnGraphDesc) -> String {
     s
 }
 
-/// Plausible bytes for a tensor of `dtype` with `count` elements (small non-zero values).
-fn filler(dtype: QnnDType, count: usize) -> Vec<u8> {
+/// Plausible bytes for tensor `t` (small non-zero values).
+fn filler(t: &QnnTensor) -> Vec<u8> {
+    let count = t.bytes() / t.dtype.size();
     let value = |i: usize| 0.125 + (i % 7) as f32 * 0.0625;
-    match dtype {
+    match t.dtype {
         QnnDType::F32 => (0..count).flat_map(|i| value(i).to_le_bytes()).collect(),
         QnnDType::F16 => (0..count).flat_map(|i| half::f16::from_f32(value(i)).to_le_bytes()).collect(),
         QnnDType::Bool8 => vec![1; count],
@@ -76,21 +77,23 @@ impl Trials {
     }
 }
 
+/// Made-up input bytes ([`filler`]) and zeroed output buffers for one execution of `desc`.
+pub(crate) fn made_up_buffers(desc: &QnnGraphDesc) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let inputs = desc.inputs.iter().map(|&i| filler(&desc.tensors[i])).collect();
+    let outputs = desc.outputs.iter().map(|&o| vec![0; desc.tensors[o].bytes()]).collect();
+    (inputs, outputs)
+}
+
 fn try_run(runtime: &Arc<QnnRuntime>, desc: &QnnGraphDesc, options: &CompileOptions) -> edgehal::Result<()> {
     let mut desc = desc.clone();
     desc.name = "edgehal_trial".into();
     for t in &mut desc.tensors {
         if t.role == TensorRole::Static && t.data.is_none() {
-            t.data = Some(Arc::new(filler(t.dtype, t.bytes() / t.dtype.size())));
+            t.data = Some(Arc::new(filler(t)));
         }
     }
     let mut graph = runtime.compile(&desc, options)?;
-    let inputs: Vec<Vec<u8>> = desc
-        .inputs
-        .iter()
-        .map(|&i| filler(desc.tensors[i].dtype, desc.tensors[i].bytes() / desc.tensors[i].dtype.size()))
-        .collect();
-    let mut outputs: Vec<Vec<u8>> = desc.outputs.iter().map(|&o| vec![0; desc.tensors[o].bytes()]).collect();
+    let (inputs, mut outputs) = made_up_buffers(&desc);
     let ins: Vec<&[u8]> = inputs.iter().map(|v| v.as_slice()).collect();
     let mut outs: Vec<&mut [u8]> = outputs.iter_mut().map(|v| v.as_mut_slice()).collect();
     graph.execute(&ins, &mut outs)?;

@@ -24,10 +24,7 @@ fn serial() -> MutexGuard<'static, ()> {
 fn lib_dir() -> Option<PathBuf> {
     let required = std::env::var_os("EDGEHAL_QNN_REQUIRED").is_some();
     // Else where scripts/qnn-libs.sh unpacks by default (as the backend's own search does).
-    let default = std::env::var_os("EDGEHAL_QNN_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/edgehal/qnn")))
-        .map(|c| c.join("onnxruntime_qnn").into_os_string());
+    let default = edgehal_qnn::runtime::default_cache_dir().map(PathBuf::into_os_string);
     let why = match std::env::var_os("EDGEHAL_QNN_LIB_DIR").or(default) {
         None => "EDGEHAL_QNN_LIB_DIR is not set".to_string(),
         Some(d) => {

@@ -61,11 +61,11 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
     let scale = a.scale.unwrap_or(1.0 / (d as f32).sqrt());
     let sc = b.float_constant(f32t, vec![1], &[scale]);
     let qs = b.unary("ElementWiseMultiply", vec![], vec![q, sc]);
-    let q3 = b.reshape(qs, vec![bh, gs, du], None);
+    let q3 = b.reshape(qs, vec![bh, gs, du]);
     let k = b.value_as(node.inputs[1], f32t)?;
-    let k3 = b.reshape(k, vec![bh, t, du], None);
+    let k3 = b.reshape(k, vec![bh, t, du]);
     let v = b.value_as(node.inputs[2], f32t)?;
-    let mut v3 = b.reshape(v, vec![bh, t, du], None);
+    let mut v3 = b.reshape(v, vec![bh, t, du]);
 
     let scores = b.native(f32t, vec![bh, gs, t]);
     let mm =
@@ -79,7 +79,7 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
         let th = b.unary("Tanh", vec![], vec![scaled]);
         scores = b.unary("ElementWiseMultiply", vec![], vec![th, c]);
     }
-    let mut s4 = b.reshape(scores, vec![bh, g as u32, s as u32, t], None);
+    let mut s4 = b.reshape(scores, vec![bh, g as u32, s as u32, t]);
     let mask_dims = vec![1, 1, s as u32, t];
     // Masked scores are replaced (ElementWiseSelect), not offset: a cache row past the valid length
     // may hold anything, NaN included, and NaN + offset stays NaN.
@@ -105,17 +105,17 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
     }
     if has_mask {
         let m = b.value_as(node.inputs[3], f32t)?;
-        let m4 = b.reshape(m, mask_dims, None);
+        let m4 = b.reshape(m, mask_dims);
         s4 = b.unary("ElementWiseAdd", vec![], vec![s4, m4]);
     }
     let params = vec![("axis", scalar(Scalar::U32(3))), ("beta", scalar(Scalar::F32(1.0)))];
     let p4 = b.unary("Softmax", params, vec![s4]);
-    let p3 = b.reshape(p4, vec![bh, gs, t], None);
+    let p3 = b.reshape(p4, vec![bh, gs, t]);
     let o3 = b.native(f32t, vec![bh, gs, du]);
     b.op("MatMul", mm(false), vec![p3, v3], vec![o3]);
     let out = b.result(node.output)?;
     debug_assert_eq!(b.desc.tensors[out].dims, dims(&qd.shape));
-    b.reshape(o3, Vec::new(), Some(out));
+    b.reshape_into(o3, out);
     Ok(())
 }
 

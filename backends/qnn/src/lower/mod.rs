@@ -298,12 +298,16 @@ impl<'g> Builder<'g> {
         out
     }
 
-    /// `Reshape` of `x` to `dims` into `out` (or a fresh native tensor).
-    pub fn reshape(&mut self, x: TensorIndex, dims: Vec<u32>, out: Option<TensorIndex>) -> TensorIndex {
-        let dtype = self.desc.tensors[x].dtype;
-        let out = out.unwrap_or_else(|| self.native(dtype, dims));
-        self.op("Reshape", vec![], vec![x], vec![out]);
+    /// `Reshape` of `x` to `dims`, into a fresh native tensor.
+    pub fn reshape(&mut self, x: TensorIndex, dims: Vec<u32>) -> TensorIndex {
+        let out = self.native(self.desc.tensors[x].dtype, dims);
+        self.reshape_into(x, out);
         out
+    }
+
+    /// `Reshape` of `x` into the existing tensor `out` (its dims are the new shape).
+    pub fn reshape_into(&mut self, x: TensorIndex, out: TensorIndex) {
+        self.op("Reshape", vec![], vec![x], vec![out]);
     }
 
     /// Lowers one edgehal node.

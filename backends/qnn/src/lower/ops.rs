@@ -66,7 +66,7 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId) -> Result<()> {
         Op::Reshape { .. } | Op::Copy => {
             let x = b.value(ins[0])?;
             let out = b.result(node.output)?;
-            b.reshape(x, Vec::new(), Some(out));
+            b.reshape_into(x, out);
             Ok(())
         }
         Op::Permute { perm } => {
@@ -104,7 +104,7 @@ fn matmul(b: &mut Builder, xv: edgehal::ValueId, wv: edgehal::ValueId, yv: edgeh
     let x = b.value(xv)?;
     let act = b.desc.tensors[x].dtype;
     let w = b.value_as(wv, act)?;
-    let x2 = if xdesc.rank() == 2 { x } else { b.reshape(x, vec![rows, k], None) };
+    let x2 = if xdesc.rank() == 2 { x } else { b.reshape(x, vec![rows, k]) };
     let out = b.result(yv)?;
     let flat = if xdesc.rank() == 2 { out } else { b.native(act, vec![rows, n]) };
     if is_weight {
@@ -115,7 +115,7 @@ fn matmul(b: &mut Builder, xv: edgehal::ValueId, wv: edgehal::ValueId, yv: edgeh
         b.op("MatMul", params, vec![x2, w], vec![flat]);
     }
     if flat != out {
-        b.reshape(flat, Vec::new(), Some(out));
+        b.reshape_into(flat, out);
     }
     Ok(())
 }

@@ -331,8 +331,9 @@ impl Drop for QnnRuntime {
     }
 }
 
-/// Where `scripts/qnn-libs.sh` puts the libraries by default.
-fn default_cache_dir() -> Option<PathBuf> {
+/// Where `scripts/qnn-libs.sh` puts the libraries by default (`$EDGEHAL_QNN_CACHE` or
+/// `~/.cache/edgehal/qnn`, then `onnxruntime_qnn`).
+pub fn default_cache_dir() -> Option<PathBuf> {
     let cache = std::env::var_os("EDGEHAL_QNN_CACHE")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

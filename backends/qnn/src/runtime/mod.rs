@@ -19,5 +19,5 @@ mod tensors;
 
 pub use error::error_name;
 pub use graph::{CompileOptions, QnnGraph};
-pub use library::{CORE_API_MAJOR, LoadOptions, MIN_CORE_API_MINOR, QnnBackendKind, QnnRuntime};
+pub use library::{CORE_API_MAJOR, LoadOptions, MIN_CORE_API_MINOR, QnnBackendKind, QnnRuntime, default_cache_dir};
 pub use profile::{ExecProfile, ProfileEvent, ProfileUnit, event_kind_name};
