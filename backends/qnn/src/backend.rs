@@ -161,7 +161,7 @@ impl Backend for QnnBackend {
                 _ => {}
             }
         }
-        let lowered = match lower_node_alone(graph, node) {
+        let lowered = match lower_node_alone(graph, node, self.runtime.kind()) {
             Ok(l) => l,
             Err(e) => return Support::No(e.to_string()),
         };
@@ -175,7 +175,7 @@ impl Backend for QnnBackend {
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> Result<Box<dyn Executable>> {
         let name = format!("edgehal_{}", self.graphs.fetch_add(1, Ordering::Relaxed));
-        let mut lowered = lower_partition(graph, partition, &name)?;
+        let mut lowered = lower_partition(graph, partition, self.runtime.kind(), &name)?;
         let options = self.compile_options();
         let qnn = match &self.cache {
             Some(cache) => {

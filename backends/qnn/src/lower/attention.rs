@@ -7,18 +7,25 @@
 //! q·scale ─ Reshape [b·hkv, g·s, d] ─┐
 //! k ─ (Cast f32) ─ Reshape [b·hkv, t, d] ─ MatMul(transpose_in1) → scores [b·hkv, g·s, t]
 //!   (softcap: Tanh(scores / c) · c)
-//!   Reshape [b·hkv, g, s, t]; ElementWiseSelect(keep [1, 1, s, t], scores, -30000); + user mask
-//!   Softmax(axis 3) ─ Reshape [b·hkv, g·s, t]
-//! v ─ (Cast f32) ─ Reshape [b·hkv, t, d] ─ MatMul → [b·hkv, g·s, d] ─ Reshape [b, hq, s, d]
+//!   Reshape [b·hkv, g, s, t]; ElementWiseSelect(keep [1, 1, s, t], scores, -inf); + user mask
+//!   e = exp(scores − max), sum (special::softmax_parts) ─ Reshape [b·hkv, g·s, t]
+//! v ─ (Cast f32) ─ Reshape [b·hkv, t, d] ─ MatMul(e, ·) → [b·hkv, g·s, d] ─ ÷ sum ─ Reshape [b, hq, s, d]
 //! ```
 //!
 //! `t` is the cache capacity. Without `past` every position is valid and the causal mask is a
 //! static tensor; with `past` (fixed or given per run) the executable computes the position mask
 //! and the valid-row mask of V for each run ([`InputSource::PositionMask`],
 //! [`InputSource::ValidRows`]), so one compiled graph serves every decode step.
+//!
+//! A key hidden from a row must not reach it, NaN included, while a NaN the row sees must. On the
+//! CPU backend V is therefore split into its finite values and the marks of its non-finite ones
+//! (`special::split_nonfinite`), each multiplied by `e`; a row whose marks count is positive is
+//! NaN. HTP's f32 path has no `ElementWiseSelect`, so it cannot hide anything: it takes attention
+//! without causality, mask or cache only.
 
-use super::{Builder, InputSource, MASKED, dims, scalar, unsupported};
+use super::{Builder, InputSource, dims, scalar, special, unsupported};
 use crate::desc::{QnnDType, Scalar};
+use crate::runtime::QnnBackendKind;
 use edgehal::{AttentionOp, NodeId, Result};
 
 /// Which keys query row `i` of a block of `rows` rows may see, `rows × capacity` bytes (1: keep):
@@ -53,6 +60,14 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
             "an additive mask together with a KV-cache position: the mask's width changes with the position",
         ));
     }
+    let cpu = b.target == QnnBackendKind::Cpu;
+    if !cpu && (a.causal || a.past.is_some() || has_mask) {
+        return Err(unsupported(
+            "attention",
+            "qnn-htp: causal, masked or KV-cache attention must hide keys (NaN included), and HTP's f32 path \
+             has no ElementWiseSelect to do it",
+        ));
+    }
     let f32t = QnnDType::F32;
     let bh = (batch * hkv) as u32;
     let (gs, t, du) = ((g * s) as u32, cap as u32, d as u32);
@@ -70,7 +85,7 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
     let scores = b.native(f32t, vec![bh, gs, t]);
     let mm =
         |tr1: bool| vec![("transpose_in0", scalar(Scalar::Bool(false))), ("transpose_in1", scalar(Scalar::Bool(tr1)))];
-    b.op("MatMul", mm(true), vec![q3, k3], vec![scores]);
+    special::matmul_into(b, "MatMul", mm(true), vec![q3, k3], scores);
     let mut scores = scores;
     if let Some(cap_value) = a.softcap {
         let inv = b.float_constant(f32t, vec![1], &[1.0 / cap_value]);
@@ -93,29 +108,46 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
         None => None,
     };
     if let Some(keep) = keep {
-        let masked = b.float_constant(f32t, vec![1], &[MASKED]);
-        s4 = b.unary("ElementWiseSelect", vec![], vec![keep, s4, masked]);
+        let hidden = b.float_constant(f32t, vec![1], &[f32::NEG_INFINITY]);
+        s4 = b.unary("ElementWiseSelect", vec![], vec![keep, s4, hidden]);
     }
     if let Some(past) = a.past {
-        // Zero the cache rows past the valid length so 0 · garbage cannot reach the output.
+        // Zero the cache rows past the valid length: they may hold anything.
         let valid =
             b.extra_input(QnnDType::Bool8, vec![1, t, 1], InputSource::ValidRows { past, rows: s, capacity: cap });
         let zero = b.float_constant(f32t, vec![1], &[0.0]);
         v3 = b.unary("ElementWiseSelect", vec![], vec![valid, v3, zero]);
     }
     if has_mask {
+        // The CPU backend's ElementWiseAdd saturates `-inf` to `-f32::MAX`, which would make a
+        // fully masked row uniform: the `-inf` entries hide their keys by select.
         let m = b.value_as(node.inputs[3], f32t)?;
         let m4 = b.reshape(m, mask_dims);
-        s4 = b.unary("ElementWiseAdd", vec![], vec![s4, m4]);
+        let hidden = b.float_constant(f32t, vec![1], &[f32::NEG_INFINITY]);
+        let shown = b.compare("ElementWiseGreater", m4, hidden);
+        let offset = b.unary("ElementWiseAdd", vec![], vec![s4, m4]);
+        s4 = b.unary("ElementWiseSelect", vec![], vec![shown, offset, hidden]);
     }
-    let params = vec![("axis", scalar(Scalar::U32(3))), ("beta", scalar(Scalar::F32(1.0)))];
-    let p4 = b.unary("Softmax", params, vec![s4]);
-    let p3 = b.reshape(p4, vec![bh, gs, t]);
-    let o3 = b.native(f32t, vec![bh, gs, du]);
-    b.op("MatMul", mm(false), vec![p3, v3], vec![o3]);
+    let (e4, sum4) = special::softmax_parts(b, s4, 3);
+    let e3 = b.reshape(e4, vec![bh, gs, t]);
+    let sum3 = b.reshape(sum4, vec![bh, gs, 1]);
     let out = b.result(node.output)?;
     debug_assert_eq!(b.desc.tensors[out].dims, dims(&qd.shape));
-    b.reshape_into(o3, out);
+    if cpu {
+        let (clean, marks) = special::split_nonfinite(b, v3);
+        let o3 = b.native(f32t, vec![bh, gs, du]);
+        b.op("MatMul", mm(false), vec![e3, clean], vec![o3]);
+        let seen = b.native(f32t, vec![bh, gs, du]);
+        b.op("MatMul", mm(false), vec![e3, marks], vec![seen]);
+        let o3 = b.unary("ElementWiseDivide", vec![], vec![o3, sum3]);
+        let o3 = special::poison_where_seen(b, o3, seen);
+        b.reshape_into(o3, out);
+    } else {
+        let o3 = b.native(f32t, vec![bh, gs, du]);
+        b.op("MatMul", mm(false), vec![e3, v3], vec![o3]);
+        let o3 = b.unary("ElementWiseDivide", vec![], vec![o3, sum3]);
+        b.reshape_into(o3, out);
+    }
     Ok(())
 }
 

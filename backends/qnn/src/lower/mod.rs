@@ -15,11 +15,13 @@
 
 mod attention;
 mod ops;
-
-pub use attention::{position_mask, valid_rows};
+mod special;
 mod weights;
 
+pub use attention::{position_mask, valid_rows};
+
 use crate::desc::{ParamValue, QnnDType, QnnGraphDesc, QnnOp, QnnTensor, Scalar, TensorIndex, TensorRole};
+use crate::runtime::QnnBackendKind;
 use edgehal::{DType, Error, Graph, NodeId, Partition, Position, Result, ValueId, ValueSource};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,10 +62,6 @@ pub enum InputSource {
     },
 }
 
-/// The score a masked key gets: low enough that `exp` underflows to 0 in f16 and f32 softmax,
-/// finite so f16 arithmetic (HTP) does not turn a row of scores into NaN.
-pub const MASKED: f32 = -30000.0;
-
 /// A lowered partition.
 #[derive(Clone, Debug)]
 pub struct Lowered {
@@ -86,6 +84,8 @@ pub enum WeightData {
 /// Builds a [`QnnGraphDesc`] node by node.
 pub(crate) struct Builder<'g> {
     pub graph: &'g Graph,
+    /// The backend the graph is for: the compositions differ where its ops do (see `special`).
+    pub target: QnnBackendKind,
     pub desc: QnnGraphDesc,
     pub sources: Vec<InputSource>,
     weights: WeightData,
@@ -114,9 +114,16 @@ pub(crate) fn dims(shape: &[usize]) -> Vec<u32> {
 }
 
 impl<'g> Builder<'g> {
-    pub fn new(graph: &'g Graph, name: &str, outputs: Vec<ValueId>, weights: WeightData) -> Self {
+    pub fn new(
+        graph: &'g Graph,
+        target: QnnBackendKind,
+        name: &str,
+        outputs: Vec<ValueId>,
+        weights: WeightData,
+    ) -> Self {
         Builder {
             graph,
+            target,
             desc: QnnGraphDesc { name: name.into(), ..Default::default() },
             sources: Vec::new(),
             weights,
@@ -289,12 +296,21 @@ impl<'g> Builder<'g> {
 
     /// A node with one output of `dtype` and `dims` (native), returned.
     pub fn unary(&mut self, type_name: &str, params: Vec<(&str, ParamValue)>, inputs: Vec<TensorIndex>) -> TensorIndex {
-        // ElementWiseSelect's first input is the condition: its result follows the values.
+        // ElementWiseSelect's first input is the condition: its result has the values' dtype.
         let like = if type_name == "ElementWiseSelect" { inputs[1] } else { inputs[0] };
-        let t = &self.desc.tensors[like];
-        let (dtype, dims) = (t.dtype, t.dims.clone());
+        let dtype = self.desc.tensors[like].dtype;
+        let dims = inputs.iter().fold(Vec::new(), |acc, &i| broadcast(&acc, &self.desc.tensors[i].dims));
         let out = self.native(dtype, dims);
         self.op(type_name, params, inputs, vec![out]);
+        out
+    }
+
+    /// An element-wise comparison (`ElementWiseGreater`, …) of `a` with `c`, as a bool8 tensor of
+    /// `a`'s dims.
+    pub fn compare(&mut self, type_name: &str, a: TensorIndex, c: TensorIndex) -> TensorIndex {
+        let dims = self.desc.tensors[a].dims.clone();
+        let out = self.native(QnnDType::Bool8, dims);
+        self.op(type_name, vec![], vec![a, c], vec![out]);
         out
     }
 
@@ -318,6 +334,13 @@ impl<'g> Builder<'g> {
     }
 }
 
+/// The numpy-style broadcast of two shapes (aligned at the last axis; a 1 stretches).
+fn broadcast(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let rank = a.len().max(b.len());
+    let at = |s: &[u32], i: usize| if i + s.len() >= rank { s[i + s.len() - rank] } else { 1 };
+    (0..rank).map(|i| at(a, i).max(at(b, i))).collect()
+}
+
 /// Scalar parameter shorthand.
 pub(crate) fn scalar(s: Scalar) -> ParamValue {
     ParamValue::Scalar(s)
@@ -328,9 +351,9 @@ pub(crate) fn unsupported(what: &str, why: impl Into<String>) -> Error {
     Error::Unsupported { backend: "qnn".into(), op: what.into(), why: why.into() }
 }
 
-/// Lowers a whole partition (weights with their bytes).
-pub fn lower_partition(graph: &Graph, partition: &Partition, name: &str) -> Result<Lowered> {
-    let mut b = Builder::new(graph, name, partition.outputs.clone(), WeightData::Real);
+/// Lowers a whole partition (weights with their bytes) for the `target` backend.
+pub fn lower_partition(graph: &Graph, partition: &Partition, target: QnnBackendKind, name: &str) -> Result<Lowered> {
+    let mut b = Builder::new(graph, target, name, partition.outputs.clone(), WeightData::Real);
     for (i, &v) in partition.inputs.iter().enumerate() {
         b.input(v, InputSource::Input(i))?;
     }
@@ -357,9 +380,9 @@ pub fn lower_partition(graph: &Graph, partition: &Partition, name: &str) -> Resu
 
 /// Lowers one node alone, its run-time inputs as graph inputs and its result as the output, with
 /// shape-only weights: the graph `supports` validates op by op.
-pub fn lower_node_alone(graph: &Graph, node: NodeId) -> Result<Lowered> {
+pub fn lower_node_alone(graph: &Graph, node: NodeId, target: QnnBackendKind) -> Result<Lowered> {
     let n = graph.node(node);
-    let mut b = Builder::new(graph, "validate", vec![n.output], WeightData::ShapeOnly);
+    let mut b = Builder::new(graph, target, "validate", vec![n.output], WeightData::ShapeOnly);
     for (i, &v) in n.inputs.iter().enumerate() {
         let is_weight = matches!(graph.value(v).source, ValueSource::Weight(_));
         if !is_weight && !b.values.keys().any(|(id, _)| *id == v) {

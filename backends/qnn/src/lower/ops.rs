@@ -2,7 +2,7 @@
 //! norms, softmax, activations, element-wise ops, cast and layout ops. Attention is in
 //! [`super::attention`].
 
-use super::{Builder, scalar, unsupported};
+use super::{Builder, scalar, special, unsupported};
 use crate::desc::{ParamValue, QnnDType, Scalar, TensorIndex};
 use edgehal::{DType, GeluKind, NodeId, Op, Result, ValueSource};
 
@@ -16,11 +16,17 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId) -> Result<()> {
         Op::RmsNorm { eps } => norm(b, "RmsNorm", *eps, ins, node.output),
         Op::LayerNorm { eps } => norm(b, "LayerNorm", *eps, ins, node.output),
         Op::Softmax => {
-            let x = b.value(ins[0])?;
+            // Written out rather than QNN's Softmax: see `special::softmax_parts`.
+            let x = b.value_as(ins[0], QnnDType::F32)?;
             let axis = b.desc.tensors[x].dims.len() as u32 - 1;
+            let (e, sum) = special::softmax_parts(b, x, axis);
             let out = b.result(node.output)?;
-            let params = vec![("axis", scalar(Scalar::U32(axis))), ("beta", scalar(Scalar::F32(1.0)))];
-            b.op("Softmax", params, vec![x], vec![out]);
+            if b.desc.tensors[out].dtype == QnnDType::F32 {
+                b.op("ElementWiseDivide", vec![], vec![e, sum], vec![out]);
+            } else {
+                let y = b.unary("ElementWiseDivide", vec![], vec![e, sum]);
+                b.op("Cast", vec![], vec![y], vec![out]);
+            }
             Ok(())
         }
         Op::Silu => {
@@ -108,11 +114,12 @@ fn matmul(b: &mut Builder, xv: edgehal::ValueId, wv: edgehal::ValueId, yv: edgeh
     let out = b.result(yv)?;
     let flat = if xdesc.rank() == 2 { out } else { b.native(act, vec![rows, n]) };
     if is_weight {
-        b.op("FullyConnected", vec![("keep_dims", scalar(Scalar::Bool(false)))], vec![x2, w], vec![flat]);
+        let params = vec![("keep_dims", scalar(Scalar::Bool(false)))];
+        special::matmul_into(b, "FullyConnected", params, vec![x2, w], flat);
     } else {
         let params =
             vec![("transpose_in0", scalar(Scalar::Bool(false))), ("transpose_in1", scalar(Scalar::Bool(true)))];
-        b.op("MatMul", params, vec![x2, w], vec![flat]);
+        special::matmul_into(b, "MatMul", params, vec![x2, w], flat);
     }
     if flat != out {
         b.reshape_into(flat, out);

@@ -37,8 +37,28 @@ fn matmul_with_a_q4_0_weight_is_a_fully_connected_on_dequantized_f32() {
     let w = g.weight("w", wt);
     let y = g.matmul(x, w).unwrap();
     g.output(y).unwrap();
-    let l = lower_partition(&g, &whole(&g), "mm").unwrap();
-    assert_eq!(ops(&l), ["Reshape(v0) -> n0_t1", "FullyConnected(n0_t1, w1_F32) -> n0_t3", "Reshape(n0_t3) -> v2",]);
+    // HTP: the op as it is.
+    let htp = lower_partition(&g, &whole(&g), QnnBackendKind::Htp, "mm").unwrap();
+    assert_eq!(ops(&htp), ["Reshape(v0) -> n0_t1", "FullyConnected(n0_t1, w1_F32) -> n0_t3", "Reshape(n0_t3) -> v2"]);
+    // CPU: its saturated results (±f32::MAX) turned back into NaN.
+    let l = lower_partition(&g, &whole(&g), QnnBackendKind::Cpu, "mm").unwrap();
+    assert_eq!(
+        ops(&l),
+        [
+            "Reshape(v0) -> n0_t1",
+            "FullyConnected(n0_t1, w1_F32) -> n0_t4",
+            "ElementWiseAbs(n0_t4) -> n0_t8",
+            "ElementWiseGreaterEqual(n0_t8, n0_c6) -> n0_t10",
+            "ElementWiseSelect(n0_t10, n0_c7, n0_t4) -> n0_t3",
+            "Reshape(n0_t3) -> v2",
+        ]
+    );
+    let constant = |name: &str| {
+        let t = l.desc.tensors.iter().find(|t| t.name == name).unwrap();
+        f32::from_le_bytes(t.data.as_deref().unwrap()[..4].try_into().unwrap())
+    };
+    assert_eq!(constant("n0_c6"), f32::MAX);
+    assert!(constant("n0_c7").is_nan());
     let w = l.desc.tensors.iter().find(|t| t.name == "w1_F32").unwrap();
     assert_eq!((w.role, w.dtype, w.dims.clone()), (TensorRole::Static, QnnDType::F32, vec![8, 64]));
     let got: Vec<f32> =
@@ -51,19 +71,25 @@ fn matmul_with_a_q4_0_weight_is_a_fully_connected_on_dequantized_f32() {
 }
 
 #[test]
-fn norm_softmax_and_silu_lower_to_their_qnn_ops() {
+fn norm_softmax_and_silu_lower_to_their_qnn_ops_with_softmax_written_out() {
     let mut g = Graph::new();
     let x = g.input("x", DType::F32, &[4, 16]).unwrap();
     let n = g.rms_norm(x, None, 1e-5).unwrap();
     let s = g.softmax(n).unwrap();
     let y = g.silu(s).unwrap();
     g.output(y).unwrap();
-    let l = lower_partition(&g, &whole(&g), "g").unwrap();
+    let l = lower_partition(&g, &whole(&g), QnnBackendKind::Cpu, "g").unwrap();
     assert_eq!(
         ops(&l),
         [
             "RmsNorm(v0, n0_c1, n0_c2) -> v1",
-            "Softmax(v1) -> v2",
+            "ReduceMax(v1) -> n1_t2",
+            "ElementWiseMaximum(n1_t2, n1_c4) -> n1_t5", // an all -inf row: max -f32::MAX, e = 0
+            "ElementWiseSubtract(v1, n1_t5) -> n1_t7",
+            "ElementWiseExp(n1_t7) -> n1_t9",
+            "ReduceSum(n1_t9) -> n1_t12",
+            "ElementWiseAdd(n1_t12, n1_c14) -> n1_t15", // + tiny: 0 / tiny, not 0 / 0
+            "ElementWiseDivide(n1_t9, n1_t15) -> v2",
             "Sigmoid(v2) -> n2_t1",
             "ElementWiseMultiply(v2, n2_t1) -> v3",
         ]
@@ -72,7 +98,8 @@ fn norm_softmax_and_silu_lower_to_their_qnn_ops() {
     assert_eq!(rms.params[0], ("epsilon".to_string(), ParamValue::Scalar(Scalar::F32(1e-5))));
     let ParamValue::Tensor(axes) = rms.params[1].1 else { panic!("axes is a tensor") };
     assert_eq!(l.desc.tensors[axes].data.as_deref().map(|d| d.as_slice()), Some(&1u32.to_le_bytes()[..]));
-    assert_eq!(l.desc.ops[1].params[0], ("axis".to_string(), ParamValue::Scalar(Scalar::U32(1))));
+    let ParamValue::Tensor(axes) = l.desc.ops[1].params[0].1 else { panic!("ReduceMax axes is a tensor") };
+    assert_eq!(l.desc.tensors[axes].data.as_deref().map(|d| d.as_slice()), Some(&1u32.to_le_bytes()[..]));
 }
 
 #[test]
@@ -81,7 +108,7 @@ fn permute_carries_its_perm_as_a_static_u32_tensor() {
     let x = g.input("x", DType::F32, &[2, 3, 4]).unwrap();
     let y = g.permute(x, &[2, 0, 1]).unwrap();
     g.output(y).unwrap();
-    let l = lower_partition(&g, &whole(&g), "p").unwrap();
+    let l = lower_partition(&g, &whole(&g), QnnBackendKind::Cpu, "p").unwrap();
     assert_eq!(ops(&l), ["Transpose(v0) -> v1"]);
     let ParamValue::Tensor(p) = l.desc.ops[0].params[0].1 else { panic!("perm is a tensor") };
     let perm: Vec<u8> = [2u32, 0, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -97,7 +124,7 @@ fn gqa_decode_attention_reads_the_cache_without_copies_and_takes_a_position_mask
     let op = AttentionOp { past: Some(Position::Run), ..AttentionOp::default() };
     let o = g.attention(q, k, v, None, op).unwrap();
     g.output(o).unwrap();
-    let l = lower_partition(&g, &whole(&g), "attn").unwrap();
+    let l = lower_partition(&g, &whole(&g), QnnBackendKind::Cpu, "attn").unwrap();
     let names = ops(&l);
     let kinds: Vec<&str> = names.iter().map(|s| s.split('(').next().unwrap()).collect();
     assert_eq!(
@@ -109,13 +136,30 @@ fn gqa_decode_attention_reads_the_cache_without_copies_and_takes_a_position_mask
             "Reshape",
             "Cast",
             "Reshape",
-            "MatMul",
+            "MatMul", // scores, then their saturation (CPU) undone
+            "ElementWiseAbs",
+            "ElementWiseGreaterEqual",
+            "ElementWiseSelect",
             "Reshape",           // scores → [2, 4, 1, 32]
-            "ElementWiseSelect", // masked scores replaced
+            "ElementWiseSelect", // masked scores replaced by -inf
             "ElementWiseSelect", // V rows past the cache length zeroed
-            "Softmax",
+            "ReduceMax",         // e = exp(scores - max), sum
+            "ElementWiseMaximum",
+            "ElementWiseSubtract",
+            "ElementWiseExp",
+            "ReduceSum",
+            "ElementWiseAdd",
             "Reshape",
-            "MatMul",
+            "Reshape",
+            "ElementWiseAbs", // V split into finite values and non-finite marks
+            "ElementWiseLessEqual",
+            "ElementWiseSelect",
+            "ElementWiseSelect",
+            "MatMul", // e · V
+            "MatMul", // e · marks
+            "ElementWiseDivide",
+            "ElementWiseGreater", // rows that saw a non-finite value are NaN
+            "ElementWiseSelect",
             "Reshape",
         ]
     );
@@ -130,6 +174,9 @@ fn gqa_decode_attention_reads_the_cache_without_copies_and_takes_a_position_mask
     assert_eq!(l.desc.tensors[l.desc.inputs[3]].dims, [1, 1, 1, 32]);
     assert_eq!(l.desc.tensors[l.desc.inputs[3]].dtype, QnnDType::Bool8);
     assert_eq!(l.desc.tensors[l.desc.inputs[4]].dims, [1, 32, 1]);
+    // HTP cannot hide keys (no ElementWiseSelect on its f32 path): declined, with the reason.
+    let err = lower_partition(&g, &whole(&g), QnnBackendKind::Htp, "attn").unwrap_err();
+    assert!(err.to_string().contains("ElementWiseSelect"), "{err}");
 }
 
 #[test]
@@ -138,7 +185,8 @@ fn kv_write_and_rope_are_declined_with_a_reason() {
     let c = g.state("c", DType::F32, &[1, 1, 8, 4]).unwrap();
     let x = g.input("x", DType::F32, &[1, 1, 1, 4]).unwrap();
     let y = g.kv_write(c, x, Position::Run).unwrap();
-    let err = lower_node_alone(&g, g.nodes().len().checked_sub(1).map(NodeId).unwrap()).unwrap_err();
+    let err =
+        lower_node_alone(&g, g.nodes().len().checked_sub(1).map(NodeId).unwrap(), QnnBackendKind::Cpu).unwrap_err();
     assert!(err.to_string().contains("in place"), "{err}");
     let _ = y;
 }
@@ -150,8 +198,8 @@ fn validation_graphs_carry_no_weight_bytes() {
     let w = g.weight("w", Tensor::from_f32_as(DType::Q8_0, [4, 64], &[0.5; 256]).unwrap());
     let y = g.matmul(x, w).unwrap();
     g.output(y).unwrap();
-    let l = lower_node_alone(&g, NodeId(0)).unwrap();
+    let l = lower_node_alone(&g, NodeId(0), QnnBackendKind::Cpu).unwrap();
     let w = l.desc.tensors.iter().find(|t| t.role == TensorRole::Static).unwrap();
     assert!(w.data.is_none());
-    assert_eq!(ops(&l), ["FullyConnected(v0, w1_F32) -> v2"]);
+    assert_eq!(ops(&l)[0], "FullyConnected(v0, w1_F32) -> n0_t1");
 }
