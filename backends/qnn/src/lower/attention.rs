@@ -85,7 +85,7 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
     let scores = b.native(f32t, vec![bh, gs, t]);
     let mm =
         |tr1: bool| vec![("transpose_in0", scalar(Scalar::Bool(false))), ("transpose_in1", scalar(Scalar::Bool(tr1)))];
-    special::matmul_into(b, "MatMul", mm(true), vec![q3, k3], scores);
+    special::saturating_op_into(b, "MatMul", mm(true), vec![q3, k3], scores);
     let mut scores = scores;
     if let Some(cap_value) = a.softcap {
         let inv = b.float_constant(f32t, vec![1], &[1.0 / cap_value]);

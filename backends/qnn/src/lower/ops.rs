@@ -55,7 +55,7 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId) -> Result<()> {
             let kind = if node.op == Op::Add { "ElementWiseAdd" } else { "ElementWiseMultiply" };
             let (a, c) = (b.value_as(ins[0], QnnDType::F32)?, b.value_as(ins[1], QnnDType::F32)?);
             let out = b.result(node.output)?;
-            b.op(kind, vec![], vec![a, c], vec![out]);
+            special::saturating_op_into(b, kind, vec![], vec![a, c], out);
             Ok(())
         }
         Op::Cast { to } => {
@@ -115,11 +115,11 @@ fn matmul(b: &mut Builder, xv: edgehal::ValueId, wv: edgehal::ValueId, yv: edgeh
     let flat = if xdesc.rank() == 2 { out } else { b.native(act, vec![rows, n]) };
     if is_weight {
         let params = vec![("keep_dims", scalar(Scalar::Bool(false)))];
-        special::matmul_into(b, "FullyConnected", params, vec![x2, w], flat);
+        special::saturating_op_into(b, "FullyConnected", params, vec![x2, w], flat);
     } else {
         let params =
             vec![("transpose_in0", scalar(Scalar::Bool(false))), ("transpose_in1", scalar(Scalar::Bool(true)))];
-        special::matmul_into(b, "MatMul", params, vec![x2, w], flat);
+        special::saturating_op_into(b, "MatMul", params, vec![x2, w], flat);
     }
     if flat != out {
         b.reshape_into(flat, out);

@@ -2,15 +2,15 @@
 //! and all-`-inf` conventions where Qualcomm's ops do not.
 //!
 //! Measured on the wheel's libraries (QNN core API 2.36, see `DESIGN-NOTES.md`):
-//! - the CPU backend's MatMul and FullyConnected saturate: a NaN or ±inf result comes out as
-//!   ±`f32::MAX`, and its `ElementWiseMaximum`/`ReduceMax` drop NaN (start from `-f32::MAX`);
+//! - the CPU backend's MatMul, FullyConnected and element-wise arithmetic saturate: a NaN or ±inf
+//!   result of a matmul, or a ±inf of an add, comes out as ±`f32::MAX`; and its `ElementWiseMaximum`/`ReduceMax` drop NaN (start from `-f32::MAX`);
 //! - both backends' `Softmax` give NaN for a row that is all `-inf`, where the reference gives
 //!   zeros (the convention that makes a fully masked attention row zero);
 //! - the HTP backend's f32 path has no `ElementWiseSelect` and accepts nothing but a MatMul after
 //!   its `Softmax`, while its f16 path saturates NaN and infinities away.
 //!
-//! So softmax is written out (max, exp, sum, divide), and on the CPU backend every matmul result
-//! passes through [`restore_nonfinite`].
+//! So softmax is written out (max, exp, sum, divide), and on the CPU backend the results of
+//! matmuls and of the add/mul ops pass through [`restore_nonfinite_into`].
 
 use super::Builder;
 use crate::desc::{ParamValue, QnnDType, Scalar, TensorIndex};
@@ -65,9 +65,10 @@ pub(crate) fn restore_nonfinite_into(b: &mut Builder, y: TensorIndex, out: Tenso
     b.op("ElementWiseSelect", vec![], vec![saturated, nan, y], vec![out]);
 }
 
-/// A MatMul or FullyConnected node writing `out`: directly on HTP, through
-/// [`restore_nonfinite_into`] on the CPU backend.
-pub(crate) fn matmul_into(
+/// A node whose result the CPU library saturates (MatMul, FullyConnected, element-wise
+/// arithmetic) writing `out`: directly on HTP, through [`restore_nonfinite_into`] on the CPU
+/// backend.
+pub(crate) fn saturating_op_into(
     b: &mut Builder,
     type_name: &str,
     params: Vec<(&str, ParamValue)>,
