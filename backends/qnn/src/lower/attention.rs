@@ -133,21 +133,25 @@ pub(crate) fn lower(b: &mut Builder, id: NodeId, a: &AttentionOp) -> Result<()> 
     let sum3 = b.reshape(sum4, vec![bh, gs, 1]);
     let out = b.result(node.output)?;
     debug_assert_eq!(b.desc.tensors[out].dims, dims(&qd.shape));
-    if cpu {
+    // On the CPU backend V is split; `e` meets its finite values and, separately, its marks.
+    let (values, marks) = if cpu {
         let (clean, marks) = special::split_nonfinite(b, v3);
-        let o3 = b.native(f32t, vec![bh, gs, du]);
-        b.op("MatMul", mm(false), vec![e3, clean], vec![o3]);
-        let seen = b.native(f32t, vec![bh, gs, du]);
-        b.op("MatMul", mm(false), vec![e3, marks], vec![seen]);
-        let o3 = b.unary("ElementWiseDivide", vec![], vec![o3, sum3]);
-        let o3 = special::poison_where_seen(b, o3, seen);
-        b.reshape_into(o3, out);
+        (clean, Some(marks))
     } else {
-        let o3 = b.native(f32t, vec![bh, gs, du]);
-        b.op("MatMul", mm(false), vec![e3, v3], vec![o3]);
-        let o3 = b.unary("ElementWiseDivide", vec![], vec![o3, sum3]);
-        b.reshape_into(o3, out);
+        (v3, None)
+    };
+    let times_e = |b: &mut Builder, rhs| {
+        let product = b.native(f32t, vec![bh, gs, du]);
+        b.op("MatMul", mm(false), vec![e3, rhs], vec![product]);
+        product
+    };
+    let o3 = times_e(b, values);
+    let seen = marks.map(|m| times_e(b, m));
+    let mut o3 = b.unary("ElementWiseDivide", vec![], vec![o3, sum3]);
+    if let Some(seen) = seen {
+        o3 = special::poison_where_seen(b, o3, seen);
     }
+    b.reshape_into(o3, out);
     Ok(())
 }
 

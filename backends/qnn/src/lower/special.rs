@@ -55,7 +55,7 @@ pub(crate) fn softmax_parts(b: &mut Builder, x: TensorIndex, axis: u32) -> (Tens
 /// MatMul/FullyConnected saturate NaN and infinities to ±`f32::MAX` (a finite product of exactly
 /// that size does not occur in practice), and NaN is what the reference accepts for an infinite
 /// result too. Only lowered for the CPU backend; `y` and `out` share dtype and dims.
-pub(crate) fn restore_nonfinite_into(b: &mut Builder, y: TensorIndex, out: TensorIndex) {
+fn restore_nonfinite_into(b: &mut Builder, y: TensorIndex, out: TensorIndex) {
     let dtype = b.desc.tensors[y].dtype;
     let largest = if dtype == QnnDType::F16 { half::f16::MAX.to_f32() } else { f32::MAX };
     let max = b.float_constant(dtype, vec![1], &[largest]);
