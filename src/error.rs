@@ -105,6 +105,18 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// A GGUF file that cannot be read: which field, at which byte offset, and what is wrong.
+    #[error("GGUF {path}: {field} at byte {offset}: {why}")]
+    Gguf {
+        /// The file path, or `<memory>` for bytes read from memory.
+        path: String,
+        /// The field that is wrong (`version`, ``metadata `general.alignment` ``, ``tensor `output.weight` offset``).
+        field: String,
+        /// The byte offset of that field in the file.
+        offset: u64,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A kernel refused its arguments.
     #[error("kernel: {0}")]
     Kernel(#[from] KernelError),

@@ -41,7 +41,12 @@ pub(crate) struct CpuExecutable {
 }
 
 impl CpuExecutable {
-    pub(crate) fn new(graph: &Graph, part: &Partition, pool: Arc<rayon::ThreadPool>) -> Result<Self> {
+    pub(crate) fn new(
+        graph: &Graph,
+        part: &Partition,
+        pool: Arc<rayon::ThreadPool>,
+        packed_cache: &PackedCache,
+    ) -> Result<Self> {
         let mut slots: HashMap<ValueId, Slot> = HashMap::new();
         for (i, &v) in part.inputs.iter().enumerate() {
             slots.insert(v, Slot::Input(i));
@@ -77,9 +82,9 @@ impl CpuExecutable {
             }
             let packed = match (&node.op, &inputs[..]) {
                 (Op::MatMul, [_, (Slot::Const(w), d)]) => {
-                    let p = PackedWeights::new(d.dtype, d.shape[0], d.shape[1], w.bytes())?;
+                    let p = packed_cache.get_or_pack(w, d)?;
                     constant_bytes += p.packed_bytes() as u64;
-                    Some(Arc::new(p))
+                    Some(p)
                 }
                 _ => None,
             };
@@ -94,6 +99,32 @@ impl CpuExecutable {
         }
         let scratch = scratch_sizes.into_iter().map(AlignedBytes::zeroed).collect();
         Ok(CpuExecutable { steps, scratch, pool, constant_bytes })
+    }
+}
+
+/// Packed matmul weights shared by every executable a backend compiles, keyed by the weight's
+/// bytes: a model's prefill and decode graphs (or two sessions of one model) pack each weight once.
+/// Entries are weak; a packing lives as long as an executable uses it. An executable holding a
+/// packing also holds the tensor it came from, so a live entry's address cannot be reused by
+/// other bytes.
+#[derive(Default)]
+pub(crate) struct PackedCache {
+    entries: std::sync::Mutex<HashMap<(usize, usize, TensorDesc), std::sync::Weak<PackedWeights>>>,
+}
+
+impl PackedCache {
+    fn get_or_pack(&self, w: &Tensor, d: &TensorDesc) -> Result<Arc<PackedWeights>> {
+        let key = (w.bytes().as_ptr() as usize, w.bytes().len(), d.clone());
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = entries.get(&key).and_then(|p| p.upgrade()) {
+            return Ok(p);
+        }
+        let p = Arc::new(PackedWeights::new(d.dtype, d.shape[0], d.shape[1], w.bytes())?);
+        // The kernels read the packing from now on; a mapped file may drop its pages.
+        w.release_source_pages();
+        entries.retain(|_, p| p.strong_count() > 0);
+        entries.insert(key, Arc::downgrade(&p));
+        Ok(p)
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 pub struct CpuBackend {
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
+    packed: compile::PackedCache,
 }
 
 impl CpuBackend {
@@ -34,7 +35,7 @@ impl CpuBackend {
                 backend: "cpu".into(),
                 why: format!("cannot start {threads} threads: {e}"),
             })?;
-        Ok(CpuBackend { pool: Arc::new(pool), threads })
+        Ok(CpuBackend { pool: Arc::new(pool), threads, packed: compile::PackedCache::default() })
     }
 
     /// Runs `f` on this backend's thread pool (kernels called inside use its threads).
@@ -105,7 +106,7 @@ impl Backend for CpuBackend {
     }
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> Result<Box<dyn Executable>> {
-        let exe = self.install(|| compile::CpuExecutable::new(graph, partition, self.pool.clone()))?;
+        let exe = self.install(|| compile::CpuExecutable::new(graph, partition, self.pool.clone(), &self.packed))?;
         Ok(Box::new(exe))
     }
 

@@ -3,6 +3,9 @@
 
 mod fusion;
 mod placement;
+mod states;
+
+pub use states::StateSet;
 
 use crate::backend::{Backend, Bindings, DeviceBuffer, Executable, Partition};
 use crate::cpu::CpuBackend;
@@ -99,13 +102,28 @@ pub struct Session {
     backends: Vec<Arc<dyn Backend>>,
     parts: Vec<CompiledPartition>,
     states: HashMap<ValueId, Placed>,
+    /// The backend each state lives on (also while it is moved out).
+    state_homes: HashMap<ValueId, usize>,
     plan: Plan,
     last_profile: Option<Profile>,
 }
 
 impl Session {
     /// Places, fuses, partitions and compiles `graph` on `backends` (in order of preference).
-    pub fn new(mut graph: Graph, mut backends: Vec<Arc<dyn Backend>>, policy: Policy) -> Result<Self> {
+    pub fn new(graph: Graph, backends: Vec<Arc<dyn Backend>>, policy: Policy) -> Result<Self> {
+        Self::with_states(graph, backends, policy, StateSet::default())
+    }
+
+    /// Like [`Session::new`], but the states named in `states` (taken from another session with
+    /// [`Session::take_states`]) are used instead of newly allocated ones: two graphs of one model
+    /// (prefill and decode) share one KV cache this way. Each must match the state of the same
+    /// name in dtype and shape and live on the backend this session places it on.
+    pub fn with_states(
+        mut graph: Graph,
+        mut backends: Vec<Arc<dyn Backend>>,
+        policy: Policy,
+        states: StateSet,
+    ) -> Result<Self> {
         if graph.outputs().is_empty() {
             return Err(Error::Graph("the graph has no outputs; mark some with Graph::output".into()));
         }
@@ -139,7 +157,10 @@ impl Session {
             let clock = if backends[b].device().device_timestamps { "device" } else { "host" };
             parts.push(CompiledPartition { backend: b, clock, partition, exe });
         }
-        let states = allocate_states(&graph, &parts, &backends)?;
+        let state_homes: HashMap<ValueId, usize> =
+            parts.iter().flat_map(|p| p.partition.states.iter().map(move |&s| (s, p.backend))).collect();
+        let given = states.check_against(&graph, &state_homes, &backends)?;
+        let states = allocate_states(&graph, &parts, &backends, given)?;
         let plan = Plan {
             placement: placement
                 .iter()
@@ -152,7 +173,7 @@ impl Session {
             partitions: infos,
             state_bytes: states.values().map(|(_, b)| b.desc().byte_len("").unwrap_or(0) as u64).sum(),
         };
-        Ok(Session { graph, backends, parts, states, plan, last_profile: None })
+        Ok(Session { graph, backends, parts, states, state_homes, plan, last_profile: None })
     }
 
     /// The graph as compiled (after fusion).
@@ -178,6 +199,7 @@ impl Session {
     /// Reads a state (e.g. a KV cache) back to the host.
     pub fn state(&self, name: &str) -> Result<Tensor> {
         let id = self.graph.find(name)?;
+        self.check_states_present(&[id])?;
         let (b, buf) =
             self.states.get(&id).ok_or_else(|| Error::Graph(format!("`{name}` is not a state used by this graph")))?;
         self.backends[*b].download(buf.as_ref())
@@ -186,6 +208,7 @@ impl Session {
     /// Overwrites a state (e.g. to restore a KV cache).
     pub fn set_state(&mut self, name: &str, value: &Tensor) -> Result<()> {
         let id = self.graph.find(name)?;
+        self.check_states_present(&[id])?;
         let (b, buf) = self
             .states
             .get_mut(&id)
@@ -239,11 +262,12 @@ impl Session {
                 }
                 outputs.push(buf);
             }
+            states::check_present(&self.graph, &self.states, &self.state_homes, &part.partition.states)?;
             let mut states: Vec<(ValueId, Placed)> = part
                 .partition
                 .states
                 .iter()
-                .map(|s| (*s, self.states.remove(s).expect("states allocated at compile time")))
+                .map(|s| (*s, self.states.remove(s).expect("checked present above")))
                 .collect();
             let part_start = start.elapsed().as_nanos() as u64;
             let result = part.exe.run(
@@ -284,6 +308,7 @@ impl Session {
             let tensor = if let Some(t) = given.get(&v) {
                 (*t).clone()
             } else if let Some(s) = self.graph.state_of(v) {
+                self.check_states_present(&[s])?;
                 let (b, buf) = &self.states[&s];
                 self.backends[*b].download(buf.as_ref())?
             } else if let ValueSource::Weight(w) = &self.graph.value(v).source {
@@ -347,10 +372,15 @@ fn allocate_states(
     graph: &Graph,
     parts: &[CompiledPartition],
     backends: &[Arc<dyn Backend>],
+    mut given: HashMap<ValueId, Placed>,
 ) -> Result<HashMap<ValueId, Placed>> {
     let mut states = HashMap::new();
     for part in parts {
         for &s in &part.partition.states {
+            if let Some(placed) = given.remove(&s) {
+                states.insert(s, placed);
+                continue;
+            }
             let value = graph.value(s);
             let backend = &backends[part.backend];
             let mut buf = backend.allocate(&value.desc)?;
