@@ -117,6 +117,17 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
+    /// A model file whose metadata or tensors do not describe a model edgehal can build: which
+    /// key or tensor, and what is wrong with it.
+    #[error("model {model}: {item}: {why}")]
+    Model {
+        /// The model file (or `<memory>`).
+        model: String,
+        /// The metadata key or tensor name.
+        item: String,
+        /// What is wrong, with the values found.
+        why: String,
+    },
     /// A kernel refused its arguments.
     #[error("kernel: {0}")]
     Kernel(#[from] KernelError),

@@ -25,6 +25,7 @@ mod error;
 pub mod gguf;
 mod graph;
 pub mod memory;
+pub mod models;
 mod ops;
 mod profile;
 mod session;
