@@ -170,6 +170,7 @@ def parse_args(argv):
     ap.add_argument("model", help="GGUF file (LLAMA architecture)")
     ap.add_argument("--tokens", required=True, help="comma-separated token ids")
     ap.add_argument("--out", help="write the logits to this .npy file")
+    ap.add_argument("--out-f32", help="write the logits as raw little-endian f32, row-major [tokens, vocab]")
     ap.add_argument("--last-only", action="store_true", help="write only the last position")
     ap.add_argument("--greedy", type=int, default=0, metavar="N",
                     help="also generate N tokens greedily after the prompt")
@@ -189,6 +190,8 @@ def main(argv):
     logits = forward(cfg, weights, args.tokens)
     if args.out:
         np.save(args.out, logits[-1:] if args.last_only else logits)
+    if args.out_f32:
+        (logits[-1:] if args.last_only else logits).astype("<f4").tofile(args.out_f32)
     result = {
         "argmax": [int(i) for i in np.argmax(logits, axis=-1)],
         "n_vocab": int(logits.shape[1]),

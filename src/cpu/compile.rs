@@ -38,6 +38,8 @@ pub(crate) struct CpuExecutable {
     scratch: Vec<AlignedBytes>,
     pool: Arc<rayon::ThreadPool>,
     constant_bytes: u64,
+    /// Matmuls on quantized weights keep activations in f32 (see `CpuBackend::with_f32_activations`).
+    f32_activations: bool,
 }
 
 impl CpuExecutable {
@@ -46,6 +48,7 @@ impl CpuExecutable {
         part: &Partition,
         pool: Arc<rayon::ThreadPool>,
         packed_cache: &PackedCache,
+        f32_activations: bool,
     ) -> Result<Self> {
         let mut slots: HashMap<ValueId, Slot> = HashMap::new();
         for (i, &v) in part.inputs.iter().enumerate() {
@@ -98,7 +101,7 @@ impl CpuExecutable {
             });
         }
         let scratch = scratch_sizes.into_iter().map(AlignedBytes::zeroed).collect();
-        Ok(CpuExecutable { steps, scratch, pool, constant_bytes })
+        Ok(CpuExecutable { steps, scratch, pool, constant_bytes, f32_activations })
     }
 }
 
@@ -242,7 +245,8 @@ impl CpuExecutable {
                     .as_mut()
                     .get_mut(..len)
                     .ok_or_else(|| Error::Backend { backend: "cpu".into(), why: "scratch buffer too small".into() })?;
-                run_node(&step.op, &views, &step.output.1, out_bytes, step.packed.as_deref(), position)
+                let packed = step.packed.as_deref();
+                run_node(&step.op, &views, &step.output.1, out_bytes, packed, position, self.f32_activations)
             })();
             put_back(&step.output.0, out, &mut b, &mut self.scratch)?;
             result.map_err(|e| annotate(e, step))?;

@@ -33,9 +33,10 @@ pub(crate) fn run_node(
     out: &mut [u8],
     packed: Option<&PackedWeights>,
     position: usize,
+    f32_activations: bool,
 ) -> Result<()> {
     match op {
-        Op::MatMul => run_matmul(&inputs[0], &inputs[1], packed, f32_out(out)),
+        Op::MatMul => run_matmul(&inputs[0], &inputs[1], packed, f32_out(out), f32_activations),
         Op::Attention(a) => {
             let (q, kk, v) = (&inputs[0], &inputs[1], &inputs[2]);
             let shape = a.shape(q.desc, kk.desc, position);
@@ -93,7 +94,7 @@ fn kv_view<'a>(v: &View<'a>) -> KvCache<'a> {
     }
 }
 
-fn run_matmul(x: &View, w: &View, packed: Option<&PackedWeights>, y: &mut [f32]) -> Result<()> {
+fn run_matmul(x: &View, w: &View, packed: Option<&PackedWeights>, y: &mut [f32], f32_acts: bool) -> Result<()> {
     let k = x.desc.last_dim();
     let m = x.desc.elems() / k.max(1);
     let owned;
@@ -104,12 +105,13 @@ fn run_matmul(x: &View, w: &View, packed: Option<&PackedWeights>, y: &mut [f32])
             &owned
         }
     };
+    let kernel = if f32_acts { matmul::matmul_f32_activations } else { matmul::matmul };
     match x.desc.dtype {
         DType::F16 => {
             let xs: Vec<f32> = bytemuck::cast_slice::<u8, f16>(x.bytes).iter().map(|v| v.to_f32()).collect();
-            matmul::matmul(&xs, m, w, y)?
+            kernel(&xs, m, w, y)?
         }
-        _ => matmul::matmul(x.f32(), m, w, y)?,
+        _ => kernel(x.f32(), m, w, y)?,
     }
     Ok(())
 }

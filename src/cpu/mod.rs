@@ -16,12 +16,15 @@ pub struct CpuBackend {
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
     packed: compile::PackedCache,
+    f32_activations: bool,
 }
 
 impl CpuBackend {
-    /// A backend using one thread per available core.
+    /// A backend using one thread per available core (f32 activations when
+    /// `EDGEHAL_F32_ACTIVATIONS=1`, as for the GPU backends).
     pub fn new() -> Result<Self> {
-        Self::with_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        let f32_acts = std::env::var("EDGEHAL_F32_ACTIVATIONS").is_ok_and(|v| v == "1");
+        Ok(Self::with_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))?.with_f32_activations(f32_acts))
     }
 
     /// A backend with `threads` worker threads.
@@ -35,7 +38,16 @@ impl CpuBackend {
                 backend: "cpu".into(),
                 why: format!("cannot start {threads} threads: {e}"),
             })?;
-        Ok(CpuBackend { pool: Arc::new(pool), threads, packed: compile::PackedCache::default() })
+        Ok(CpuBackend { pool: Arc::new(pool), threads, packed: compile::PackedCache::default(), f32_activations: false })
+    }
+
+    /// Keeps activations in f32 in matmuls on quantized weights (the weights are decoded to f32
+    /// in the kernel) instead of rounding them to 8 bits per block of 32 as ggml does. Several
+    /// times slower; for checking a model against an exact reference or another backend, where
+    /// the 8-bit rounding (logit errors of a few tenths on a 30-layer model) flips near-ties.
+    pub fn with_f32_activations(mut self, on: bool) -> Self {
+        self.f32_activations = on;
+        self
     }
 
     /// Runs `f` on this backend's thread pool (kernels called inside use its threads).
@@ -106,7 +118,7 @@ impl Backend for CpuBackend {
     }
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> Result<Box<dyn Executable>> {
-        let exe = self.install(|| compile::CpuExecutable::new(graph, partition, self.pool.clone(), &self.packed))?;
+        let exe = self.install(|| compile::CpuExecutable::new(graph, partition, self.pool.clone(), &self.packed, self.f32_activations))?;
         Ok(Box::new(exe))
     }
 

@@ -38,25 +38,39 @@ pub(crate) fn place(
             })?);
         }
     }
-    check_states_on_one_backend(graph, &placement, backends)?;
+    gather_state_users(graph, &mut placement, backends, fallback)?;
     Ok(placement)
 }
 
-/// A state is updated in place, so every node touching it must run where it lives.
-fn check_states_on_one_backend(
+/// A state is updated in place, so every node touching it must run where it lives. When its users
+/// were placed on several backends, they all move to the first backend (in preference order) that
+/// supports every one of them, else to the fallback; with neither, a typed error.
+fn gather_state_users(
     graph: &Graph,
-    placement: &[Option<usize>],
+    placement: &mut [Option<usize>],
     backends: &[Arc<dyn Backend>],
+    fallback: Option<usize>,
 ) -> Result<()> {
     for state in graph.states() {
-        let users: BTreeSet<usize> = graph
+        let user_nodes: Vec<usize> = graph
             .nodes()
             .iter()
             .enumerate()
-            .filter(|(_, node)| node.inputs.iter().any(|&v| graph.state_of(v) == Some(state)))
-            .filter_map(|(n, _)| placement[n])
+            .filter(|&(n, node)| placement[n].is_some() && node.inputs.iter().any(|&v| graph.state_of(v) == Some(state)))
+            .map(|(n, _)| n)
             .collect();
-        if users.len() > 1 {
+        let users: BTreeSet<usize> = user_nodes.iter().filter_map(|&n| placement[n]).collect();
+        if users.len() <= 1 {
+            continue;
+        }
+        let home = (0..backends.len())
+            .find(|&b| user_nodes.iter().all(|&n| matches!(backends[b].supports(graph, NodeId(n)), Support::Yes)))
+            .or(fallback);
+        if let Some(home) = home {
+            for &n in &user_nodes {
+                placement[n] = Some(home);
+            }
+        } else {
             let names: Vec<_> = users.iter().map(|&b| backends[b].name()).collect();
             return Err(Error::Graph(format!(
                 "state `{}` is used by nodes placed on {}: a state must live on one backend (put those nodes' backend first)",

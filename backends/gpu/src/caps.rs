@@ -80,6 +80,12 @@ impl Caps {
         }
     }
 
+    /// The table without the int8 dot-product kernels, so matmuls keep activations in f32
+    /// (`f32_activations` in the backends' options, `EDGEHAL_F32_ACTIVATIONS=1`).
+    pub fn f32_activations(&self) -> Self {
+        Caps { dot4: false, ..self.clone() }
+    }
+
     /// The table with the optional features switched off (`EDGEHAL_GPU_BASE_ONLY=1` in backends).
     pub fn base_only(&self) -> Self {
         Caps { f16: false, subgroups: false, dot4: false, ..self.clone() }

@@ -78,6 +78,9 @@ impl Context {
         if options.base_only {
             caps = caps.base_only();
         }
+        if options.f32_activations {
+            caps = caps.f32_activations();
+        }
         let used: BTreeSet<u32> = MODULES
             .iter()
             .filter(|m| caps.has(m.variant) && physical.can_load(m).is_ok())

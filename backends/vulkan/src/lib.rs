@@ -66,6 +66,9 @@ pub struct VulkanOptions {
     pub unified_memory: bool,
     /// Only the base kernel variants (also on with `EDGEHAL_GPU_BASE_ONLY=1`).
     pub base_only: bool,
+    /// Keep matmul activations in f32 (no 8-bit dot4 GEMV; also on with
+    /// `EDGEHAL_F32_ACTIVATIONS=1`).
+    pub f32_activations: bool,
 }
 
 impl Default for VulkanOptions {
@@ -78,6 +81,7 @@ impl Default for VulkanOptions {
             push_descriptors: true,
             unified_memory: true,
             base_only: false,
+            f32_activations: false,
         }
     }
 }
@@ -102,6 +106,7 @@ impl VulkanOptions {
         self.validation |= validation.as_deref().is_some_and(|v| v == "1" || v == "full");
         self.validate_shaders |= validation.as_deref() == Some("full");
         self.base_only |= var("EDGEHAL_GPU_BASE_ONLY").is_some_and(|v| v == "1");
+        self.f32_activations |= var("EDGEHAL_F32_ACTIVATIONS").is_some_and(|v| v == "1");
         if self.pipeline_cache.is_none() {
             self.pipeline_cache = std::env::var_os("EDGEHAL_VULKAN_PIPELINE_CACHE").map(PathBuf::from);
         }

@@ -15,6 +15,9 @@ pub struct WgpuOptions {
     pub adapter: Option<String>,
     /// Use only the base kernel variants (no f16, subgroups or dot4), whatever the adapter offers.
     pub base_only: bool,
+    /// Keep matmul activations in f32 (no 8-bit dot4 GEMV): slower decode, logits within f32
+    /// rounding of an exact product (also on with `EDGEHAL_F32_ACTIVATIONS=1`).
+    pub f32_activations: bool,
 }
 
 impl WgpuOptions {
@@ -27,6 +30,7 @@ impl WgpuOptions {
             backends,
             adapter: std::env::var("EDGEHAL_WGPU_ADAPTER").ok().filter(|s| !s.is_empty()),
             base_only: std::env::var("EDGEHAL_GPU_BASE_ONLY").is_ok_and(|v| v == "1"),
+            f32_activations: std::env::var("EDGEHAL_F32_ACTIVATIONS").is_ok_and(|v| v == "1"),
         }
     }
 
@@ -118,7 +122,10 @@ impl Context {
         }
         let adapter = pick(list, options.adapter.as_deref())?;
         let info = adapter.get_info();
-        let caps = caps_of(&adapter, &instance, options.base_only);
+        let mut caps = caps_of(&adapter, &instance, options.base_only);
+        if options.f32_activations {
+            caps = caps.f32_activations();
+        }
         let available = adapter.features();
         let mut features = wgpu::Features::empty();
         for f in [

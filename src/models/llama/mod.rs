@@ -79,6 +79,12 @@ impl LlamaModel {
     /// Builds the model from `file` for `backends` (in order of preference; the CPU takes what
     /// none of them supports when the policy allows fallback). Sessions compile on first use.
     pub fn load(file: &GgufFile, backends: Vec<Arc<dyn Backend>>, options: LlamaOptions) -> Result<LlamaModel> {
+        let mut backends = backends;
+        // One fallback CPU for every session (a session would otherwise add its own), so the KV
+        // cache placed on it can move between them.
+        if options.policy.allow_fallback && !backends.iter().any(|b| b.name() == "cpu") {
+            backends.push(Arc::new(crate::cpu::CpuBackend::new()?));
+        }
         let config = LlamaConfig::from_gguf(file)?;
         let weights = LlamaWeights::from_gguf(file, &config)?;
         let n_ctx = options.n_ctx.unwrap_or(config.n_ctx_train.min(DEFAULT_MAX_CTX));

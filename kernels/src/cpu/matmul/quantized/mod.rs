@@ -48,3 +48,9 @@ pub(crate) fn matmul(level: SimdLevel, x: &[f32], m: usize, w: &QuantRows, y: &m
         float::gemm(level, x, m, &f32_panels::DecodedPanels(w), y);
     }
 }
+
+/// `y[m, n] = x[m, k] · wᵀ` with activations kept in f32: weight panels decoded to f32 and the
+/// f32 GEMM (GEMV for one row). Slower than [`matmul`]; rounding only in f32.
+pub(crate) fn matmul_f32_acts(level: SimdLevel, x: &[f32], m: usize, w: &QuantRows, y: &mut [f32]) {
+    float::gemm(level, x, m, &f32_panels::DecodedPanels(w), y);
+}
