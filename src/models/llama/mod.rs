@@ -92,9 +92,11 @@ impl LlamaModel {
         if n_ctx == 0 || n_ctx > config.n_ctx_train.max(1) * 4 {
             return Err(bad("n_ctx", format!("{n_ctx} must be in 1..={} (4× the trained length)", config.n_ctx_train * 4)));
         }
-        if options.prefill_chunk == 0 || options.prefill_chunk > n_ctx {
-            return Err(bad("prefill_chunk", format!("{} must be in 1..={n_ctx} (the context)", options.prefill_chunk)));
+        if options.prefill_chunk == 0 {
+            return Err(bad("prefill_chunk", "0 must be at least 1".into()));
         }
+        // A chunk longer than the context could never run.
+        let options = LlamaOptions { prefill_chunk: options.prefill_chunk.min(n_ctx), ..options };
         Ok(LlamaModel {
             config,
             weights,
