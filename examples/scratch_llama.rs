@@ -17,7 +17,11 @@ fn main() -> edgehal::Result<()> {
     let mut tok = am[4];
     let mut out = vec![tok];
     let t = std::time::Instant::now();
-    for _ in 0..15 { let l = m.forward_last(&[tok])?; tok = argmax(&l); out.push(tok); }
+    for _ in 0..15 {
+        let l = m.forward_last(&[tok])?;
+        tok = argmax(&l);
+        out.push(tok);
+    }
     println!("greedy {out:?} {:.1} tok/s", 15.0 / t.elapsed().as_secs_f64());
     Ok(())
 }

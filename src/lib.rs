@@ -30,6 +30,7 @@ mod ops;
 mod profile;
 mod session;
 mod tensor;
+pub mod tokenizer;
 
 pub use backend::{
     Backend, Bindings, DeviceBuffer, DeviceInfo, DeviceKind, Executable, NodeTiming, Partition, Peaks, Support,

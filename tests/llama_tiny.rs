@@ -143,9 +143,8 @@ fn logits(file: &GgufFile, f32_acts: bool, chunk: usize) -> Vec<f32> {
 #[test]
 fn tiny_models_match_the_numpy_reference_in_every_format() {
     let dir = temp_dir("formats");
-    for (i, (dtype, tied)) in [(DType::F32, false), (DType::F16, true), (DType::Q8_0, true), (DType::Q4_0, false)]
-        .into_iter()
-        .enumerate()
+    for (i, (dtype, tied)) in
+        [(DType::F32, false), (DType::F16, true), (DType::Q8_0, true), (DType::Q4_0, false)].into_iter().enumerate()
     {
         let path = dir.join(format!("tiny-{}.gguf", dtype.name()));
         write_model(&path, dtype, tied, i as u64);

@@ -8,6 +8,7 @@ mod devices;
 mod error;
 mod inputs;
 mod machine;
+mod model;
 mod npy;
 mod op;
 mod progress;
@@ -33,6 +34,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run one op on .npy / raw GGUF-block inputs and write the result.
     Op(op::OpArgs),
+    /// Generate text with a GGUF model (Llama family), streaming tokens, then tokens/s.
+    Run(model::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Conform(a) => conform::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Op(a) => op::run(a),
+        Command::Run(a) => model::run::run(a),
     };
     match result {
         Ok(code) => code,

@@ -24,7 +24,8 @@ impl CpuBackend {
     /// `EDGEHAL_F32_ACTIVATIONS=1`, as for the GPU backends).
     pub fn new() -> Result<Self> {
         let f32_acts = std::env::var("EDGEHAL_F32_ACTIVATIONS").is_ok_and(|v| v == "1");
-        Ok(Self::with_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))?.with_f32_activations(f32_acts))
+        Ok(Self::with_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))?
+            .with_f32_activations(f32_acts))
     }
 
     /// A backend with `threads` worker threads.
@@ -38,7 +39,12 @@ impl CpuBackend {
                 backend: "cpu".into(),
                 why: format!("cannot start {threads} threads: {e}"),
             })?;
-        Ok(CpuBackend { pool: Arc::new(pool), threads, packed: compile::PackedCache::default(), f32_activations: false })
+        Ok(CpuBackend {
+            pool: Arc::new(pool),
+            threads,
+            packed: compile::PackedCache::default(),
+            f32_activations: false,
+        })
     }
 
     /// Keeps activations in f32 in matmuls on quantized weights (the weights are decoded to f32
@@ -118,7 +124,9 @@ impl Backend for CpuBackend {
     }
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> Result<Box<dyn Executable>> {
-        let exe = self.install(|| compile::CpuExecutable::new(graph, partition, self.pool.clone(), &self.packed, self.f32_activations))?;
+        let exe = self.install(|| {
+            compile::CpuExecutable::new(graph, partition, self.pool.clone(), &self.packed, self.f32_activations)
+        })?;
         Ok(Box::new(exe))
     }
 

@@ -49,7 +49,8 @@ pub fn generate(
 ) -> Result<GenerationStats> {
     let start = Instant::now();
     let mut logits = model.forward_last(prompt)?;
-    let mut stats = GenerationStats { prompt_tokens: prompt.len(), prefill: start.elapsed(), stop: "length", ..Default::default() };
+    let mut stats =
+        GenerationStats { prompt_tokens: prompt.len(), prefill: start.elapsed(), stop: "length", ..Default::default() };
     while stats.generated < max_new {
         let token = sampler.sample(&logits)?;
         if stats.generated == 0 {

@@ -56,7 +56,9 @@ fn gather_state_users(
             .nodes()
             .iter()
             .enumerate()
-            .filter(|&(n, node)| placement[n].is_some() && node.inputs.iter().any(|&v| graph.state_of(v) == Some(state)))
+            .filter(|&(n, node)| {
+                placement[n].is_some() && node.inputs.iter().any(|&v| graph.state_of(v) == Some(state))
+            })
             .map(|(n, _)| n)
             .collect();
         let users: BTreeSet<usize> = user_nodes.iter().filter_map(|&n| placement[n]).collect();

@@ -47,6 +47,27 @@ pub struct BenchArgs {
     /// List the cases that would run, and exit.
     #[arg(long)]
     pub list: bool,
+    /// Benchmark this GGUF model (prefill and decode tokens/s) instead of single ops.
+    #[arg(long, value_name = "GGUF")]
+    pub model: Option<PathBuf>,
+    /// With --model: prompt tokens per prefill run.
+    #[arg(long, default_value_t = 256)]
+    pub prompt_tokens: usize,
+    /// With --model: decode steps timed after the prompt.
+    #[arg(long, default_value_t = 64)]
+    pub gen_tokens: usize,
+    /// With --model: timed prefill runs (the best is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// With --model: KV-cache positions (default: the trained context, at most 4096).
+    #[arg(long)]
+    pub ctx: Option<usize>,
+    /// With --model: tokens per prefill run of the model's sessions.
+    #[arg(long, default_value_t = 64)]
+    pub chunk: usize,
+    /// With --model: keep matmul activations in f32.
+    #[arg(long)]
+    pub f32_activations: bool,
 }
 
 fn bench_help() -> String {
@@ -114,6 +135,25 @@ fn probe(backend: &Arc<dyn Backend>) -> Result<Peaks> {
 
 /// Runs the command.
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    if let Some(model) = &args.model {
+        if args.op.is_some() || args.preset.is_some() || !args.shape.is_empty() {
+            return Err(CliError::Usage("--model benchmarks a whole model; drop --op, --preset and --shape".into()));
+        }
+        let model = crate::model::ModelArgs {
+            model: model.clone(),
+            backend: args.backend.clone(),
+            ctx: args.ctx,
+            chunk: args.chunk,
+            f32_activations: args.f32_activations,
+        };
+        return crate::model::bench::run(&crate::model::bench::ModelBenchArgs {
+            model,
+            prompt_tokens: args.prompt_tokens,
+            gen_tokens: args.gen_tokens,
+            repeats: args.repeats,
+            json: args.json.clone(),
+        });
+    }
     let (preset, cases) = select(args)?;
     if args.list {
         for c in &cases {

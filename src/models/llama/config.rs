@@ -44,7 +44,8 @@ impl LlamaConfig {
     /// uniform layers).
     pub fn from_gguf(file: &GgufFile) -> Result<LlamaConfig> {
         let bad = |item: &str, why: String| Error::Model { model: file.path().to_string(), item: item.into(), why };
-        let arch = file.get_str("general.architecture")?.ok_or_else(|| bad("general.architecture", "missing".into()))?;
+        let arch =
+            file.get_str("general.architecture")?.ok_or_else(|| bad("general.architecture", "missing".into()))?;
         if !SUPPORTED_ARCHS.contains(&arch) {
             return Err(bad(
                 "general.architecture",
@@ -101,9 +102,7 @@ impl LlamaConfig {
             return Err(bad(&key("attention.layer_norm_rms_epsilon"), format!("{rms_eps} must be positive")));
         }
         let n_ctx_train = count("context_length")?.unwrap_or(2048);
-        let embd = file
-            .tensor_info("token_embd.weight")
-            .ok_or_else(|| bad("token_embd.weight", "missing".into()))?;
+        let embd = file.tensor_info("token_embd.weight").ok_or_else(|| bad("token_embd.weight", "missing".into()))?;
         let embd_shape = embd.shape();
         if embd_shape.len() != 2 || embd_shape[1] != n_embd {
             return Err(bad("token_embd.weight", format!("shape {embd_shape:?} is not [n_vocab, {n_embd}]")));

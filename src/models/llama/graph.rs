@@ -44,15 +44,20 @@ pub fn build_graph(
     let embd = g.weight("token_embd.weight", weights.token_embd.clone());
     let mut x = g.get_rows(embd, tokens)?;
     for (i, layer) in weights.layers.iter().enumerate() {
-        let w = |g: &mut Graph, part: &str, t: &crate::tensor::Tensor| g.weight(&format!("blk.{i}.{part}.weight"), t.clone());
+        let w = |g: &mut Graph, part: &str, t: &crate::tensor::Tensor| {
+            g.weight(&format!("blk.{i}.{part}.weight"), t.clone())
+        };
         let attn_norm = w(&mut g, "attn_norm", &layer.attn_norm);
         let h = g.rms_norm(x, Some(attn_norm), config.rms_eps)?;
         let attn = attention_block(&mut g, config, i, h, seq, n_ctx, layer)?;
         x = g.add(x, attn)?;
         let ffn_norm = w(&mut g, "ffn_norm", &layer.ffn_norm);
         let h = g.rms_norm(x, Some(ffn_norm), config.rms_eps)?;
-        let (gate_w, up_w, down_w) =
-            (w(&mut g, "ffn_gate", &layer.w_gate), w(&mut g, "ffn_up", &layer.w_up), w(&mut g, "ffn_down", &layer.w_down));
+        let (gate_w, up_w, down_w) = (
+            w(&mut g, "ffn_gate", &layer.w_gate),
+            w(&mut g, "ffn_up", &layer.w_up),
+            w(&mut g, "ffn_down", &layer.w_down),
+        );
         let gate = g.matmul(h, gate_w)?;
         let up = g.matmul(h, up_w)?;
         let act = g.swiglu(gate, up)?;

@@ -90,7 +90,10 @@ impl LlamaModel {
         let n_ctx = options.n_ctx.unwrap_or(config.n_ctx_train.min(DEFAULT_MAX_CTX));
         let bad = |item: &str, why: String| Error::Model { model: file.path().into(), item: item.into(), why };
         if n_ctx == 0 || n_ctx > config.n_ctx_train.max(1) * 4 {
-            return Err(bad("n_ctx", format!("{n_ctx} must be in 1..={} (4× the trained length)", config.n_ctx_train * 4)));
+            return Err(bad(
+                "n_ctx",
+                format!("{n_ctx} must be in 1..={} (4× the trained length)", config.n_ctx_train * 4),
+            ));
         }
         if options.prefill_chunk == 0 {
             return Err(bad("prefill_chunk", "0 must be at least 1".into()));

@@ -31,7 +31,17 @@ pub struct LayerWeights {
 impl LayerWeights {
     /// The block's tensors in graph order.
     pub fn tensors(&self) -> [&Tensor; 9] {
-        [&self.attn_norm, &self.wq, &self.wk, &self.wv, &self.wo, &self.ffn_norm, &self.w_gate, &self.w_up, &self.w_down]
+        [
+            &self.attn_norm,
+            &self.wq,
+            &self.wk,
+            &self.wv,
+            &self.wo,
+            &self.ffn_norm,
+            &self.w_gate,
+            &self.w_up,
+            &self.w_down,
+        ]
     }
 }
 
@@ -84,8 +94,7 @@ impl LlamaWeights {
             })
             .collect::<Result<Vec<_>>>()?;
         let token_embd = get("token_embd.weight", &[config.n_vocab, e])?;
-        let output =
-            if config.tied_output { token_embd.clone() } else { get("output.weight", &[config.n_vocab, e])? };
+        let output = if config.tied_output { token_embd.clone() } else { get("output.weight", &[config.n_vocab, e])? };
         Ok(LlamaWeights { token_embd, layers, output_norm: get("output_norm.weight", &[e])?, output })
     }
 

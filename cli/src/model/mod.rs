@@ -1,0 +1,90 @@
+//! The commands that run a GGUF model: `edgehal run` (generate text) and the model half of
+//! `edgehal bench` ([`bench`]), over one loader ([`LoadedModel`]).
+
+pub mod bench;
+pub mod run;
+
+use crate::backends;
+use crate::error::Result;
+use edgehal::gguf::GgufFile;
+use edgehal::models::llama::{LlamaModel, LlamaOptions};
+use edgehal::tokenizer::Tokenizer;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Options shared by the model commands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// The GGUF model file (Llama family).
+    #[arg(long, short)]
+    pub model: std::path::PathBuf,
+    /// Backend to run on; what it does not support runs on the CPU.
+    #[arg(long, short, default_value = "cpu")]
+    pub backend: String,
+    /// KV-cache positions (default: the trained context, at most 4096).
+    #[arg(long)]
+    pub ctx: Option<usize>,
+    /// Tokens per prefill run.
+    #[arg(long, default_value_t = 64)]
+    pub chunk: usize,
+    /// Keep matmul activations in f32 instead of 8 bits (slower; closest to an exact product).
+    #[arg(long)]
+    pub f32_activations: bool,
+}
+
+/// A model ready to run, with its tokenizer and what loading cost.
+pub struct LoadedModel {
+    /// The mapped file.
+    pub file: GgufFile,
+    /// The model on its backend, sessions compiled.
+    pub model: LlamaModel,
+    /// The file's own tokenizer.
+    pub tokenizer: Tokenizer,
+    /// Opening, reading the tokenizer and building the model.
+    pub load_time: Duration,
+    /// Compiling the sessions (packing weights, building pipelines).
+    pub compile_time: Duration,
+    /// Peak resident memory of the process right after compiling, in bytes (`VmHWM`), when
+    /// `/proc` has it.
+    pub peak_rss_after_load: Option<u64>,
+}
+
+impl LoadedModel {
+    /// Opens `args.model` on `args.backend` and compiles the prefill and decode sessions.
+    pub fn open(args: &ModelArgs) -> Result<LoadedModel> {
+        if args.f32_activations {
+            // SAFETY: set before any backend (or other thread) exists; the backends read it once
+            // when they are created.
+            unsafe { std::env::set_var("EDGEHAL_F32_ACTIVATIONS", "1") };
+        }
+        let start = Instant::now();
+        let backend = backends::create(&args.backend)?;
+        let file = GgufFile::open(&args.model)?;
+        let tokenizer = Tokenizer::from_gguf(&file)?;
+        let options = LlamaOptions { n_ctx: args.ctx, prefill_chunk: args.chunk, ..Default::default() };
+        let mut model = LlamaModel::load(&file, vec![backend], options)?;
+        let load_time = start.elapsed();
+        let start = Instant::now();
+        model.warm_up()?;
+        let compile_time = start.elapsed();
+        Ok(LoadedModel { file, model, tokenizer, load_time, compile_time, peak_rss_after_load: peak_rss() })
+    }
+
+    /// The file's size in bytes.
+    pub fn file_bytes(&self) -> u64 {
+        self.file.file_len()
+    }
+
+    /// The model file's name for reports.
+    pub fn name(path: &Path) -> String {
+        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+}
+
+/// The process's peak resident set (`VmHWM` in /proc/self/status), in bytes.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
