@@ -139,6 +139,14 @@ pub trait Backend: Send + Sync {
     fn compile(&self, graph: &Graph, partition: &Partition) -> Result<Box<dyn Executable>>;
     /// Allocates device memory for a tensor of `desc`, or a typed error at the device's limits.
     fn allocate(&self, desc: &TensorDesc) -> Result<Box<dyn DeviceBuffer>>;
+    /// Allocates a buffer holding zeros (a fresh KV cache). The default uploads a host tensor of
+    /// zeros; a backend whose fresh memory is already zero overrides it to skip that copy (and
+    /// the host pages it would touch).
+    fn allocate_zeroed(&self, desc: &TensorDesc) -> Result<Box<dyn DeviceBuffer>> {
+        let mut buf = self.allocate(desc)?;
+        self.upload(buf.as_mut(), &Tensor::zeros(desc.clone())?)?;
+        Ok(buf)
+    }
     /// Copies a host tensor into a buffer of the same dtype and shape.
     fn upload(&self, dst: &mut dyn DeviceBuffer, src: &Tensor) -> Result<()>;
     /// Copies a buffer back to the host.

@@ -137,6 +137,11 @@ impl Backend for CpuBackend {
         Ok(Box::new(CpuBuffer { desc: desc.clone(), data }))
     }
 
+    /// `allocate` already gives zeroed memory (untouched pages until written).
+    fn allocate_zeroed(&self, desc: &TensorDesc) -> Result<Box<dyn DeviceBuffer>> {
+        self.allocate(desc)
+    }
+
     fn upload(&self, dst: &mut dyn DeviceBuffer, src: &Tensor) -> Result<()> {
         let dst = cpu_buffer_mut(dst)?;
         if dst.desc != *src.desc() {

@@ -383,12 +383,14 @@ fn allocate_states(
             }
             let value = graph.value(s);
             let backend = &backends[part.backend];
-            let mut buf = backend.allocate(&value.desc)?;
-            let init = match &value.source {
-                ValueSource::State(Some(t)) => (**t).clone(),
-                _ => Tensor::zeros(value.desc.clone())?,
+            let buf = match &value.source {
+                ValueSource::State(Some(init)) => {
+                    let mut buf = backend.allocate(&value.desc)?;
+                    backend.upload(buf.as_mut(), init)?;
+                    buf
+                }
+                _ => backend.allocate_zeroed(&value.desc)?,
             };
-            backend.upload(buf.as_mut(), &init)?;
             states.insert(s, (part.backend, buf));
         }
     }

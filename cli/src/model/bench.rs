@@ -87,7 +87,7 @@ pub fn run(args: &ModelBenchArgs) -> Result<ExitCode> {
     let config = loaded.model.config().clone();
     // Ordinary-text ids (no control tokens): the kernels' cost does not depend on which.
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let upper = (config.n_vocab as u32).min(40_000).max(2);
+    let upper = (config.n_vocab as u32).clamp(2, 40_000);
     let prompt: Vec<u32> = (0..args.prompt_tokens).map(|_| rng.random_range(1..upper)).collect();
 
     let bar = progress::bar((args.repeats + 1) as u64);
