@@ -16,6 +16,8 @@
 //! The model comes from `scripts/smollm2.sh` (run by `scripts/test-deps.sh`); without it the test
 //! says how to get it and passes, unless `EDGEHAL_REQUIRE_MODELS` is set (CI sets it).
 
+mod common;
+
 use edgehal::gguf::GgufFile;
 use edgehal::models::llama::{LlamaModel, LlamaOptions};
 use edgehal::models::sampling::argmax;
@@ -35,22 +37,7 @@ const FAST_MARGIN: f32 = 1.0;
 const VOCAB: usize = 49152;
 
 fn model_path() -> Option<PathBuf> {
-    let path = std::env::var_os("EDGEHAL_SMOLLM2_GGUF").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-        let cache = std::env::var_os("EDGEHAL_MODEL_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home.join(".cache/edgehal/models"));
-        cache.join("SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("EDGEHAL_REQUIRE_MODELS").is_none(),
-        "EDGEHAL_REQUIRE_MODELS is set but {path:?} is missing: run scripts/smollm2.sh"
-    );
-    eprintln!("skipped: {path:?} is missing (run scripts/smollm2.sh)");
-    None
+    common::smollm2_path()
 }
 
 /// The reference's logits for the prompt followed by the greedy tokens, `[21][VOCAB]` rows.

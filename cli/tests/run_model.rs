@@ -5,22 +5,9 @@
 mod common;
 
 use common::{fails, ok, temp_dir};
-use std::path::PathBuf;
 
 fn smollm2() -> Option<String> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let path = std::env::var_os("EDGEHAL_SMOLLM2_GGUF").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("EDGEHAL_MODEL_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home.join(".cache/edgehal/models"))
-            .join("SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
-    if path.exists() {
-        return Some(path.to_string_lossy().into_owned());
-    }
-    assert!(std::env::var_os("EDGEHAL_REQUIRE_MODELS").is_none(), "{path:?} missing: run scripts/smollm2.sh");
-    eprintln!("skipped: {path:?} missing (run scripts/smollm2.sh)");
-    None
+    common::smollm2_path().map(|p| p.to_string_lossy().into_owned())
 }
 
 #[test]

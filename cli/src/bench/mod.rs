@@ -59,15 +59,9 @@ pub struct BenchArgs {
     /// With --model: timed prefill runs (the best is reported).
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
-    /// With --model: KV-cache positions (default: the trained context, at most 4096).
-    #[arg(long)]
-    pub ctx: Option<usize>,
-    /// With --model: tokens per prefill run of the model's sessions.
-    #[arg(long, default_value_t = 64)]
-    pub chunk: usize,
-    /// With --model: keep matmul activations in f32.
-    #[arg(long)]
-    pub f32_activations: bool,
+    /// With --model: how the model is set up.
+    #[command(flatten)]
+    pub setup: crate::model::ModelSetup,
 }
 
 fn bench_help() -> String {
@@ -139,13 +133,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         if args.op.is_some() || args.preset.is_some() || !args.shape.is_empty() {
             return Err(CliError::Usage("--model benchmarks a whole model; drop --op, --preset and --shape".into()));
         }
-        let model = crate::model::ModelArgs {
-            model: model.clone(),
-            backend: args.backend.clone(),
-            ctx: args.ctx,
-            chunk: args.chunk,
-            f32_activations: args.f32_activations,
-        };
+        let model =
+            crate::model::ModelArgs { model: model.clone(), backend: args.backend.clone(), setup: args.setup.clone() };
         return crate::model::bench::run(&crate::model::bench::ModelBenchArgs {
             model,
             prompt_tokens: args.prompt_tokens,

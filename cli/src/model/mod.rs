@@ -12,7 +12,7 @@ use edgehal::tokenizer::Tokenizer;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Options shared by the model commands.
+/// The model file and backend of `edgehal run`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelArgs {
     /// The GGUF model file (Llama family).
@@ -21,6 +21,14 @@ pub struct ModelArgs {
     /// Backend to run on; what it does not support runs on the CPU.
     #[arg(long, short, default_value = "cpu")]
     pub backend: String,
+    /// How the model is set up.
+    #[command(flatten)]
+    pub setup: ModelSetup,
+}
+
+/// How a model is set up, shared by `edgehal run` and `edgehal bench --model`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelSetup {
     /// KV-cache positions (default: the trained context, at most 4096).
     #[arg(long)]
     pub ctx: Option<usize>,
@@ -52,7 +60,8 @@ pub struct LoadedModel {
 impl LoadedModel {
     /// Opens `args.model` on `args.backend` and compiles the prefill and decode sessions.
     pub fn open(args: &ModelArgs) -> Result<LoadedModel> {
-        if args.f32_activations {
+        let setup = &args.setup;
+        if setup.f32_activations {
             // SAFETY: set before any backend (or other thread) exists; the backends read it once
             // when they are created.
             unsafe { std::env::set_var("EDGEHAL_F32_ACTIVATIONS", "1") };
@@ -61,7 +70,7 @@ impl LoadedModel {
         let backend = backends::create(&args.backend)?;
         let file = GgufFile::open(&args.model)?;
         let tokenizer = Tokenizer::from_gguf(&file)?;
-        let options = LlamaOptions { n_ctx: args.ctx, prefill_chunk: args.chunk, ..Default::default() };
+        let options = LlamaOptions { n_ctx: setup.ctx, prefill_chunk: setup.chunk, ..Default::default() };
         let mut model = LlamaModel::load(&file, vec![backend], options)?;
         let load_time = start.elapsed();
         let start = Instant::now();

@@ -132,3 +132,22 @@ pub fn assert_close(got: &[f32], want: &[f64], tol: f64) {
         assert!(diff <= tol, "element {i}: got {g}, want {w} (tolerance {tol})");
     }
 }
+
+/// SmolLM2-135M-Instruct Q4_1 (`EDGEHAL_SMOLLM2_GGUF`, else `scripts/smollm2.sh`'s cache path), or
+/// `None` with a note when it is missing and `EDGEHAL_REQUIRE_MODELS` is not set (CI sets it, so
+/// the model tests fail there instead of skipping).
+pub fn smollm2_path() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let path = std::env::var_os("EDGEHAL_SMOLLM2_GGUF").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("EDGEHAL_MODEL_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".cache/edgehal/models"))
+            .join("SmolLM2-135M-Instruct.Q4_1.gguf")
+    });
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(std::env::var_os("EDGEHAL_REQUIRE_MODELS").is_none(), "{path:?} missing: run scripts/smollm2.sh");
+    eprintln!("skipped: {path:?} missing (run scripts/smollm2.sh)");
+    None
+}
