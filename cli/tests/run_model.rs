@@ -21,6 +21,12 @@ fn run_continues_the_prompt_and_reports_speed() {
     for needle in ["prefill", "decode", "tokens/s", "time to first token"] {
         assert!(stderr.contains(needle), "missing `{needle}`: {stderr}");
     }
+    // The GPU backends (lavapipe in CI) give the same answer through the CLI.
+    for backend in ["wgpu", "vulkan"] {
+        let args = ["run", "--model", &model, "--prompt", "The capital of France is", "-n", "2", "--backend", backend];
+        let stdout = ok(&args);
+        assert!(stdout.starts_with("The capital of France is Paris."), "{backend}: {stdout}");
+    }
     // Seeded sampling repeats itself.
     let args =
         ["run", "--model", &model, "--prompt", "Once upon a time", "-n", "12", "--temperature", "0.8", "--top-k", "40"];
