@@ -60,7 +60,8 @@ impl Sampler {
             return Ok(argmax(logits));
         }
         let mut order: Vec<u32> = (0..logits.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| logits[b as usize].total_cmp(&logits[a as usize]));
+        // Ties go to the lower id, as in argmax, so top-k 1 is greedy.
+        order.sort_unstable_by(|&a, &b| logits[b as usize].total_cmp(&logits[a as usize]).then(a.cmp(&b)));
         if self.config.top_k > 0 {
             order.truncate(self.config.top_k);
         }
