@@ -93,8 +93,7 @@ fn without_fallback_an_unsupported_node_names_every_backend() {
     }
 }
 
-#[test]
-fn a_state_used_from_two_backends_is_refused() {
+fn cache_graph() -> Graph {
     let mut g = Graph::new();
     let cache = g.state("k_cache", DType::F32, &[1, 1, 4, 8]).unwrap();
     let (q, k) = (g.input("q", DType::F32, &[1, 1, 1, 8]).unwrap(), g.input("k", DType::F32, &[1, 1, 1, 8]).unwrap());
@@ -102,6 +101,27 @@ fn a_state_used_from_two_backends_is_refused() {
     let attn = edgehal::AttentionOp { past: Some(Position::Run), ..Default::default() };
     let o = g.attention(q, cache, cache, None, attn).unwrap();
     g.output(o).unwrap();
-    let err = Session::new(g, vec![only("attention")], Policy::default()).err().expect("state split");
+    g
+}
+
+#[test]
+fn a_state_used_from_two_backends_gathers_on_one() {
+    // The attention-only backend would take attention, the CPU kv_write: both move to the CPU,
+    // where the cache lives, and the result is the CPU's.
+    let mut split = Session::new(cache_graph(), vec![only("attention")], Policy::default()).unwrap();
+    let placed: Vec<&str> = split.plan().placement.iter().map(|(_, b)| b.as_str()).collect();
+    assert_eq!(placed, ["cpu", "cpu"], "{:?}", split.plan().placement);
+    let mut cpu = Session::new(cache_graph(), vec![Arc::new(CpuBackend::new().unwrap())], Policy::default()).unwrap();
+    let q = Tensor::from_f32([1, 1, 1, 8], &[0.5, -1.0, 0.25, 2.0, -0.75, 1.5, 0.1, -0.3]).unwrap();
+    let k = Tensor::from_f32([1, 1, 1, 8], &[1.0, 0.5, -0.5, 0.25, 2.0, -1.0, 0.3, 0.7]).unwrap();
+    let inputs = [("q", &q), ("k", &k)];
+    assert_eq!(split.run(&inputs).unwrap().at(0).unwrap().bytes(), cpu.run(&inputs).unwrap().at(0).unwrap().bytes());
+}
+
+#[test]
+fn a_state_split_with_no_common_backend_is_refused() {
+    // Without fallback, and no backend taking both kv_write and attention, the session refuses.
+    let backends = vec![only("attention"), only("kv_write")];
+    let err = Session::new(cache_graph(), backends, Policy::strict()).err().expect("state split");
     assert!(matches!(err, Error::Graph(ref m) if m.contains("k_cache")), "{err}");
 }
