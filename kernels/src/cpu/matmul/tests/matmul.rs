@@ -214,3 +214,30 @@ fn many_rows_match_oracle() {
         }
     }
 }
+
+#[test]
+fn f32_activations_give_the_exact_product_within_f32_rounding() {
+    use crate::cpu::matmul::matmul_f32_activations;
+    for (i, dtype) in [DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q4_K, DType::Q6_K].into_iter().enumerate() {
+        for (m, n, k) in [(1, 37, 256), (3, 16, 512), (9, 33, 256)] {
+            let mut rng = rng(900 + i as u64);
+            let bytes = random_weights(dtype, n, k, &mut rng);
+            let x: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let w = PackedWeights::new(dtype, n, k, &bytes).unwrap();
+            let mut y = vec![f32::NAN; m * n];
+            matmul_f32_activations(&x, m, &w, &mut y).unwrap();
+            let wd = decoded(dtype, n, k, &bytes);
+            for r in 0..m {
+                for j in 0..n {
+                    let (xr, wr) = (&x[r * k..(r + 1) * k], &wd[j * k..(j + 1) * k]);
+                    let exact: f64 = xr.iter().zip(wr).map(|(&a, &b)| a as f64 * b as f64).sum();
+                    let magnitude: f64 = xr.iter().zip(wr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum();
+                    // f32 accumulation only: far inside the 8-bit-activation bound.
+                    let tol = 1e-6 * (k as f64).sqrt() * magnitude + 1e-30;
+                    let got = y[r * n + j] as f64;
+                    assert!((got - exact).abs() <= tol, "{dtype} m={m} ({r},{j}): {got} vs {exact} (tol {tol})");
+                }
+            }
+        }
+    }
+}
