@@ -43,7 +43,10 @@ fn model_path() -> Option<PathBuf> {
 /// The reference's logits for the prompt followed by the greedy tokens, `[21][VOCAB]` rows.
 fn reference_logits(model: &Path) -> Vec<Vec<f32>> {
     let tokens: Vec<String> = PROMPT.iter().chain(&REFERENCE_GREEDY[..STEPS - 1]).map(|t| t.to_string()).collect();
-    let out = std::env::temp_dir().join(format!("edgehal-llama-ref-{}.f32", std::process::id()));
+    // One file per call: the tests of this file run in parallel in one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = std::env::temp_dir().join(format!("edgehal-llama-ref-{}-{call}.f32", std::process::id()));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = std::process::Command::new("python3")
         .arg(root.join("scripts/llama_reference.py"))
