@@ -165,3 +165,35 @@ fn decode_loop() {
     });
     println!("decode f16 hot: {:.1} us", t / reps as f64 * 1e6);
 }
+
+/// Decode of a small model (SmolLM2-135M: 9/3 heads, d = 64) at several cache lengths, hot and
+/// with the 30 layers' caches cycled, wall time per call.
+#[test]
+#[ignore]
+fn decode_small_model() {
+    let d = 64;
+    let params = AttentionParams { scale: 1.0 / (d as f32).sqrt(), causal: true, softcap: None };
+    let mut r = rng(3);
+    for kv_len in [16, 64, 256, 1024] {
+        let sh = AttentionShape { batch: 1, n_head: 9, n_kv_head: 3, seq_q: 1, kv_len, kv_capacity: 4096, head_dim: d };
+        let q = uniform(&mut r, sh.q_elems(), -1.0, 1.0);
+        let layers = 30;
+        let kv: Vec<Vec<f16>> = (0..2 * layers)
+            .map(|_| uniform(&mut r, sh.kv_elems(), -1.0, 1.0).iter().map(|&x| f16::from_f32(x)).collect())
+            .collect();
+        let mut out = vec![0.0f32; sh.q_elems()];
+        let mut run = |c: usize| {
+            attention(&q, KvCache::F16(&kv[2 * c]), KvCache::F16(&kv[2 * c + 1]), None, &sh, &params, &mut out).unwrap()
+        };
+        let reps = 200;
+        let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
+        let per_call = pool.install(|| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                (0..layers).for_each(&mut run);
+            }
+            t.elapsed().as_secs_f64() / (reps * layers) as f64
+        });
+        println!("small-model decode kv {kv_len}: {:.1} us per layer", per_call * 1e6);
+    }
+}
