@@ -128,6 +128,14 @@ pub enum Error {
         /// What is wrong, with the values found.
         why: String,
     },
+    /// An energy meter that cannot be read or reads nonsense: which meter, and what is wrong.
+    #[error("energy meter {meter}: {why}")]
+    Meter {
+        /// The meter (`rapl:package-0`).
+        meter: String,
+        /// What is wrong, with the path and the value read.
+        why: String,
+    },
     /// A kernel refused its arguments.
     #[error("kernel: {0}")]
     Kernel(#[from] KernelError),

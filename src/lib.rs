@@ -22,6 +22,7 @@ mod backend;
 pub mod conform;
 mod cpu;
 mod error;
+pub mod energy;
 pub mod gguf;
 mod graph;
 pub mod memory;

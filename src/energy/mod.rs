@@ -1,0 +1,172 @@
+//! Energy: meters that count joules where the hardware has them, a model where it has not, and
+//! the attribution of a run's energy to its ops — every figure labelled by where it came from.
+//!
+//! * [`EnergyMeter`]: a cumulative-energy counter (wraparound unfolded) with its resolution,
+//!   update period, wrap range and [`Scope`]. [`rapl`] reads Linux powercap.
+//! * [`EnergyModel`]: pJ per FLOP by compute class, pJ per byte moved from memory, static power,
+//!   per device kind ([`model`] cites the sources).
+//! * [`attribute`](attribution::attribute): splits a measured window over the ops that ran in it
+//!   (by time × modelled power), or models each op when no meter covers it.
+//!
+//! Labels order by trust: [`EnergyLabel::Measured`] (the op alone filled a meter window long
+//! enough for the meter's update period), [`EnergyLabel::Attributed`] (a share of a measured
+//! window), [`EnergyLabel::Modelled`] (no meter). A sum takes the weakest label of its parts.
+
+pub mod attribution;
+mod counter;
+pub mod model;
+pub mod rapl;
+
+pub use attribution::{EnergyWindow, OpEnergy, attribute};
+pub use counter::WrappingCounter;
+pub use model::{ComputeClass, EnergyModel};
+
+use serde::Serialize;
+use std::time::Instant;
+
+/// What part of the machine a meter counts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// A CPU package (cores, caches, uncore; every process on it).
+    Package,
+    /// The DRAM attached to a package.
+    Dram,
+    /// A GPU board or chip.
+    Gpu,
+    /// One power rail (a core cluster, an SoC block).
+    Rail,
+    /// The whole device (platform/psys counter, battery).
+    Device,
+}
+
+/// Where an energy figure came from, from most to least trusted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnergyLabel {
+    /// From the energy model only.
+    Modelled,
+    /// A share of a measured window, split across ops by time × modelled power.
+    Attributed,
+    /// Read from a meter over a window that held this op alone.
+    Measured,
+}
+
+impl EnergyLabel {
+    /// The label of a sum: the weakest of its parts (`Modelled` for an empty sum).
+    pub fn weakest(labels: impl IntoIterator<Item = EnergyLabel>) -> EnergyLabel {
+        labels.into_iter().min().unwrap_or(EnergyLabel::Modelled)
+    }
+
+    /// Lower-case name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnergyLabel::Modelled => "modelled",
+            EnergyLabel::Attributed => "attributed",
+            EnergyLabel::Measured => "measured",
+        }
+    }
+}
+
+/// A meter's fixed properties.
+#[derive(Clone, Debug, Serialize)]
+pub struct MeterInfo {
+    /// Short name (`rapl:package-0`).
+    pub name: String,
+    /// What it counts.
+    pub scope: Scope,
+    /// Where it reads from (a sysfs path, a library).
+    pub source: String,
+    /// Smallest step of the counter, in joules.
+    pub resolution_j: f64,
+    /// How often the hardware updates the counter, in seconds: windows shorter than a few of
+    /// these are not measurable.
+    pub update_period_s: f64,
+    /// The counter wraps to zero after this many joules (`None`: it does not wrap).
+    pub wrap_range_j: Option<f64>,
+}
+
+/// A cumulative energy counter.
+pub trait EnergyMeter: Send {
+    /// The meter's properties.
+    fn info(&self) -> &MeterInfo;
+
+    /// Joules counted since the meter was opened, wraparound unfolded. Call at least once per
+    /// wrap period (minutes for RAPL packages) or a wrap is missed.
+    fn read_joules(&mut self) -> crate::Result<f64>;
+}
+
+/// A meter that could not be opened, and why (for `edgehal devices`).
+#[derive(Clone, Debug, Serialize)]
+pub struct MeterProbe {
+    /// The meter kind and zone (`rapl`, `rapl:package-0`, `nvml`).
+    pub name: String,
+    /// Whether it can be read.
+    pub available: bool,
+    /// Why not, or what it counts.
+    pub detail: String,
+}
+
+/// Opens every meter this machine has, with reasons for the ones it has not.
+pub fn discover() -> (Vec<Box<dyn EnergyMeter>>, Vec<MeterProbe>) {
+    let mut meters: Vec<Box<dyn EnergyMeter>> = Vec::new();
+    let mut probes = Vec::new();
+    let (rapl_meters, rapl_probes) = rapl::discover(&rapl::root_from_env());
+    meters.extend(rapl_meters.into_iter().map(|m| Box::new(m) as Box<dyn EnergyMeter>));
+    probes.extend(rapl_probes);
+    probes.push(MeterProbe {
+        name: "nvml".into(),
+        available: false,
+        detail: "not built yet (NVIDIA NVML total-energy meter: issue 10, next step)".into(),
+    });
+    (meters, probes)
+}
+
+/// One meter's reading at the two ends of a window.
+#[derive(Clone, Debug, Serialize)]
+pub struct MeterWindow {
+    /// The meter.
+    pub meter: MeterInfo,
+    /// Joules counted in the window.
+    pub joules: f64,
+    /// Window length in seconds.
+    pub seconds: f64,
+}
+
+/// An open measurement window over a set of meters: [`WindowGuard::close`] after the device
+/// fence (the backend's run has returned) gives the joules each counted.
+pub struct WindowGuard<'m> {
+    meters: &'m mut [Box<dyn EnergyMeter>],
+    start: Vec<f64>,
+    opened: Instant,
+}
+
+impl<'m> WindowGuard<'m> {
+    /// Reads every meter now.
+    pub fn open(meters: &'m mut [Box<dyn EnergyMeter>]) -> crate::Result<WindowGuard<'m>> {
+        let start = meters.iter_mut().map(|m| m.read_joules()).collect::<crate::Result<Vec<_>>>()?;
+        Ok(WindowGuard { meters, start, opened: Instant::now() })
+    }
+
+    /// Reads every meter again. A counter that did not advance over more than two update
+    /// periods is an error (a stuck or virtualised counter), never a 0 J figure.
+    pub fn close(self) -> crate::Result<Vec<MeterWindow>> {
+        let seconds = self.opened.elapsed().as_secs_f64();
+        let mut out = Vec::with_capacity(self.meters.len());
+        for (m, start) in self.meters.iter_mut().zip(self.start) {
+            let joules = m.read_joules()? - start;
+            let info = m.info().clone();
+            if joules <= 0.0 && seconds > 2.0 * info.update_period_s {
+                return Err(crate::Error::Meter {
+                    meter: info.name,
+                    why: format!(
+                        "counter did not advance in {:.3} s (update period {:.3} s): stuck or not a real meter",
+                        seconds, info.update_period_s
+                    ),
+                });
+            }
+            out.push(MeterWindow { meter: info, joules, seconds });
+        }
+        Ok(out)
+    }
+}
