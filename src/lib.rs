@@ -21,8 +21,8 @@
 mod backend;
 pub mod conform;
 mod cpu;
-mod error;
 pub mod energy;
+mod error;
 pub mod gguf;
 mod graph;
 pub mod memory;

@@ -85,7 +85,12 @@ impl Attribution {
 /// `Attributed`; ops elsewhere, or every op without a window, are `Modelled`.
 pub fn attribute(ops: &[OpWork], window: Option<&EnergyWindow>) -> Attribution {
     let modelled: Vec<f64> = ops.iter().map(OpWork::modelled_joules).collect();
-    let model_only = |i: usize| OpEnergy { joules: modelled[i], label: EnergyLabel::Modelled, scope: None, modelled_joules: modelled[i] };
+    let model_only = |i: usize| OpEnergy {
+        joules: modelled[i],
+        label: EnergyLabel::Modelled,
+        scope: None,
+        modelled_joules: modelled[i],
+    };
     let Some(w) = window else {
         return Attribution { ops: (0..ops.len()).map(model_only).collect(), between_ops_j: 0.0 };
     };
@@ -101,7 +106,8 @@ pub fn attribute(ops: &[OpWork], window: Option<&EnergyWindow>) -> Attribution {
     let label = if long_enough && alone { EnergyLabel::Measured } else { EnergyLabel::Attributed };
     let mut out: Vec<OpEnergy> = (0..ops.len()).map(model_only).collect();
     for &i in &covered {
-        let share = if weights > 0.0 { modelled[i] / weights } else { ops[i].seconds / w.seconds.max(f64::MIN_POSITIVE) };
+        let share =
+            if weights > 0.0 { modelled[i] / weights } else { ops[i].seconds / w.seconds.max(f64::MIN_POSITIVE) };
         out[i] = OpEnergy { joules: w.joules * share, label, scope: Some(w.meter.scope), modelled_joules: modelled[i] };
     }
     let given: f64 = covered.iter().map(|&i| out[i].joules).sum();

@@ -90,7 +90,12 @@ pub fn discover_with(root: &Path, read: FileReader) -> (Vec<RaplMeter>, Vec<Mete
         let zone = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
         match open_zone(&dir, &zone, read.clone()) {
             Ok(m) => {
-                let detail = format!("{:?} scope, wraps at {:.0} J, {}", m.info.scope, m.info.wrap_range_j.unwrap_or(0.0), m.info.source);
+                let detail = format!(
+                    "{:?} scope, wraps at {:.0} J, {}",
+                    m.info.scope,
+                    m.info.wrap_range_j.unwrap_or(0.0),
+                    m.info.source
+                );
                 probes.push(MeterProbe { name: m.info.name.clone(), available: true, detail });
                 meters.push(m);
             }
