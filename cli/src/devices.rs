@@ -42,6 +42,8 @@ struct BackendReport {
 struct DevicesReport {
     machine: Machine,
     backends: Vec<BackendReport>,
+    /// Energy meters found, and why the others are not there.
+    meters: Vec<edgehal::energy::MeterProbe>,
 }
 
 /// Runs the command.
@@ -74,7 +76,8 @@ pub fn run(args: &DevicesArgs) -> Result<ExitCode> {
         }
         backends.push(report);
     }
-    let report = DevicesReport { machine: Machine::detect(), backends };
+    let meters = edgehal::energy::discover().1;
+    let report = DevicesReport { machine: Machine::detect(), backends, meters };
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(format!("JSON: {e}")))?;
         println!("{text}");
@@ -113,6 +116,11 @@ fn text(r: &DevicesReport) -> String {
         if let Some(e) = &b.error {
             s += &format!("  error:    {e}\n");
         }
+    }
+    s += "\nenergy meters (without one, profiles show modelled energy):\n";
+    for m in &r.meters {
+        s +=
+            &format!("  {:<18} {:<13} {}\n", m.name, if m.available { "available" } else { "not available" }, m.detail);
     }
     s
 }
