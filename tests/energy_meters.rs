@@ -35,6 +35,7 @@ fn finds_zones_with_their_scopes() {
     assert_eq!(names, ["rapl:package-0", "rapl:dram"]);
     assert_eq!(meters[0].info().scope, Scope::Package);
     assert_eq!(meters[1].info().scope, Scope::Dram);
+    assert!(meters.iter().all(|m| m.info().covers == DeviceKind::Cpu));
     assert!((meters[0].info().wrap_range_j.unwrap() - 262143.328851).abs() < 1e-6);
     assert!(probes.iter().all(|p| p.available));
 }
@@ -134,7 +135,7 @@ fn op(kind: DeviceKind, flops: u64, bytes: u64, seconds: f64) -> OpWork {
 fn window(joules: f64, seconds: f64) -> EnergyWindow {
     let root = fake_tree("attr", "1000", "999999999");
     let (meters, _) = rapl::discover(&root);
-    EnergyWindow { meter: meters[0].info().clone(), covers: DeviceKind::Cpu, joules, seconds }
+    EnergyWindow { meter: meters[0].info().clone(), joules, seconds }
 }
 
 #[test]

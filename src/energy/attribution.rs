@@ -9,13 +9,11 @@ pub const MIN_PERIODS_FOR_MEASURED: f64 = 10.0;
 /// An op must fill this share of a window to be `Measured` from it alone.
 const MIN_SHARE_FOR_MEASURED: f64 = 0.9;
 
-/// A meter's joules over a run, and the device kind the meter covers.
+/// One meter's joules over a window (a run); its ops are those on the device the meter covers.
 #[derive(Clone, Debug, Serialize)]
 pub struct EnergyWindow {
     /// The meter.
     pub meter: MeterInfo,
-    /// Which device's ops the meter's energy belongs to (a RAPL package: the CPU).
-    pub covers: DeviceKind,
     /// Joules counted between the window's opening and its close after the device fence.
     pub joules: f64,
     /// Window length, in seconds.
@@ -91,12 +89,13 @@ pub fn attribute(ops: &[OpWork], window: Option<&EnergyWindow>) -> Attribution {
         scope: None,
         modelled_joules: modelled[i],
     };
+    let mut out: Vec<OpEnergy> = (0..ops.len()).map(model_only).collect();
     let Some(w) = window else {
-        return Attribution { ops: (0..ops.len()).map(model_only).collect(), between_ops_j: 0.0 };
+        return Attribution { ops: out, between_ops_j: 0.0 };
     };
-    let covered: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].kind == w.covers).collect();
+    let covered: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].kind == w.meter.covers).collect();
     if covered.is_empty() {
-        return Attribution { ops: (0..ops.len()).map(model_only).collect(), between_ops_j: w.joules };
+        return Attribution { ops: out, between_ops_j: w.joules };
     }
     let busy: f64 = covered.iter().map(|&i| ops[i].seconds).sum();
     let gap_model = ops[covered[0]].model.static_w * (w.seconds - busy).max(0.0);
@@ -104,7 +103,6 @@ pub fn attribute(ops: &[OpWork], window: Option<&EnergyWindow>) -> Attribution {
     let long_enough = w.seconds >= MIN_PERIODS_FOR_MEASURED * w.meter.update_period_s;
     let alone = covered.len() == 1 && busy >= MIN_SHARE_FOR_MEASURED * w.seconds;
     let label = if long_enough && alone { EnergyLabel::Measured } else { EnergyLabel::Attributed };
-    let mut out: Vec<OpEnergy> = (0..ops.len()).map(model_only).collect();
     for &i in &covered {
         let share =
             if weights > 0.0 { modelled[i] / weights } else { ops[i].seconds / w.seconds.max(f64::MIN_POSITIVE) };

@@ -40,11 +40,6 @@ impl WrappingCounter {
         self.last = raw;
         Ok(self.total)
     }
-
-    /// The unfolded total so far.
-    pub fn total(&self) -> u128 {
-        self.total
-    }
 }
 
 #[cfg(test)]

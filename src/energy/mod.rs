@@ -57,15 +57,6 @@ impl EnergyLabel {
     pub fn weakest(labels: impl IntoIterator<Item = EnergyLabel>) -> EnergyLabel {
         labels.into_iter().min().unwrap_or(EnergyLabel::Modelled)
     }
-
-    /// Lower-case name, as in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            EnergyLabel::Modelled => "modelled",
-            EnergyLabel::Attributed => "attributed",
-            EnergyLabel::Measured => "measured",
-        }
-    }
 }
 
 /// A meter's fixed properties.
@@ -75,6 +66,8 @@ pub struct MeterInfo {
     pub name: String,
     /// What it counts.
     pub scope: Scope,
+    /// Which device's ops its energy belongs to (a RAPL package or its DRAM: the CPU's).
+    pub covers: crate::DeviceKind,
     /// Where it reads from (a sysfs path, a library).
     pub source: String,
     /// Smallest step of the counter, in joules.
@@ -122,17 +115,6 @@ pub fn discover() -> (Vec<Box<dyn EnergyMeter>>, Vec<MeterProbe>) {
     (meters, probes)
 }
 
-/// One meter's reading at the two ends of a window.
-#[derive(Clone, Debug, Serialize)]
-pub struct MeterWindow {
-    /// The meter.
-    pub meter: MeterInfo,
-    /// Joules counted in the window.
-    pub joules: f64,
-    /// Window length in seconds.
-    pub seconds: f64,
-}
-
 /// An open measurement window over a set of meters: [`WindowGuard::close`] after the device
 /// fence (the backend's run has returned) gives the joules each counted.
 pub struct WindowGuard<'m> {
@@ -150,7 +132,7 @@ impl<'m> WindowGuard<'m> {
 
     /// Reads every meter again. A counter that did not advance over more than two update
     /// periods is an error (a stuck or virtualised counter), never a 0 J figure.
-    pub fn close(self) -> crate::Result<Vec<MeterWindow>> {
+    pub fn close(self) -> crate::Result<Vec<EnergyWindow>> {
         let seconds = self.opened.elapsed().as_secs_f64();
         let mut out = Vec::with_capacity(self.meters.len());
         for (m, start) in self.meters.iter_mut().zip(self.start) {
@@ -165,7 +147,7 @@ impl<'m> WindowGuard<'m> {
                     ),
                 });
             }
-            out.push(MeterWindow { meter: info, joules, seconds });
+            out.push(EnergyWindow { meter: info, joules, seconds });
         }
         Ok(out)
     }

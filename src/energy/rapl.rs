@@ -68,20 +68,17 @@ pub fn discover(root: &Path) -> (Vec<RaplMeter>, Vec<MeterProbe>) {
 /// The zones under `root`, read through `read`: the meters that work, and a probe line for every
 /// zone (and for a root with no zones).
 pub fn discover_with(root: &Path, read: FileReader) -> (Vec<RaplMeter>, Vec<MeterProbe>) {
+    let none = |detail: String| (Vec::new(), vec![MeterProbe { name: "rapl".into(), available: false, detail }]);
     let mut dirs: Vec<PathBuf> = match std::fs::read_dir(root) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("intel-rapl:")))
             .map(|e| e.path())
             .collect(),
-        Err(e) => {
-            let detail = format!("{}: {e} (no powercap: a VM or a kernel without intel_rapl)", root.display());
-            return (Vec::new(), vec![MeterProbe { name: "rapl".into(), available: false, detail }]);
-        }
+        Err(e) => return none(format!("{}: {e} (no powercap: a VM or a kernel without intel_rapl)", root.display())),
     };
     if dirs.is_empty() {
-        let detail = format!("{}: no intel-rapl zones (a VM, or the intel_rapl driver not loaded)", root.display());
-        return (Vec::new(), vec![MeterProbe { name: "rapl".into(), available: false, detail }]);
+        return none(format!("{}: no intel-rapl zones (a VM, or the intel_rapl driver not loaded)", root.display()));
     }
     dirs.sort();
     let mut meters = Vec::new();
@@ -124,6 +121,7 @@ fn open_zone(dir: &Path, zone: &str, read: FileReader) -> std::result::Result<Ra
     let info = MeterInfo {
         name,
         scope: scope_of(&zone_name),
+        covers: crate::DeviceKind::Cpu,
         source: energy_path.display().to_string(),
         resolution_j: 1e-6,
         update_period_s: UPDATE_PERIOD_S,

@@ -174,6 +174,7 @@ fn decode_small_model() {
     let d = 64;
     let params = AttentionParams { scale: 1.0 / (d as f32).sqrt(), causal: true, softcap: None };
     let mut r = rng(3);
+    let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
     for kv_len in [16, 64, 256, 1024] {
         let sh = AttentionShape { batch: 1, n_head: 9, n_kv_head: 3, seq_q: 1, kv_len, kv_capacity: 4096, head_dim: d };
         let q = uniform(&mut r, sh.q_elems(), -1.0, 1.0);
@@ -186,7 +187,6 @@ fn decode_small_model() {
             attention(&q, KvCache::F16(&kv[2 * c]), KvCache::F16(&kv[2 * c + 1]), None, &sh, &params, &mut out).unwrap()
         };
         let reps = 200;
-        let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
         let per_call = pool.install(|| {
             let t = Instant::now();
             for _ in 0..reps {
