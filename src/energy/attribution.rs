@@ -1,4 +1,4 @@
-//! Splitting a measured window's joules over the ops that ran in it, or modelling each op.
+//! Splitting measured windows' joules over the ops that ran in them, or modelling each op.
 
 use super::{ComputeClass, EnergyLabel, EnergyModel, MeterInfo, Scope};
 use crate::DeviceKind;
@@ -9,7 +9,7 @@ pub const MIN_PERIODS_FOR_MEASURED: f64 = 10.0;
 /// An op must fill this share of a window to be `Measured` from it alone.
 const MIN_SHARE_FOR_MEASURED: f64 = 0.9;
 
-/// One meter's joules over a window (a run); its ops are those on the device the meter covers.
+/// One meter's joules over a window (a run); its ops are those on the devices the meter covers.
 #[derive(Clone, Debug, Serialize)]
 pub struct EnergyWindow {
     /// The meter.
@@ -45,17 +45,24 @@ impl OpWork {
 }
 
 /// An op's energy, labelled.
-#[derive(Copy, Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OpEnergy {
     /// Joules.
     pub joules: f64,
     /// Where they came from.
     pub label: EnergyLabel,
-    /// The meter's scope, for measured and attributed figures.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<Scope>,
+    /// The scopes of the meters whose windows it has a share of (empty when modelled).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<Scope>,
     /// What the model alone says (kept beside a measured figure, to compare).
     pub modelled_joules: f64,
+}
+
+impl OpEnergy {
+    /// The model's figure, labelled as such.
+    pub fn modelled(joules: f64) -> OpEnergy {
+        OpEnergy { joules, label: EnergyLabel::Modelled, scopes: Vec::new(), modelled_joules: joules }
+    }
 }
 
 /// The energy of a run's ops.
@@ -63,9 +70,11 @@ pub struct OpEnergy {
 pub struct Attribution {
     /// One entry per op, in the order given.
     pub ops: Vec<OpEnergy>,
-    /// Joules of the window spent outside the covered ops (host work between kernels), so that
-    /// `ops` (covered) plus this equals the window.
+    /// Joules of the used windows spent outside the ops they cover (host work between kernels),
+    /// so that the covered ops plus this equal the windows' sum.
     pub between_ops_j: f64,
+    /// Names of the meters whose windows were used (the others overlap them).
+    pub meters_used: Vec<String>,
 }
 
 impl Attribution {
@@ -76,38 +85,71 @@ impl Attribution {
     }
 }
 
-/// Gives every op its energy. Ops on the device `window` covers share its joules in proportion
-/// to their modelled energy (time × modelled power); the time between them gets the device's
-/// static power's share. An op that fills the window (≥ 90 % of a window at least
-/// [`MIN_PERIODS_FOR_MEASURED`] update periods long) is `Measured`; other covered ops are
-/// `Attributed`; ops elsewhere, or every op without a window, are `Modelled`.
-pub fn attribute(ops: &[OpWork], window: Option<&EnergyWindow>) -> Attribution {
+/// The windows that count each joule once: package, DRAM and GPU meters where there are any
+/// (RAPL core/uncore rails sit inside a package, psys holds everything); else the rails (ODPM
+/// rails are disjoint); else the first whole-device meter (platform counter, battery).
+pub fn disjoint_windows(windows: &[EnergyWindow]) -> Vec<&EnergyWindow> {
+    let of = |scopes: &[Scope]| -> Vec<&EnergyWindow> {
+        windows.iter().filter(|w| scopes.contains(&w.meter.scope)).collect()
+    };
+    let chips = of(&[Scope::Package, Scope::Dram, Scope::Gpu]);
+    if !chips.is_empty() {
+        return chips;
+    }
+    let rails = of(&[Scope::Rail]);
+    if !rails.is_empty() {
+        return rails;
+    }
+    of(&[Scope::Device]).into_iter().take(1).collect()
+}
+
+/// Gives every op its energy. For each window of [`disjoint_windows`], the ops on the devices
+/// its meter covers share its joules in proportion to their modelled energy (time × modelled
+/// power); the time between them gets the first covered device's static power's share. An op
+/// that fills a window (≥ 90 % of a window at least [`MIN_PERIODS_FOR_MEASURED`] update periods
+/// long) is `Measured` from it; other covered ops are `Attributed`; an op covered by several
+/// windows (package and DRAM) sums its shares and takes the weakest label; ops no window covers
+/// are `Modelled`.
+pub fn attribute(ops: &[OpWork], windows: &[EnergyWindow]) -> Attribution {
     let modelled: Vec<f64> = ops.iter().map(OpWork::modelled_joules).collect();
-    let model_only = |i: usize| OpEnergy {
-        joules: modelled[i],
-        label: EnergyLabel::Modelled,
-        scope: None,
-        modelled_joules: modelled[i],
-    };
-    let mut out: Vec<OpEnergy> = (0..ops.len()).map(model_only).collect();
-    let Some(w) = window else {
-        return Attribution { ops: out, between_ops_j: 0.0 };
-    };
-    let covered: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].kind == w.meter.covers).collect();
-    if covered.is_empty() {
-        return Attribution { ops: out, between_ops_j: w.joules };
+    let mut shares: Vec<Vec<(f64, EnergyLabel, Scope)>> = vec![Vec::new(); ops.len()];
+    let mut between_ops_j = 0.0;
+    let used = disjoint_windows(windows);
+    for w in &used {
+        let covered: Vec<usize> = (0..ops.len()).filter(|&i| w.meter.covers.contains(&ops[i].kind)).collect();
+        if covered.is_empty() {
+            between_ops_j += w.joules;
+            continue;
+        }
+        let busy: f64 = covered.iter().map(|&i| ops[i].seconds).sum();
+        let gap_model = ops[covered[0]].model.static_w * (w.seconds - busy).max(0.0);
+        let weights: f64 = covered.iter().map(|&i| modelled[i]).sum::<f64>() + gap_model;
+        let long_enough = w.seconds >= MIN_PERIODS_FOR_MEASURED * w.meter.update_period_s;
+        let alone = covered.len() == 1 && busy >= MIN_SHARE_FOR_MEASURED * w.seconds;
+        let label = if long_enough && alone { EnergyLabel::Measured } else { EnergyLabel::Attributed };
+        let mut given = 0.0;
+        for &i in &covered {
+            let share =
+                if weights > 0.0 { modelled[i] / weights } else { ops[i].seconds / w.seconds.max(f64::MIN_POSITIVE) };
+            shares[i].push((w.joules * share, label, w.meter.scope));
+            given += w.joules * share;
+        }
+        between_ops_j += w.joules - given;
     }
-    let busy: f64 = covered.iter().map(|&i| ops[i].seconds).sum();
-    let gap_model = ops[covered[0]].model.static_w * (w.seconds - busy).max(0.0);
-    let weights: f64 = covered.iter().map(|&i| modelled[i]).sum::<f64>() + gap_model;
-    let long_enough = w.seconds >= MIN_PERIODS_FOR_MEASURED * w.meter.update_period_s;
-    let alone = covered.len() == 1 && busy >= MIN_SHARE_FOR_MEASURED * w.seconds;
-    let label = if long_enough && alone { EnergyLabel::Measured } else { EnergyLabel::Attributed };
-    for &i in &covered {
-        let share =
-            if weights > 0.0 { modelled[i] / weights } else { ops[i].seconds / w.seconds.max(f64::MIN_POSITIVE) };
-        out[i] = OpEnergy { joules: w.joules * share, label, scope: Some(w.meter.scope), modelled_joules: modelled[i] };
-    }
-    let given: f64 = covered.iter().map(|&i| out[i].joules).sum();
-    Attribution { ops: out, between_ops_j: w.joules - given }
+    let ops = shares
+        .into_iter()
+        .zip(&modelled)
+        .map(|(parts, &model_j)| {
+            if parts.is_empty() {
+                return OpEnergy::modelled(model_j);
+            }
+            OpEnergy {
+                joules: parts.iter().map(|p| p.0).sum(),
+                label: EnergyLabel::weakest(parts.iter().map(|p| p.1)),
+                scopes: parts.iter().map(|p| p.2).collect(),
+                modelled_joules: model_j,
+            }
+        })
+        .collect();
+    Attribution { ops, between_ops_j, meters_used: used.iter().map(|w| w.meter.name.clone()).collect() }
 }

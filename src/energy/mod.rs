@@ -17,7 +17,7 @@ mod counter;
 pub mod model;
 pub mod rapl;
 
-pub use attribution::{EnergyWindow, OpEnergy, attribute};
+pub use attribution::{Attribution, EnergyWindow, OpEnergy, OpWork, attribute, disjoint_windows};
 pub use counter::WrappingCounter;
 pub use model::{ComputeClass, EnergyModel};
 
@@ -41,10 +41,11 @@ pub enum Scope {
 }
 
 /// Where an energy figure came from, from most to least trusted.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnergyLabel {
     /// From the energy model only.
+    #[default]
     Modelled,
     /// A share of a measured window, split across ops by time × modelled power.
     Attributed,
@@ -53,6 +54,15 @@ pub enum EnergyLabel {
 }
 
 impl EnergyLabel {
+    /// `measured`, `attributed` or `modelled`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnergyLabel::Modelled => "modelled",
+            EnergyLabel::Attributed => "attributed",
+            EnergyLabel::Measured => "measured",
+        }
+    }
+
     /// The label of a sum: the weakest of its parts (`Modelled` for an empty sum).
     pub fn weakest(labels: impl IntoIterator<Item = EnergyLabel>) -> EnergyLabel {
         labels.into_iter().min().unwrap_or(EnergyLabel::Modelled)
@@ -66,8 +76,9 @@ pub struct MeterInfo {
     pub name: String,
     /// What it counts.
     pub scope: Scope,
-    /// Which device's ops its energy belongs to (a RAPL package or its DRAM: the CPU's).
-    pub covers: crate::DeviceKind,
+    /// Which devices' ops its energy belongs to (a RAPL package or its DRAM: the CPU's; a
+    /// battery: every device's).
+    pub covers: Vec<crate::DeviceKind>,
     /// Where it reads from (a sysfs path, a library).
     pub source: String,
     /// Smallest step of the counter, in joules.
@@ -130,25 +141,28 @@ impl<'m> WindowGuard<'m> {
         Ok(WindowGuard { meters, start, opened: Instant::now() })
     }
 
-    /// Reads every meter again. A counter that did not advance over more than two update
-    /// periods is an error (a stuck or virtualised counter), never a 0 J figure.
-    pub fn close(self) -> crate::Result<Vec<EnergyWindow>> {
+    /// Reads every meter again: one result per meter, in order. A counter that did not advance
+    /// over more than [`attribution::MIN_PERIODS_FOR_MEASURED`] update periods is an error (a stuck or virtualised counter), never a
+    /// 0 J figure; one meter's error leaves the others' windows intact.
+    pub fn close(self) -> Vec<crate::Result<EnergyWindow>> {
         let seconds = self.opened.elapsed().as_secs_f64();
-        let mut out = Vec::with_capacity(self.meters.len());
-        for (m, start) in self.meters.iter_mut().zip(self.start) {
-            let joules = m.read_joules()? - start;
-            let info = m.info().clone();
-            if joules <= 0.0 && seconds > 2.0 * info.update_period_s {
-                return Err(crate::Error::Meter {
-                    meter: info.name,
-                    why: format!(
-                        "counter did not advance in {:.3} s (update period {:.3} s): stuck or not a real meter",
-                        seconds, info.update_period_s
-                    ),
-                });
-            }
-            out.push(EnergyWindow { meter: info, joules, seconds });
-        }
-        Ok(out)
+        self.meters
+            .iter_mut()
+            .zip(self.start)
+            .map(|(m, start)| {
+                let joules = m.read_joules()? - start;
+                let info = m.info().clone();
+                if joules <= 0.0 && seconds > attribution::MIN_PERIODS_FOR_MEASURED * info.update_period_s {
+                    return Err(crate::Error::Meter {
+                        why: format!(
+                            "counter did not advance in {:.3} s (update period {:.3} s): stuck or not a real meter",
+                            seconds, info.update_period_s
+                        ),
+                        meter: info.name,
+                    });
+                }
+                Ok(EnergyWindow { meter: info, joules, seconds })
+            })
+            .collect()
     }
 }

@@ -47,6 +47,26 @@ pub struct EnergyModel {
     pub static_w: f64,
 }
 
+impl ComputeClass {
+    /// The class of a node's FLOPs from its op and input dtypes: a matmul or attention on
+    /// quantized operands is int8 (the CPU kernels quantize activations to 8 bits and use integer
+    /// dot products), on f16/bf16 operands f16, everything else f32. A model, not a trace of the
+    /// instructions: a backend that dequantizes to f32 first is charged the int8 rate.
+    pub fn of(op: &crate::Op, inputs: &[&crate::TensorDesc]) -> ComputeClass {
+        use crate::DType;
+        if !matches!(op, crate::Op::MatMul | crate::Op::Attention(_)) {
+            return ComputeClass::F32;
+        }
+        if inputs.iter().any(|d| d.dtype.is_quantized()) {
+            ComputeClass::Int8
+        } else if inputs.iter().any(|d| matches!(d.dtype, DType::F16 | DType::BF16)) {
+            ComputeClass::F16
+        } else {
+            ComputeClass::F32
+        }
+    }
+}
+
 impl EnergyModel {
     /// The default for a device kind (see the module docs for where the figures come from).
     pub fn for_kind(kind: DeviceKind) -> EnergyModel {

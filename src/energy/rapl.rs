@@ -121,7 +121,7 @@ fn open_zone(dir: &Path, zone: &str, read: FileReader) -> std::result::Result<Ra
     let info = MeterInfo {
         name,
         scope: scope_of(&zone_name),
-        covers: crate::DeviceKind::Cpu,
+        covers: vec![crate::DeviceKind::Cpu],
         source: energy_path.display().to_string(),
         resolution_j: 1e-6,
         update_period_s: UPDATE_PERIOD_S,

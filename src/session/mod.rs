@@ -1,6 +1,7 @@
 //! Sessions: a graph placed on backends, fused, partitioned, memory-planned and compiled, ready to
 //! run many times with states (KV caches) kept between runs.
 
+mod energy;
 mod fusion;
 mod placement;
 mod states;
@@ -9,6 +10,7 @@ pub use states::StateSet;
 
 use crate::backend::{Backend, Bindings, DeviceBuffer, Executable, Partition};
 use crate::cpu::CpuBackend;
+use crate::energy::{ComputeClass, EnergyMeter, EnergyModel, OpEnergy, OpWork};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, ValueId, ValueSource};
 use crate::profile::{OpRecord, Profile};
@@ -106,6 +108,10 @@ pub struct Session {
     state_homes: HashMap<ValueId, usize>,
     plan: Plan,
     last_profile: Option<Profile>,
+    /// Meters read around profiled runs.
+    meters: Vec<Box<dyn EnergyMeter>>,
+    /// The energy model of each backend, by index.
+    energy_models: Vec<EnergyModel>,
 }
 
 impl Session {
@@ -173,7 +179,18 @@ impl Session {
             partitions: infos,
             state_bytes: states.values().map(|(_, b)| b.desc().byte_len("").unwrap_or(0) as u64).sum(),
         };
-        Ok(Session { graph, backends, parts, states, state_homes, plan, last_profile: None })
+        let energy_models = backends.iter().map(|b| EnergyModel::for_kind(b.device().kind)).collect();
+        Ok(Session {
+            graph,
+            backends,
+            parts,
+            states,
+            state_homes,
+            plan,
+            last_profile: None,
+            meters: Vec::new(),
+            energy_models,
+        })
     }
 
     /// The graph as compiled (after fusion).
@@ -184,6 +201,24 @@ impl Session {
     /// Placement, fusions, partitions and memory.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// Reads these meters around every profiled run: the ops on the devices a meter covers share
+    /// its joules ([`attribute`](crate::energy::attribute)); without meters energy is modelled.
+    /// Typically `edgehal::energy::discover().0`.
+    pub fn attach_meters(&mut self, meters: Vec<Box<dyn EnergyMeter>>) {
+        self.meters = meters;
+    }
+
+    /// Replaces the energy model of the backend called `backend` (e.g. one fitted to a meter).
+    pub fn set_energy_model(&mut self, backend: &str, model: EnergyModel) -> Result<()> {
+        let i = self.backends.iter().position(|b| b.name() == backend).ok_or_else(|| Error::Unknown {
+            kind: "backend",
+            name: backend.into(),
+            known: self.backends.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "),
+        })?;
+        self.energy_models[i] = model;
+        Ok(())
     }
 
     /// The profile of the last run made with `RunOptions::profile`.
@@ -216,8 +251,17 @@ impl Session {
         self.backends[*b].upload(buf.as_mut(), value)
     }
 
-    /// Runs once with named inputs and options.
+    /// Runs once with named inputs and options. A profiled run on a session with meters reads
+    /// them around the run (see [`Session::run_repeated`]).
     pub fn run_with(&mut self, inputs: &[(&str, &Tensor)], opts: &RunOptions) -> Result<Outputs> {
+        if opts.profile && !self.meters.is_empty() {
+            return self.run_repeated(inputs, opts, 1);
+        }
+        self.run_once(inputs, opts)
+    }
+
+    /// One run, without meter windows.
+    fn run_once(&mut self, inputs: &[(&str, &Tensor)], opts: &RunOptions) -> Result<Outputs> {
         let given = self.check_inputs(inputs)?;
         let start = Instant::now();
         // Every value that crossed or will cross a partition boundary, on the backend that has it.
@@ -284,9 +328,20 @@ impl Session {
             }
             let timings = result?;
             let cycles = if opts.profile { part.exe.last_cycles() } else { Vec::new() };
+            let (kind, model) = (backend.device().kind, self.energy_models[part.backend]);
             for t in timings {
                 let node = self.graph.node(t.node);
                 let descs: Vec<&TensorDesc> = node.inputs.iter().map(|&i| &self.graph.value(i).desc).collect();
+                let cost = node.op.cost(&descs, &self.graph.value(node.output).desc, opts.position);
+                let w = OpWork {
+                    kind,
+                    model,
+                    class: ComputeClass::of(&node.op, &descs),
+                    flops: cost.flops,
+                    bytes: cost.bytes_read + cost.bytes_written,
+                    seconds: t.duration_ns as f64 * 1e-9,
+                };
+                profile.work.push(w);
                 profile.records.push(OpRecord {
                     node: node.name.clone(),
                     op: node.op.name().into(),
@@ -294,8 +349,9 @@ impl Session {
                     start_ns: part_start + t.start_ns,
                     duration_ns: t.duration_ns,
                     clock: part.clock,
-                    cost: node.op.cost(&descs, &self.graph.value(node.output).desc, opts.position),
+                    cost,
                     device_cycles: cycles.iter().find(|(n, _)| *n == t.node).map(|&(_, c)| c),
+                    energy: OpEnergy::modelled(w.modelled_joules()),
                 });
             }
             for (&v, buf) in part.partition.outputs.iter().zip(outputs) {
