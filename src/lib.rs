@@ -44,5 +44,8 @@ pub use error::{Error, Result};
 pub use graph::{Graph, Node, NodeId, Value, ValueId, ValueSource};
 pub use ops::{AttentionOp, Op, OpCost, Position, RopeOp};
 pub use profile::{OpRecord, Profile};
-pub use session::{Outputs, PartitionInfo, Plan, Policy, RunOptions, Session, StateSet};
+pub use session::{
+    Cost, CostModel, CostTable, DeviceCosts, Objective, Outputs, PartitionInfo, PlacementDecision, Plan, Policy,
+    RooflineCosts, RunOptions, Session, StateSet,
+};
 pub use tensor::{AlignedBytes, SharedBytes, Tensor, TensorDesc};

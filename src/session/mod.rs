@@ -1,11 +1,15 @@
 //! Sessions: a graph placed on backends, fused, partitioned, memory-planned and compiled, ready to
 //! run many times with states (KV caches) kept between runs.
 
+pub mod cost;
 mod energy;
 mod fusion;
 mod placement;
+mod placement_cost;
 mod states;
 
+pub use cost::{Cost, CostModel, CostTable, DeviceCosts, Objective, RooflineCosts};
+pub use placement_cost::PlacementDecision;
 pub use states::StateSet;
 
 use crate::backend::{Backend, Bindings, DeviceBuffer, Executable, Partition};
@@ -27,18 +31,29 @@ pub struct Policy {
     pub allow_fallback: bool,
     /// Apply the fusions of [`fusion`](self) before placement.
     pub fuse: bool,
+    /// What placement optimises: backend order (the default), latency, energy, or energy under
+    /// a latency bound.
+    pub objective: Objective,
+    /// The costs a non-`Preference` objective uses; `None`: a [`RooflineCosts`] from the
+    /// backends' peaks, probed when the session is made (seconds per backend).
+    pub costs: Option<Arc<dyn CostModel>>,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { allow_fallback: true, fuse: true }
+        Policy { allow_fallback: true, fuse: true, objective: Objective::Preference, costs: None }
     }
 }
 
 impl Policy {
     /// Every node must run on the listed backends, unfused: what conformance testing wants.
     pub fn strict() -> Self {
-        Policy { allow_fallback: false, fuse: false }
+        Policy { allow_fallback: false, fuse: false, ..Policy::default() }
+    }
+
+    /// The default policy optimising `objective` with `costs`.
+    pub fn optimise(objective: Objective, costs: Arc<dyn CostModel>) -> Self {
+        Policy { objective, costs: Some(costs), ..Policy::default() }
     }
 }
 
@@ -65,6 +80,12 @@ pub struct Plan {
     pub partitions: Vec<PartitionInfo>,
     /// Bytes of state tensors.
     pub state_bytes: u64,
+    /// What placement optimised.
+    pub objective: Objective,
+    /// Why each node went where it did (empty for `Objective::Preference`).
+    pub decisions: Vec<PlacementDecision>,
+    /// The placement's estimated time and energy per run (not for `Preference`).
+    pub estimate: Option<Cost>,
 }
 
 /// A compiled partition as reported in the [`Plan`].
@@ -149,7 +170,26 @@ impl Session {
         if backends.is_empty() {
             return Err(Error::Graph("no backend given and fallback disabled".into()));
         }
-        let placement = placement::place(&graph, &live, &backends, fallback)?;
+        let (placement, decisions, estimate) = if policy.objective == Objective::Preference {
+            (placement::place(&graph, &live, &backends, fallback)?, Vec::new(), None)
+        } else {
+            let costs: Arc<dyn CostModel> = match &policy.costs {
+                Some(c) => c.clone(),
+                None => Arc::new(RooflineCosts::measure(&backends)?),
+            };
+            let p = placement_cost::place(&graph, &live, &backends, fallback, costs.as_ref(), policy.objective)?;
+            let mut placement = p.placement;
+            placement::gather_state_users(&graph, &mut placement, &backends, fallback)?;
+            let mut decisions = p.decisions;
+            let placed = placement.iter().filter_map(|&b| b);
+            for (d, b) in decisions.iter_mut().zip(placed) {
+                if backends[b].name() != d.backend {
+                    d.why += &format!("; moved to {} where the state it updates lives", backends[b].name());
+                    d.backend = backends[b].name().into();
+                }
+            }
+            (placement, decisions, Some(p.estimate))
+        };
         let mut parts = Vec::new();
         let mut infos = Vec::new();
         for (b, partition) in placement::partition(&graph, &placement) {
@@ -178,6 +218,9 @@ impl Session {
             fused,
             partitions: infos,
             state_bytes: states.values().map(|(_, b)| b.desc().byte_len("").unwrap_or(0) as u64).sum(),
+            objective: policy.objective,
+            decisions,
+            estimate,
         };
         let energy_models = backends.iter().map(|b| EnergyModel::for_kind(b.device().kind)).collect();
         Ok(Session {

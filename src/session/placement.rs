@@ -45,7 +45,7 @@ pub(crate) fn place(
 /// A state is updated in place, so every node touching it must run where it lives. When its users
 /// were placed on several backends, they all move to the first backend (in preference order) that
 /// supports every one of them, else to the fallback; with neither, a typed error.
-fn gather_state_users(
+pub(crate) fn gather_state_users(
     graph: &Graph,
     placement: &mut [Option<usize>],
     backends: &[Arc<dyn Backend>],
