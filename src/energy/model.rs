@@ -14,11 +14,19 @@
 //! * static power: the share of idle/leakage power the device burns while busy; it makes the
 //!   model prefer the faster device at equal dynamic energy.
 //!
+//! * NPU cycles: where a device counts cycles per op (QNN HTP profiling), the op's device time
+//!   is `cycles / NPU_CLOCK_HZ` and the static term uses it, not the host's wall time (which for
+//!   the HTP simulator is the simulation's time). 1 GHz is the order of Hexagon clocks
+//!   (Snapdragon 8-series HTPs run at roughly 0.5–1.5 GHz); the figure is not measured here.
+//!
 //! Fit the model to a meter where one exists; until then its figures carry the label
 //! [`Modelled`](super::EnergyLabel::Modelled).
 
 use crate::DeviceKind;
 use serde::Serialize;
+
+/// The clock that turns an NPU's per-op cycle counts into device time (see the module docs).
+pub const NPU_CLOCK_HZ: f64 = 1.0e9;
 
 /// What kind of arithmetic an op's FLOPs are.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]

@@ -376,13 +376,17 @@ impl Session {
                 let node = self.graph.node(t.node);
                 let descs: Vec<&TensorDesc> = node.inputs.iter().map(|&i| &self.graph.value(i).desc).collect();
                 let cost = node.op.cost(&descs, &self.graph.value(node.output).desc, opts.position);
+                let device_cycles = cycles.iter().find(|(n, _)| *n == t.node).map(|&(_, c)| c);
                 let w = OpWork {
                     kind,
                     model,
                     class: ComputeClass::of(&node.op, &descs),
                     flops: cost.flops,
                     bytes: cost.bytes_read + cost.bytes_written,
-                    seconds: t.duration_ns as f64 * 1e-9,
+                    // Counted cycles are the device's own time; the host's clock around a
+                    // simulated NPU is not.
+                    seconds: device_cycles
+                        .map_or(t.duration_ns as f64 * 1e-9, |c| c as f64 / crate::energy::model::NPU_CLOCK_HZ),
                 };
                 profile.work.push(w);
                 profile.records.push(OpRecord {
@@ -393,7 +397,7 @@ impl Session {
                     duration_ns: t.duration_ns,
                     clock: part.clock,
                     cost,
-                    device_cycles: cycles.iter().find(|(n, _)| *n == t.node).map(|&(_, c)| c),
+                    device_cycles,
                     energy: OpEnergy::modelled(w.modelled_joules()),
                 });
             }

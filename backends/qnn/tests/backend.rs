@@ -156,7 +156,15 @@ fn htp_cycles_reach_the_profile() {
     assert_eq!(profile.records.len(), 2);
     for r in &profile.records {
         assert!(r.device_cycles.is_some_and(|c| c > 0), "{} has no HTP cycles: {:?}", r.node, profile.records);
+        // Energy comes from the cycles (device time), not from the simulator's wall time.
+        let npu = edgehal::energy::EnergyModel::for_kind(edgehal::DeviceKind::Npu);
+        let class = edgehal::energy::ComputeClass::F32; // f32 operands
+        let device_s = r.device_cycles.unwrap() as f64 / edgehal::energy::model::NPU_CLOCK_HZ;
+        let bytes = r.cost.bytes_read + r.cost.bytes_written;
+        let expect = npu.joules(r.cost.flops, class, bytes, device_s);
+        assert_eq!(r.energy.label, edgehal::energy::EnergyLabel::Modelled);
+        assert!((r.energy.joules - expect).abs() <= 1e-12 * expect.max(1.0), "{} {:?} vs {expect}", r.node, r.energy);
     }
     let trace = profile.to_chrome_trace().to_string();
-    assert!(trace.contains("device_cycles"));
+    assert!(trace.contains("device_cycles") && trace.contains("energy_j"));
 }
