@@ -2,9 +2,9 @@
 //! `edgehal bench` ([`bench`]), over one loader ([`LoadedModel`]).
 
 pub mod bench;
+pub mod objective;
 pub mod run;
 
-use crate::backends;
 use crate::error::Result;
 use edgehal::gguf::GgufFile;
 use edgehal::models::llama::{LlamaModel, LlamaOptions};
@@ -18,7 +18,8 @@ pub struct ModelArgs {
     /// The GGUF model file (Llama family).
     #[arg(long, short)]
     pub model: std::path::PathBuf,
-    /// Backend to run on; what it does not support runs on the CPU.
+    /// Backend to run on, or several in order of preference (`wgpu,cpu`); what none supports
+    /// runs on the CPU.
     #[arg(long, short, default_value = "cpu")]
     pub backend: String,
     /// How the model is set up.
@@ -38,6 +39,10 @@ pub struct ModelSetup {
     /// Keep matmul activations in f32 instead of 8 bits (slower; closest to an exact product).
     #[arg(long)]
     pub f32_activations: bool,
+    /// What placement optimises over the backends: preference (first that supports a node),
+    /// latency, energy, or energy-within=F (least energy within F x the fastest plan's time).
+    #[arg(long, default_value = "preference", value_parser = objective::parse)]
+    pub objective: edgehal::Objective,
 }
 
 /// A model ready to run, with its tokenizer and what loading cost.
@@ -67,11 +72,12 @@ impl LoadedModel {
             unsafe { std::env::set_var("EDGEHAL_F32_ACTIVATIONS", "1") };
         }
         let start = Instant::now();
-        let backend = backends::create(&args.backend)?;
+        let backends = objective::backends(&args.backend)?;
+        let policy = objective::policy(setup.objective, &backends)?;
         let file = GgufFile::open(&args.model)?;
         let tokenizer = Tokenizer::from_gguf(&file)?;
-        let options = LlamaOptions { n_ctx: setup.ctx, prefill_chunk: setup.chunk, ..Default::default() };
-        let mut model = LlamaModel::load(&file, vec![backend], options)?;
+        let options = LlamaOptions { n_ctx: setup.ctx, prefill_chunk: setup.chunk, policy, ..Default::default() };
+        let mut model = LlamaModel::load(&file, backends, options)?;
         let load_time = start.elapsed();
         let start = Instant::now();
         model.warm_up()?;
