@@ -93,6 +93,17 @@ impl BenchCase {
         format!("{} {} {}", self.op, self.dtype, dims.join(" "))
     }
 
+    /// A short name for plots, such as `mm q4_0 1x4096x4096`.
+    pub fn short_name(&self) -> String {
+        let op = match self.op {
+            "matmul" => "mm",
+            "attention" => "attn",
+            "dequantize" => "deq",
+            other => other,
+        };
+        format!("{op} {} {}", self.dtype, fmt_dims(&self.dims))
+    }
+
     /// Builds the graph with operands drawn from `seed`.
     pub fn build(&self, seed: u64) -> Result<Built> {
         let mut rng = Rng::new(seed);
@@ -190,6 +201,7 @@ mod tests {
     fn labels_and_errors() {
         let c = BenchCase::new("matmul", Some(DType::Q8_0), vec![1, 4096, 4096]).unwrap();
         assert_eq!(c.label(), "matmul q8_0 m=1 n=4096 k=4096");
+        assert_eq!(c.short_name(), "mm q8_0 1x4096x4096");
         let err = BenchCase::new("matmul", None, vec![1, 2]).unwrap_err().to_string();
         assert!(err.contains("M,N,K"), "{err}");
         let err = BenchCase::new("conv", None, vec![1]).unwrap_err().to_string();

@@ -2,6 +2,7 @@
 //! comes to them.
 
 mod case;
+mod plot;
 mod presets;
 mod random;
 mod report;
@@ -44,6 +45,9 @@ pub struct BenchArgs {
     /// Write machine, peaks and every result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Draw the roofline and the energy per op as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// List the cases that would run, and exit.
     #[arg(long)]
     pub list: bool,
@@ -76,7 +80,11 @@ fn bench_help() -> String {
     s += "\nMemory-bound cases cycle over copies of their operands totalling at least 4x the last-level\n\
           cache, so they measure DRAM, not cache. Times are kernel times (median and best); rates are\n\
           at the median. Quantized matmuls may use integer dot products (VNNI), so %FMA (of the f32\n\
-          FMA peak) can exceed 100.\n";
+          FMA peak) can exceed 100.\n\n\
+          Energy (J/op, pJ/FLOP) is the sum of the op's profile records. With an energy meter (RAPL;\n\
+          see `edgehal devices`) it is measured after the timed runs, in meter windows of at least 10\n\
+          update periods (the graph repeated in one window); without one it is the energy model's\n\
+          figure for the timed runs, labelled modelled.\n";
     s
 }
 
@@ -130,8 +138,10 @@ fn probe(backend: &Arc<dyn Backend>) -> Result<Peaks> {
 /// Runs the command.
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     if let Some(model) = &args.model {
-        if args.op.is_some() || args.preset.is_some() || !args.shape.is_empty() {
-            return Err(CliError::Usage("--model benchmarks a whole model; drop --op, --preset and --shape".into()));
+        if args.op.is_some() || args.preset.is_some() || !args.shape.is_empty() || args.plot.is_some() {
+            return Err(CliError::Usage(
+                "--model benchmarks a whole model; drop --op, --preset, --shape and --plot".into(),
+            ));
         }
         let model =
             crate::model::ModelArgs { model: model.clone(), backend: args.backend.clone(), setup: args.setup.clone() };
@@ -154,6 +164,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let machine = Machine::detect();
     let device = backend.device();
     let first = probe(&backend)?;
+    let meters: Vec<String> = edgehal::energy::discover().0.iter().map(|m| m.info().name.clone()).collect();
 
     let bar = progress::bar(cases.len() as u64);
     let mut measured = Vec::with_capacity(cases.len());
@@ -192,6 +203,14 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         })
         .collect();
     print!("{}", report::table(&results));
+    if meters.is_empty() {
+        println!("energy: modelled (no energy meter; EnergyModel defaults, see `edgehal devices`)");
+    } else {
+        println!("energy: meters {} (windows of >= 10 update periods after the timed runs)", meters.join(", "));
+    }
+    if let Some(path) = &args.plot {
+        plot::write(path, &results, &peaks, &format!("{} ({})", device.name, backend.name()))?;
+    }
 
     if let Some(path) = &args.json {
         let report = BenchReport {
@@ -200,6 +219,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             peaks: &peaks,
             probes: &[first, second],
             preset: &preset,
+            energy_meters: &meters,
             results: &results,
         };
         let text = serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(format!("JSON: {e}")))?;

@@ -17,6 +17,8 @@ pub struct BenchResult {
     pub dims: Vec<usize>,
     /// Human-readable description.
     pub label: String,
+    /// A short name (plots).
+    pub short: String,
     /// The figures, or `None` when the case failed.
     #[serde(flatten)]
     pub figures: Option<Figures>,
@@ -63,6 +65,35 @@ pub struct Figures {
     pub fma_peak: &'static str,
     /// Median GB/s as a percentage of the measured read bandwidth.
     pub pct_bw_peak: f64,
+    /// Joules per run of the op (the records' sum; nothing between ops).
+    pub energy_j: f64,
+    /// Where `energy_j` came from: `measured`, `attributed` or `modelled` (the weakest part).
+    pub energy_label: &'static str,
+    /// Picojoules per FLOP (`None` for ops without FLOPs).
+    pub pj_per_flop: Option<f64>,
+    /// GFLOP per joule, i.e. GFLOP/s per W (`None` for ops without FLOPs).
+    pub gflops_per_w: Option<f64>,
+    /// Average power over the op at the median time, W.
+    pub watts: f64,
+    /// Runs in each meter window (0: no meter, modelled from the timed runs).
+    pub energy_runs_per_window: usize,
+    /// Meter windows measured.
+    pub energy_windows: usize,
+    /// Meters whose windows were split over the ops.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub energy_meters: Vec<String>,
+    /// Why a window gave no measurement.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub energy_notes: Vec<String>,
+}
+
+/// `meas`, `attr` or `model`: the energy label for the table.
+pub fn short_label(label: &str) -> &'static str {
+    match label {
+        "measured" => "meas",
+        "attributed" => "attr",
+        _ => "model",
+    }
 }
 
 impl BenchResult {
@@ -76,6 +107,8 @@ impl BenchResult {
             Some(p) if case.op == "matmul" && case.dtype == edgehal::DType::F16 => ("f16", p),
             _ => ("f32", peaks.f32_gflops),
         };
+        let e = &m.energy;
+        let per_flop = |v: f64| (m.cost.flops > 0).then_some(v);
         let figures = Figures {
             bound: if m.memory_bound { "memory" } else { "compute" },
             intensity: m.cost.flops as f64 / bytes.max(1) as f64,
@@ -94,6 +127,15 @@ impl BenchResult {
             pct_fma_peak: pct(gflops, fma_gflops),
             fma_peak,
             pct_bw_peak: pct(gbps, peaks.read_gbps),
+            energy_j: e.joules,
+            energy_label: e.label.name(),
+            pj_per_flop: per_flop(e.joules * 1e12 / m.cost.flops.max(1) as f64),
+            gflops_per_w: per_flop(if e.joules > 0.0 { m.cost.flops as f64 / e.joules / 1e9 } else { 0.0 }),
+            watts: e.joules / (median * 1e-9),
+            energy_runs_per_window: e.runs_per_window,
+            energy_windows: e.windows,
+            energy_meters: e.meters.clone(),
+            energy_notes: e.notes.clone(),
         };
         BenchResult { figures: Some(figures), error: None, ..Self::head(case) }
     }
@@ -109,6 +151,7 @@ impl BenchResult {
             dtype: case.dtype.name().into(),
             dims: case.dims.clone(),
             label: case.label(),
+            short: case.short_name(),
             figures: None,
             error: None,
         }
@@ -128,6 +171,8 @@ pub struct BenchReport<'a> {
     pub probes: &'a [Peaks],
     /// What was run: a preset name or `custom`.
     pub preset: &'a str,
+    /// The energy meters found (names); empty: every energy figure is modelled.
+    pub energy_meters: &'a [String],
     /// One entry per case.
     pub results: &'a [BenchResult],
 }
@@ -136,14 +181,26 @@ pub struct BenchReport<'a> {
 pub fn table(results: &[BenchResult]) -> String {
     let width = results.iter().map(|r| r.label.len()).max().unwrap_or(4).max(4);
     let mut out = format!(
-        "{:<width$}  {:>7} {:>6} {:>9} {:>10} {:>10} {:>9} {:>8} {:>6} {:>6}\n",
-        "case", "bound", "copies", "data MiB", "median ms", "best ms", "GFLOP/s", "GB/s", "%FMA", "%BW"
+        "{:<width$}  {:>7} {:>6} {:>9} {:>10} {:>10} {:>9} {:>8} {:>6} {:>6} {:>9} {:>7} {:>6}\n",
+        "case",
+        "bound",
+        "copies",
+        "data MiB",
+        "median ms",
+        "best ms",
+        "GFLOP/s",
+        "GB/s",
+        "%FMA",
+        "%BW",
+        "J/op",
+        "pJ/FLOP",
+        "energy"
     );
     for r in results {
         match (&r.figures, &r.error) {
             (Some(f), _) => {
                 out += &format!(
-                    "{:<width$}  {:>7} {:>6} {:>9.1} {:>10.3} {:>10.3} {:>9.1} {:>8.1} {:>5.1}% {:>5.1}%\n",
+                    "{:<width$}  {:>7} {:>6} {:>9.1} {:>10.3} {:>10.3} {:>9.1} {:>8.1} {:>5.1}% {:>5.1}% {:>9.2e} {:>7} {:>6}\n",
                     r.label,
                     f.bound,
                     f.copies,
@@ -153,7 +210,10 @@ pub fn table(results: &[BenchResult]) -> String {
                     f.gflops,
                     f.gbps,
                     f.pct_fma_peak,
-                    f.pct_bw_peak
+                    f.pct_bw_peak,
+                    f.energy_j,
+                    f.pj_per_flop.map_or_else(|| "-".into(), |p| format!("{p:.1}")),
+                    short_label(f.energy_label)
                 );
             }
             (None, e) => out += &format!("{:<width$}  FAILED: {}\n", r.label, e.as_deref().unwrap_or("unknown")),
