@@ -2,7 +2,10 @@
 //! the attribution of a run's energy to its ops — every figure labelled by where it came from.
 //!
 //! * [`EnergyMeter`]: a cumulative-energy counter (wraparound unfolded) with its resolution,
-//!   update period, wrap range and [`Scope`]. [`rapl`] reads Linux powercap.
+//!   update period, wrap range and [`Scope`]. [`rapl`] reads Linux powercap, [`nvml`] NVIDIA
+//!   GPUs' total-energy counter, [`odpm`] Android's on-device power monitor rails, [`hwmon`]
+//!   Jetson's INA3221 rails and [`battery`] the battery; the last two report power, which a
+//!   [`sampler`] thread integrates into joules.
 //! * [`EnergyModel`]: pJ per FLOP by compute class, pJ per byte moved from memory, static power,
 //!   per device kind ([`model`] cites the sources).
 //! * [`attribute`](attribution::attribute): splits a measured window over the ops that ran in it
@@ -13,9 +16,14 @@
 //! window), [`EnergyLabel::Modelled`] (no meter). A sum takes the weakest label of its parts.
 
 pub mod attribution;
+pub mod battery;
 mod counter;
+pub mod hwmon;
 pub mod model;
+pub mod nvml;
+pub mod odpm;
 pub mod rapl;
+pub mod sampler;
 
 pub use attribution::{Attribution, EnergyWindow, OpEnergy, OpWork, attribute, disjoint_windows};
 pub use counter::WrappingCounter;
@@ -115,14 +123,19 @@ pub struct MeterProbe {
 pub fn discover() -> (Vec<Box<dyn EnergyMeter>>, Vec<MeterProbe>) {
     let mut meters: Vec<Box<dyn EnergyMeter>> = Vec::new();
     let mut probes = Vec::new();
-    let (rapl_meters, rapl_probes) = rapl::discover(&rapl::root_from_env());
-    meters.extend(rapl_meters.into_iter().map(|m| Box::new(m) as Box<dyn EnergyMeter>));
-    probes.extend(rapl_probes);
-    probes.push(MeterProbe {
-        name: "nvml".into(),
-        available: false,
-        detail: "not built yet (NVIDIA NVML total-energy meter: issue 10, next step)".into(),
-    });
+    fn add<M: EnergyMeter + 'static>(
+        (found, found_probes): (Vec<M>, Vec<MeterProbe>),
+        meters: &mut Vec<Box<dyn EnergyMeter>>,
+        probes: &mut Vec<MeterProbe>,
+    ) {
+        meters.extend(found.into_iter().map(|m| Box::new(m) as Box<dyn EnergyMeter>));
+        probes.extend(found_probes);
+    }
+    add(rapl::discover(&rapl::root_from_env()), &mut meters, &mut probes);
+    add(nvml::discover(&nvml::lib_from_env()), &mut meters, &mut probes);
+    add(odpm::discover(&odpm::root_from_env()), &mut meters, &mut probes);
+    add(hwmon::discover(&hwmon::root_from_env()), &mut meters, &mut probes);
+    add(battery::discover(&battery::root_from_env()), &mut meters, &mut probes);
     (meters, probes)
 }
 
