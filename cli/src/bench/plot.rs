@@ -91,7 +91,7 @@ fn text_style(size: u32, h: HPos, v: VPos, color: &RGBColor) -> TextStyle<'stati
 
 /// Label offsets that alternate above and below a marker, so neighbours overlap less.
 fn label_at(i: usize, (x, y): (f64, f64), step: f64) -> ((f64, f64), VPos) {
-    if i % 2 == 0 { ((x * 1.08, y * step), VPos::Bottom) } else { ((x * 1.08, y / step), VPos::Top) }
+    if i.is_multiple_of(2) { ((x * 1.08, y * step), VPos::Bottom) } else { ((x * 1.08, y / step), VPos::Top) }
 }
 
 fn roofline(area: &Area, pts: &[Point], peaks: &Peaks, title: &str) -> DrawResult {

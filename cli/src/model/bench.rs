@@ -1,9 +1,18 @@
 //! `edgehal bench --model M.gguf`: prefill and decode tokens/s of a real model, with the bytes of
-//! weights each decoded token reads against the device's measured read peak.
+//! weights each decoded token reads against the device's measured read peak, and the energy per
+//! prefill and decode token.
+//!
+//! Energy comes from profiled runs made after the timed ones, by a second copy of the model (the
+//! timed copy is dropped first) built with `LlamaOptions::profile`, so profiling does not touch
+//! the timing: the sum of each run's op records, as in `edgehal bench`. A `LlamaModel` keeps its
+//! sessions to itself, so no meter can be attached to them yet: the figures are labelled by their
+//! records (modelled wherever no meter is attached).
 
 use super::{LoadedModel, ModelArgs};
 use crate::error::{CliError, Result, write_file};
 use crate::progress;
+use edgehal::energy::EnergyLabel;
+use edgehal::models::llama::{LlamaModel, LlamaOptions};
 use edgehal::models::sampling::argmax;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -67,6 +76,25 @@ pub struct ModelBenchReport {
     pub read_peak_gbps: f64,
     /// `decode_read_gbps / read_peak_gbps`, percent.
     pub decode_percent_of_read_peak: f64,
+    /// Joules per prompt token of one prefill of the prompt (ops only).
+    pub prefill_j_per_token: f64,
+    /// Mean joules per decoded token (ops only).
+    pub decode_j_per_token: f64,
+    /// Decode steps the energy is the mean of.
+    pub energy_decode_steps: usize,
+    /// The weakest label of every record summed: `measured`, `attributed` or `modelled`.
+    pub energy_label: &'static str,
+}
+
+/// Most decode steps profiled for the energy figure.
+const ENERGY_DECODE_STEPS: usize = 16;
+
+/// Energy per token of prefill and decode.
+struct TokenEnergy {
+    prefill_j_per_token: f64,
+    decode_j_per_token: f64,
+    decode_steps: usize,
+    label: EnergyLabel,
 }
 
 /// Runs the model benchmark.
@@ -127,18 +155,21 @@ pub fn run(args: &ModelBenchArgs) -> Result<ExitCode> {
     let kv = (mean_position * kv_per_position as f64) as u64;
     let decode_tps = args.gen_tokens as f64 / decode_s;
     let read_gbps = (weights + kv) as f64 * decode_tps / 1e9;
-    let kv_cache_bytes = config.kv_cache_bytes(loaded.model.n_ctx());
+    let n_ctx = loaded.model.n_ctx();
+    let kv_cache_bytes = config.kv_cache_bytes(n_ctx);
     let file_bytes = loaded.file_bytes();
+    let (peak_rss, load_time, compile_time) = (loaded.peak_rss_after_load, loaded.load_time, loaded.compile_time);
+    let energy = energy_per_token(args, loaded, &prompt)?;
     let report = ModelBenchReport {
         model: LoadedModel::name(&args.model.model),
         backend: args.model.backend.clone(),
         file_bytes,
         kv_cache_bytes,
-        n_ctx: loaded.model.n_ctx(),
-        peak_rss_after_load: loaded.peak_rss_after_load,
-        peak_rss_ratio: loaded.peak_rss_after_load.map(|p| p as f64 / (file_bytes + kv_cache_bytes) as f64),
-        load_ms: loaded.load_time.as_secs_f64() * 1e3,
-        compile_ms: loaded.compile_time.as_secs_f64() * 1e3,
+        n_ctx,
+        peak_rss_after_load: peak_rss,
+        peak_rss_ratio: peak_rss.map(|p| p as f64 / (file_bytes + kv_cache_bytes) as f64),
+        load_ms: load_time.as_secs_f64() * 1e3,
+        compile_ms: compile_time.as_secs_f64() * 1e3,
         time_to_first_token_ms: ttft * 1e3,
         prompt_tokens: args.prompt_tokens,
         prefill_tokens_per_s: args.prompt_tokens as f64 / best,
@@ -149,6 +180,10 @@ pub fn run(args: &ModelBenchArgs) -> Result<ExitCode> {
         decode_read_gbps: read_gbps,
         read_peak_gbps: peaks.read_gbps,
         decode_percent_of_read_peak: 100.0 * read_gbps / peaks.read_gbps,
+        prefill_j_per_token: energy.prefill_j_per_token,
+        decode_j_per_token: energy.decode_j_per_token,
+        energy_decode_steps: energy.decode_steps,
+        energy_label: energy.label.name(),
     };
     print!("{}", table(&report));
     if let Some(path) = &args.json {
@@ -156,6 +191,55 @@ pub fn run(args: &ModelBenchArgs) -> Result<ExitCode> {
         write_file(path, text + "\n")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Drops the timed model, builds a profiled copy from the same file and runs one prefill of
+/// `prompt` and up to [`ENERGY_DECODE_STEPS`] decode steps, summing each run's op records.
+fn energy_per_token(args: &ModelBenchArgs, loaded: LoadedModel, prompt: &[u32]) -> Result<TokenEnergy> {
+    let spinner = progress::spinner("energy: profiled prefill and decode");
+    let LoadedModel { file, model, .. } = loaded;
+    let n_ctx = model.n_ctx();
+    drop(model);
+    let setup = &args.model.setup;
+    let backends = super::objective::backends(&args.model.backend)?;
+    let policy = super::objective::policy(setup.objective, &backends)?;
+    let options = LlamaOptions { n_ctx: Some(n_ctx), prefill_chunk: setup.chunk, policy, profile: true };
+    let mut model = LlamaModel::load(&file, backends, options)?;
+    model.warm_up()?;
+    let mut labels = Vec::new();
+    let mut run = |model: &mut LlamaModel, tokens: &[u32]| -> Result<(f64, u32)> {
+        let next = argmax(&model.forward_last(tokens)?);
+        let p = model.last_profile().ok_or_else(|| CliError::Usage("a profiled run left no profile".into()))?;
+        labels.extend(p.records.iter().map(|r| r.energy.label));
+        Ok((p.records.iter().map(|r| r.energy.joules).sum(), next))
+    };
+    // The prompt in the runs LlamaModel makes of it (one per chunk; a tail under a quarter of a
+    // chunk, or one past the context, as decode steps), so that every run's profile is read.
+    let chunk = setup.chunk.clamp(1, n_ctx);
+    let (mut prefill_j, mut token, mut rest) = (0.0, 0, prompt);
+    while !rest.is_empty() {
+        let take = rest.len().min(chunk);
+        let as_chunk = chunk > 1 && model.position() + chunk <= n_ctx && (take == chunk || take * 4 >= chunk);
+        let piece = if as_chunk { take } else { 1 };
+        let (j, next) = run(&mut model, &rest[..piece])?;
+        prefill_j += j;
+        token = next;
+        rest = &rest[piece..];
+    }
+    let steps = args.gen_tokens.min(ENERGY_DECODE_STEPS).min(n_ctx - model.position());
+    let mut decode_j = 0.0;
+    for _ in 0..steps {
+        let (j, next) = run(&mut model, &[token])?;
+        decode_j += j;
+        token = next;
+    }
+    spinner.finish_and_clear();
+    Ok(TokenEnergy {
+        prefill_j_per_token: prefill_j / prompt.len().max(1) as f64,
+        decode_j_per_token: decode_j / steps.max(1) as f64,
+        decode_steps: steps,
+        label: EnergyLabel::weakest(labels),
+    })
 }
 
 fn table(r: &ModelBenchReport) -> String {
@@ -169,7 +253,8 @@ fn table(r: &ModelBenchReport) -> String {
          load {:.0} ms, compile {:.0} ms, peak RSS after load {rss}\n\
          prefill  {:>4} tokens: {:>8.1} tokens/s (best of runs); time to first token {:.0} ms (first, cold run)\n\
          decode   {:>4} tokens: {:>8.1} tokens/s; {:.1} MiB weights + {:.2} MiB KV read per token = {:.1} GB/s, \
-         {:.0} % of the {:.1} GB/s read peak\n",
+         {:.0} % of the {:.1} GB/s read peak\n\
+         energy   prefill {:.3} mJ/token, decode {:.3} mJ/token ({}; ops only, mean of {} decode steps)\n",
         r.model,
         r.backend,
         mib(r.file_bytes),
@@ -187,5 +272,9 @@ fn table(r: &ModelBenchReport) -> String {
         r.decode_read_gbps,
         r.decode_percent_of_read_peak,
         r.read_peak_gbps,
+        r.prefill_j_per_token * 1e3,
+        r.decode_j_per_token * 1e3,
+        r.energy_label,
+        r.energy_decode_steps,
     )
 }
