@@ -136,6 +136,9 @@ pub enum Error {
         /// What is wrong, with the path and the value read.
         why: String,
     },
+    /// Meter windows that cannot determine an energy model: too few, or no energy counted.
+    #[error("energy model fit: {0}")]
+    EnergyFit(String),
     /// A kernel refused its arguments.
     #[error("kernel: {0}")]
     Kernel(#[from] KernelError),

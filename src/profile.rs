@@ -68,6 +68,11 @@ pub struct Profile {
     /// Runs the meter windows spanned (the graph repeated in one window); the energies of the
     /// records are per run.
     pub energy_window_runs: usize,
+    /// Where each of `energy_windows` lies on this profile's clock, `(start, end)` in ns; empty:
+    /// every window spans the whole run (`0..total_ns`; a window over repeated runs is drawn
+    /// over the one run the records show). Set by [`Profile::concat`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub energy_window_spans_ns: Vec<(u64, u64)>,
     /// What the energy attribution needs of each record.
     #[serde(skip)]
     pub(crate) work: Vec<crate::energy::OpWork>,
@@ -86,15 +91,76 @@ impl Profile {
         (j, EnergyLabel::weakest(self.records.iter().map(|r| r.energy.label)))
     }
 
+    /// Runs laid end to end as one profile: each part's records start after the previous parts'
+    /// `total_ns`, totals and between-ops joules add up, transfers, windows and attribution work
+    /// are concatenated, meters and notes deduplicated. `energy_window_runs` is the largest of
+    /// the parts' (they share it when each part is one run of a model, a prefill chunk or a
+    /// decode step). An empty list gives an empty profile.
+    pub fn concat(parts: Vec<Profile>) -> Profile {
+        let mut out = Profile::default();
+        for p in parts {
+            let offset = out.total_ns;
+            out.records.extend(p.records.iter().cloned().map(|r| OpRecord { start_ns: r.start_ns + offset, ..r }));
+            out.energy_window_spans_ns.extend((0..p.energy_windows.len()).map(|i| {
+                let (start, end) = p.window_span_ns(i);
+                (start + offset, end + offset)
+            }));
+            out.transfers.extend(p.transfers);
+            out.total_ns += p.total_ns;
+            out.energy_windows.extend(p.energy_windows);
+            for m in p.meters_used {
+                if !out.meters_used.contains(&m) {
+                    out.meters_used.push(m);
+                }
+            }
+            out.energy_between_ops_j += p.energy_between_ops_j;
+            for n in p.energy_notes {
+                if !out.energy_notes.contains(&n) {
+                    out.energy_notes.push(n);
+                }
+            }
+            out.energy_window_runs = out.energy_window_runs.max(p.energy_window_runs);
+            out.work.extend(p.work);
+        }
+        out
+    }
+
+    /// Where window `i` of `energy_windows` lies, `(start, end)` in ns.
+    fn window_span_ns(&self, i: usize) -> (u64, u64) {
+        self.energy_window_spans_ns.get(i).copied().unwrap_or((0, self.total_ns))
+    }
+
     /// The Chrome / Perfetto `traceEvents` JSON: one complete span per op (FLOPs, bytes and
     /// energy in `args`), a power counter track per backend (the op's average power while it
     /// runs, 0 between ops) and one per meter (its window's average power).
     pub fn to_chrome_trace(&self) -> Value {
-        let mut events: Vec<Value> = Vec::with_capacity(3 * self.records.len());
+        json!({ "traceEvents": self.trace_events(1, 0), "displayTimeUnit": "ns" })
+    }
+
+    /// One trace of several named profiles (the cases of a preset, a model's prefill and
+    /// decode) laid end to end, each a process of its own named by a `process_name` metadata
+    /// event, its events as [`Profile::to_chrome_trace`] makes them.
+    pub fn chrome_trace_of(parts: &[(&str, &Profile)]) -> Value {
+        let mut events = Vec::new();
+        let mut offset = 0;
+        for (i, (name, p)) in parts.iter().enumerate() {
+            let pid = i as u64 + 1;
+            events.push(json!({ "name": "process_name", "ph": "M", "pid": pid, "args": { "name": name } }));
+            events.push(json!({ "name": "process_sort_index", "ph": "M", "pid": pid, "args": { "sort_index": pid } }));
+            events.extend(p.trace_events(pid, offset));
+            offset += p.total_ns;
+        }
+        json!({ "traceEvents": events, "displayTimeUnit": "ns" })
+    }
+
+    /// The events of [`Profile::to_chrome_trace`] in process `pid`, `offset_ns` later.
+    fn trace_events(&self, pid: u64, offset_ns: u64) -> Vec<Value> {
+        let us = |ns: u64| (ns + offset_ns) as f64 / 1e3;
+        let mut events: Vec<Value> = Vec::with_capacity(3 * self.records.len() + 2 * self.energy_windows.len());
         for r in &self.records {
-            let (ts, end) = (r.start_ns as f64 / 1e3, (r.start_ns + r.duration_ns) as f64 / 1e3);
+            let (ts, end) = (us(r.start_ns), us(r.start_ns + r.duration_ns));
             events.push(json!({
-                "name": r.node, "cat": r.op, "ph": "X", "pid": 1, "tid": r.backend, "ts": ts,
+                "name": r.node, "cat": r.op, "ph": "X", "pid": pid, "tid": r.backend, "ts": ts,
                 "dur": r.duration_ns as f64 / 1e3,
                 "args": {
                     "op": r.op, "backend": r.backend, "clock": r.clock, "flops": r.cost.flops,
@@ -105,17 +171,17 @@ impl Profile {
                 }
             }));
             let track = format!("power {} (W, {:?})", r.backend, r.energy.label).to_lowercase();
-            events.push(json!({ "name": track, "ph": "C", "pid": 1, "ts": ts, "args": { "W": r.watts() } }));
-            events.push(json!({ "name": track, "ph": "C", "pid": 1, "ts": end, "args": { "W": 0.0 } }));
+            events.push(json!({ "name": track, "ph": "C", "pid": pid, "ts": ts, "args": { "W": r.watts() } }));
+            events.push(json!({ "name": track, "ph": "C", "pid": pid, "ts": end, "args": { "W": 0.0 } }));
         }
-        for w in &self.energy_windows {
+        for (i, w) in self.energy_windows.iter().enumerate() {
             let track = format!("meter {} (W, {:?})", w.meter.name, w.meter.scope).to_lowercase();
             let watts = w.joules / w.seconds.max(f64::MIN_POSITIVE);
-            events.push(json!({ "name": track, "ph": "C", "pid": 1, "ts": 0.0, "args": { "W": watts } }));
-            let end = w.seconds * 1e6;
-            events.push(json!({ "name": track, "ph": "C", "pid": 1, "ts": end, "args": { "W": 0.0 } }));
+            let (start, end) = self.window_span_ns(i);
+            events.push(json!({ "name": track, "ph": "C", "pid": pid, "ts": us(start), "args": { "W": watts } }));
+            events.push(json!({ "name": track, "ph": "C", "pid": pid, "ts": us(end), "args": { "W": 0.0 } }));
         }
-        json!({ "traceEvents": events, "displayTimeUnit": "ns" })
+        events
     }
 
     /// A text table: per op kind, calls, total time, share, achieved rates, energy with its
@@ -194,4 +260,101 @@ struct OpGroup {
     bytes: u64,
     joules: f64,
     label: EnergyLabel,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DeviceKind;
+    use crate::energy::{ComputeClass, EnergyModel, MeterInfo, OpWork, Scope};
+
+    /// A one-op run of `ns` with one meter window and a note.
+    fn run(node: &str, ns: u64, joules: f64, note: &str) -> Profile {
+        let meter = MeterInfo {
+            name: "rapl:package-0".into(),
+            scope: Scope::Package,
+            covers: vec![DeviceKind::Cpu],
+            source: "test".into(),
+            resolution_j: 1e-6,
+            update_period_s: 1e-3,
+            wrap_range_j: None,
+        };
+        let model = EnergyModel::for_kind(DeviceKind::Cpu);
+        let cost = OpCost { flops: 1000, bytes_read: 100, bytes_written: 10 };
+        let work =
+            OpWork { kind: DeviceKind::Cpu, model, class: ComputeClass::F32, flops: 1000, bytes: 110, seconds: 1e-6 };
+        Profile {
+            records: vec![OpRecord {
+                node: node.into(),
+                op: "matmul".into(),
+                backend: "cpu".into(),
+                start_ns: 10,
+                duration_ns: ns - 20,
+                clock: "host",
+                cost,
+                device_cycles: None,
+                energy: OpEnergy {
+                    joules,
+                    label: EnergyLabel::Attributed,
+                    scopes: vec![Scope::Package],
+                    modelled_joules: 0.0,
+                },
+            }],
+            transfers: vec![(node.into(), 8, 1)],
+            total_ns: ns,
+            energy_windows: vec![EnergyWindow { meter, joules: 2.0 * joules, seconds: ns as f64 * 1e-9 }],
+            meters_used: vec!["rapl:package-0".into()],
+            energy_between_ops_j: 0.5 * joules,
+            energy_notes: vec![note.into()],
+            energy_window_runs: 1,
+            energy_window_spans_ns: Vec::new(),
+            work: vec![work],
+        }
+    }
+
+    #[test]
+    fn concat_lays_runs_end_to_end() {
+        let p = Profile::concat(vec![
+            run("a", 1000, 1.0, "same"),
+            run("b", 3000, 2.0, "same"),
+            run("c", 500, 4.0, "other"),
+        ]);
+        let starts: Vec<u64> = p.records.iter().map(|r| r.start_ns).collect();
+        assert_eq!(starts, [10, 1010, 4010]);
+        assert_eq!(p.total_ns, 4500);
+        assert_eq!(p.transfers.len(), 3);
+        assert_eq!(p.work.len(), 3);
+        assert_eq!(p.energy_windows.len(), 3);
+        assert_eq!(p.energy_window_spans_ns, [(0, 1000), (1000, 4000), (4000, 4500)]);
+        assert_eq!(p.meters_used, ["rapl:package-0"]);
+        assert_eq!(p.energy_notes, ["same", "other"]);
+        assert_eq!(p.energy_window_runs, 1);
+        assert_eq!(p.energy_between_ops_j, 3.5);
+        assert_eq!(p.energy_total(), (10.5, EnergyLabel::Attributed));
+        // A concatenation of concatenations keeps the windows where they were.
+        let twice = Profile::concat(vec![p.clone(), p]);
+        assert_eq!(twice.energy_window_spans_ns[4], (5500, 8500));
+        assert!(Profile::concat(Vec::new()).records.is_empty());
+    }
+
+    #[test]
+    fn named_parts_are_processes_laid_end_to_end() {
+        let (a, b) = (run("a", 1000, 1.0, "n"), run("b", 2000, 1.0, "n"));
+        let trace = Profile::chrome_trace_of(&[("prefill", &a), ("decode", &b)]);
+        let events = trace["traceEvents"].as_array().unwrap();
+        let names: Vec<(&Value, &Value)> =
+            events.iter().filter(|e| e["name"] == "process_name").map(|e| (&e["pid"], &e["args"]["name"])).collect();
+        assert_eq!(names, [(&json!(1), &json!("prefill")), (&json!(2), &json!("decode"))]);
+        let span = |node: &str| events.iter().find(|e| e["ph"] == "X" && e["name"] == node).unwrap();
+        assert_eq!((&span("a")["pid"], span("a")["ts"].as_f64()), (&json!(1), Some(0.01)));
+        assert_eq!((&span("b")["pid"], span("b")["ts"].as_f64()), (&json!(2), Some(1.01)));
+        let meter: Vec<f64> = events
+            .iter()
+            .filter(|e| e["pid"] == 2 && e["name"].as_str().is_some_and(|n| n.starts_with("meter ")))
+            .map(|e| e["ts"].as_f64().unwrap())
+            .collect();
+        assert_eq!(meter, [1.0, 3.0]);
+        // A single profile's trace is unchanged: its first event is the first op.
+        assert_eq!(a.to_chrome_trace()["traceEvents"][0]["ph"], "X");
+    }
 }

@@ -3,14 +3,17 @@
 
 mod backends;
 mod bench;
+mod calibrate;
 mod conform;
 mod devices;
+mod energy_model;
 mod error;
 mod inputs;
 mod machine;
 mod model;
 mod npy;
 mod op;
+mod profile;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -34,8 +37,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run one op on .npy / raw GGUF-block inputs and write the result.
     Op(op::OpArgs),
+    /// Profile bench cases or a model's prefill and decode: per-op table with energy, trace.
+    Profile(profile::ProfileArgs),
     /// Generate text with a GGUF model (Llama family), streaming tokens, then tokens/s.
     Run(model::run::RunArgs),
+    /// Fit a backend's energy model to this machine's energy meter (RAPL, ...).
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,7 +53,9 @@ fn main() -> ExitCode {
         Command::Conform(a) => conform::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Op(a) => op::run(a),
+        Command::Profile(a) => profile::run(a),
         Command::Run(a) => model::run::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
     };
     match result {
         Ok(code) => code,

@@ -4,13 +4,12 @@
 
 mod common;
 
+use common::fake_rapl::FakeRapl;
 use common::temp_dir;
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Tiny matmuls (three cases): seconds even in a debug build.
@@ -117,47 +116,12 @@ fn plot_and_modelled_energy_without_a_meter() {
     assert!(svg.texts.iter().any(|t| t.starts_with("energy per op: MODELLED")), "{:?}", svg.texts);
 }
 
-/// A fake powercap tree: a package and its DRAM.
-fn fake_tree(dir: &Path) -> PathBuf {
-    let root = dir.join("powercap");
-    for (zone, name) in [("intel-rapl:0", "package-0"), ("intel-rapl:0:0", "dram")] {
-        let zone = root.join(zone);
-        fs::create_dir_all(&zone).unwrap();
-        fs::write(zone.join("name"), format!("{name}\n")).unwrap();
-        fs::write(zone.join("energy_uj"), "1000\n").unwrap();
-        fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
-    }
-    root
-}
-
-/// Writes `uj` atomically (temporary file, then rename), so a reader never sees half a number.
-fn set_energy(root: &Path, zone: &str, uj: u64) {
-    let tmp = root.join(format!("{zone}.tmp"));
-    fs::write(&tmp, format!("{uj}\n")).unwrap();
-    fs::rename(&tmp, root.join(zone).join("energy_uj")).unwrap();
-}
-
 #[test]
 fn a_fake_rapl_tree_gives_measured_energy() {
     let dir = temp_dir("bench_plot_rapl");
-    let root = fake_tree(&dir);
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (root, stop) = (root.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut uj = 1000;
-            while !stop.load(Ordering::Relaxed) {
-                uj += 50; // 50 µJ per 100 µs: 0.5 W
-                for zone in ["intel-rapl:0", "intel-rapl:0:0"] {
-                    set_energy(&root, zone, uj);
-                }
-                std::thread::sleep(Duration::from_micros(100));
-            }
-        })
-    };
-    let (v, text) = bench(&dir, &root);
-    stop.store(true, Ordering::Relaxed);
-    writer.join().unwrap();
+    let rapl = FakeRapl::start(&dir, 0.5);
+    let (v, text) = bench(&dir, &rapl.root);
+    drop(rapl);
     let svg = parse_svg(&text);
     let results = check_common(&v, &svg);
     let meters: Vec<&str> = v["energy_meters"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();

@@ -46,10 +46,20 @@ fn bench_model_writes_its_figures() {
     let stdout = ok(&[&args[..], &["--json", &json_s]].concat());
     assert!(stdout.contains("% of the") && stdout.contains("tokens/s"), "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    for key in ["prefill_tokens_per_s", "decode_tokens_per_s", "decode_percent_of_read_peak", "weight_bytes_per_token"]
-    {
+    for key in [
+        "prefill_tokens_per_s",
+        "decode_tokens_per_s",
+        "decode_percent_of_read_peak",
+        "weight_bytes_per_token",
+        "prefill_j_per_token",
+        "decode_j_per_token",
+    ] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
     }
+    // No meter here: J/token is labelled modelled, the mean of every decode step asked for.
+    assert_eq!(v["energy_label"], "modelled", "{v}");
+    assert_eq!(v["energy_decode_steps"], 4, "{v}");
+    assert!(stdout.contains("mJ/token"), "{stdout}");
     let too_long = ["bench", "--model", &model, "--prompt-tokens", "60", "--gen-tokens", "10", "--ctx", "64"];
     let err = fails(&too_long);
     assert!(err.contains("exceed the context"), "{err}");

@@ -7,7 +7,7 @@
 //!   Jetson's INA3221 rails and [`battery`] the battery; the last two report power, which a
 //!   [`sampler`] thread integrates into joules.
 //! * [`EnergyModel`]: pJ per FLOP by compute class, pJ per byte moved from memory, static power,
-//!   per device kind ([`model`] cites the sources).
+//!   per device kind ([`model`] cites the sources); [`fit`](fit::fit) fits it to meter windows.
 //! * [`attribute`](attribution::attribute): splits a measured window over the ops that ran in it
 //!   (by time × modelled power), or models each op when no meter covers it.
 //!
@@ -18,6 +18,7 @@
 pub mod attribution;
 pub mod battery;
 mod counter;
+pub mod fit;
 pub mod hwmon;
 pub mod model;
 pub mod nvml;
@@ -27,6 +28,7 @@ pub mod sampler;
 
 pub use attribution::{Attribution, EnergyWindow, OpEnergy, OpWork, attribute, disjoint_windows};
 pub use counter::WrappingCounter;
+pub use fit::{Fit, FitSample, fit};
 pub use model::{ComputeClass, EnergyModel};
 
 use serde::Serialize;

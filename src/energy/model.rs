@@ -23,7 +23,7 @@
 //! [`Modelled`](super::EnergyLabel::Modelled).
 
 use crate::DeviceKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The clock that turns an NPU's per-op cycle counts into device time (see the module docs).
 pub const NPU_CLOCK_HZ: f64 = 1.0e9;
@@ -41,7 +41,8 @@ pub enum ComputeClass {
 }
 
 /// Energy per operation and per byte, and static power, for one device.
-#[derive(Copy, Clone, Debug, PartialEq, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EnergyModel {
     /// pJ per f32 FLOP.
     pub pj_per_flop_f32: f64,

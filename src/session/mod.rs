@@ -253,6 +253,11 @@ impl Session {
         self.meters = meters;
     }
 
+    /// Takes the attached meters back (to move them to another session); none stay attached.
+    pub fn detach_meters(&mut self) -> Vec<Box<dyn EnergyMeter>> {
+        std::mem::take(&mut self.meters)
+    }
+
     /// Replaces the energy model of the backend called `backend` (e.g. one fitted to a meter).
     pub fn set_energy_model(&mut self, backend: &str, model: EnergyModel) -> Result<()> {
         let i = self.backends.iter().position(|b| b.name() == backend).ok_or_else(|| Error::Unknown {

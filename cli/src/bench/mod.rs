@@ -13,9 +13,10 @@ use crate::error::{CliError, Result, write_file};
 use crate::inputs::parse_dims;
 use crate::machine::Machine;
 use crate::progress;
-use case::BenchCase;
+pub(crate) use case::BenchCase;
 use edgehal::{Backend, DType, Peaks};
 use report::{BenchReport, BenchResult};
+pub(crate) use runner::energy::runs_for;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -48,6 +49,10 @@ pub struct BenchArgs {
     /// Draw the roofline and the energy per op as SVG to this file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Price modelled energy with this fitted model (default: the one `edgehal calibrate` cached
+    /// for the backend, if any; else the device kind's defaults).
+    #[arg(long, value_name = "FILE.json")]
+    pub energy_model: Option<PathBuf>,
     /// List the cases that would run, and exit.
     #[arg(long)]
     pub list: bool,
@@ -90,18 +95,26 @@ fn bench_help() -> String {
 
 /// The cases the arguments select.
 fn select(args: &BenchArgs) -> Result<(String, Vec<BenchCase>)> {
-    let dtype = args
-        .dtype
-        .as_deref()
+    select_cases(args.preset.as_deref(), args.op.as_deref(), args.dtype.as_deref(), &args.shape)
+}
+
+/// The cases of `preset` (default: quick) that match the `op` and `dtype` filters, or `op` at
+/// each of `shapes`: the preset's name (`custom` for shapes) and the cases.
+pub(crate) fn select_cases(
+    preset: Option<&str>,
+    op: Option<&str>,
+    dtype: Option<&str>,
+    shapes: &[String],
+) -> Result<(String, Vec<BenchCase>)> {
+    let dtype = dtype
         .map(|d| DType::from_name(d).ok_or_else(|| CliError::unknown("dtype", d, DType::ALL.iter().map(|d| d.name()))))
         .transpose()?;
-    if !args.shape.is_empty() {
-        if args.preset.is_some() {
+    if !shapes.is_empty() {
+        if preset.is_some() {
             return Err(CliError::Usage("give either --preset or --shape, not both".into()));
         }
-        let op = args.op.as_deref().ok_or_else(|| CliError::Usage("--shape needs --op".into()))?;
-        let cases = args
-            .shape
+        let op = op.ok_or_else(|| CliError::Usage("--shape needs --op".into()))?;
+        let cases = shapes
             .iter()
             .map(|s| {
                 let dims = parse_dims(s)
@@ -111,14 +124,14 @@ fn select(args: &BenchArgs) -> Result<(String, Vec<BenchCase>)> {
             .collect::<Result<Vec<_>>>()?;
         return Ok(("custom".into(), cases));
     }
-    let preset = args.preset.as_deref().unwrap_or(presets::DEFAULT);
+    let preset = preset.unwrap_or(presets::DEFAULT);
     let all = presets::cases(preset)?;
-    if let Some(op) = &args.op {
+    if let Some(op) = op {
         case::check_op(op)?;
     }
     let cases: Vec<BenchCase> = all
         .into_iter()
-        .filter(|c| args.op.as_deref().is_none_or(|op| c.op == op))
+        .filter(|c| op.is_none_or(|op| c.op == op))
         .filter(|c| dtype.is_none_or(|d| c.dtype == d))
         .collect();
     if cases.is_empty() {
@@ -161,6 +174,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let backend = backends::create(&args.backend)?;
+    let fitted = crate::energy_model::load(&args.backend, args.energy_model.as_deref())?;
+    let energy_model = crate::energy_model::describe(&args.backend, &fitted);
     let machine = Machine::detect();
     let device = backend.device();
     let first = probe(&backend)?;
@@ -170,7 +185,14 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let mut measured = Vec::with_capacity(cases.len());
     for case in &cases {
         bar.set_message(case.label());
-        measured.push(runner::measure(case, &backend, &first, machine.llc_bytes, args.iters));
+        measured.push(runner::measure(
+            case,
+            &backend,
+            &first,
+            machine.llc_bytes,
+            args.iters,
+            fitted.as_ref().map(|f| f.0.model),
+        ));
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -208,6 +230,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     } else {
         println!("energy: meters {} (windows of >= 10 update periods after the timed runs)", meters.join(", "));
     }
+    println!("{energy_model}");
     if let Some(path) = &args.plot {
         plot::write(path, &results, &peaks, &format!("{} ({})", device.name, backend.name()))?;
     }
@@ -220,6 +243,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             probes: &[first, second],
             preset: &preset,
             energy_meters: &meters,
+            energy_model: &energy_model,
             results: &results,
         };
         let text = serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(format!("JSON: {e}")))?;

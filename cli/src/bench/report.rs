@@ -173,6 +173,8 @@ pub struct BenchReport<'a> {
     pub preset: &'a str,
     /// The energy meters found (names); empty: every energy figure is modelled.
     pub energy_meters: &'a [String],
+    /// Which energy model priced the modelled figures (fitted file or the defaults).
+    pub energy_model: &'a str,
     /// One entry per case.
     pub results: &'a [BenchResult],
 }

@@ -4,7 +4,7 @@
 
 use super::case::{BenchCase, Built};
 use crate::error::Result;
-use edgehal::energy::EnergyLabel;
+use edgehal::energy::{EnergyLabel, EnergyModel};
 use edgehal::{Backend, OpCost, Peaks, Policy, RunOptions, Session};
 use std::sync::Arc;
 use std::time::Instant;
@@ -79,6 +79,7 @@ pub fn measure(
     peaks: &Peaks,
     llc_bytes: u64,
     iters: Option<usize>,
+    energy_model: Option<EnergyModel>,
 ) -> Result<Measurement> {
     let first = case.build(0)?;
     let (cost, operand_bytes) = (first.cost, first.operand_bytes);
@@ -87,9 +88,9 @@ pub fn measure(
     let copies = if memory_bound { copies_for(operand_bytes, llc_bytes) } else { 1 };
 
     let mut sessions = Vec::with_capacity(copies);
-    sessions.push(session(first, backend)?);
+    sessions.push(session(first, backend, energy_model)?);
     for c in 1..copies {
-        sessions.push(session(case.build(c as u64)?, backend)?);
+        sessions.push(session(case.build(c as u64)?, backend, energy_model)?);
     }
     let opts = RunOptions { profile: true, ..RunOptions::default() };
     for s in &mut sessions {
@@ -137,8 +138,12 @@ fn copies_for(operand_bytes: u64, llc_bytes: u64) -> usize {
     (LLC_MULTIPLE * llc_bytes).div_ceil(operand_bytes.max(1)).clamp(1, MAX_COPIES as u64) as usize
 }
 
-fn session(built: Built, backend: &Arc<dyn Backend>) -> Result<Session> {
-    Ok(Session::new(built.graph, vec![backend.clone()], Policy::strict())?)
+fn session(built: Built, backend: &Arc<dyn Backend>, energy_model: Option<EnergyModel>) -> Result<Session> {
+    let mut s = Session::new(built.graph, vec![backend.clone()], Policy::strict())?;
+    if let Some(m) = energy_model {
+        s.set_energy_model(backend.name(), m)?;
+    }
+    Ok(s)
 }
 
 /// The median of `v` (0 when empty); sorts `v`.
@@ -172,7 +177,7 @@ fn timed_run(session: &mut Session, opts: &RunOptions) -> Result<TimedRun> {
 }
 
 /// Energy of a case: modelled from the timed runs' profiles, or measured in meter windows.
-mod energy {
+pub(super) mod energy {
     use super::EnergyFigure;
     use crate::error::Result;
     use edgehal::energy::{EnergyLabel, EnergyMeter};

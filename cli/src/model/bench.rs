@@ -11,6 +11,7 @@
 use super::{LoadedModel, ModelArgs};
 use crate::error::{CliError, Result, write_file};
 use crate::progress;
+use edgehal::Profile;
 use edgehal::energy::EnergyLabel;
 use edgehal::models::llama::{LlamaModel, LlamaOptions};
 use edgehal::models::sampling::argmax;
@@ -113,10 +114,7 @@ pub fn run(args: &ModelBenchArgs) -> Result<ExitCode> {
         )));
     }
     let config = loaded.model.config().clone();
-    // Ordinary-text ids (no control tokens): the kernels' cost does not depend on which.
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let upper = (config.n_vocab as u32).clamp(2, 40_000);
-    let prompt: Vec<u32> = (0..args.prompt_tokens).map(|_| rng.random_range(1..upper)).collect();
+    let prompt = random_prompt(config.n_vocab, args.prompt_tokens);
 
     let bar = progress::bar((args.repeats + 1) as u64);
     bar.set_message("prefill");
@@ -203,35 +201,22 @@ fn energy_per_token(args: &ModelBenchArgs, loaded: LoadedModel, prompt: &[u32]) 
     let setup = &args.model.setup;
     let backends = super::objective::backends(&args.model.backend)?;
     let policy = super::objective::policy(setup.objective, &backends)?;
-    let options = LlamaOptions { n_ctx: Some(n_ctx), prefill_chunk: setup.chunk, policy, profile: true };
+    let options =
+        LlamaOptions { n_ctx: Some(n_ctx), prefill_chunk: setup.chunk, policy, profile: true, ..Default::default() };
     let mut model = LlamaModel::load(&file, backends, options)?;
     model.warm_up()?;
-    let mut labels = Vec::new();
-    let mut run = |model: &mut LlamaModel, tokens: &[u32]| -> Result<(f64, u32)> {
-        let next = argmax(&model.forward_last(tokens)?);
-        let p = model.last_profile().ok_or_else(|| CliError::Usage("a profiled run left no profile".into()))?;
-        labels.extend(p.records.iter().map(|r| r.energy.label));
-        Ok((p.records.iter().map(|r| r.energy.joules).sum(), next))
-    };
-    // The prompt in the runs LlamaModel makes of it (one per chunk; a tail under a quarter of a
-    // chunk, or one past the context, as decode steps), so that every run's profile is read.
     let chunk = setup.chunk.clamp(1, n_ctx);
-    let (mut prefill_j, mut token, mut rest) = (0.0, 0, prompt);
-    while !rest.is_empty() {
-        let take = rest.len().min(chunk);
-        let as_chunk = chunk > 1 && model.position() + chunk <= n_ctx && (take == chunk || take * 4 >= chunk);
-        let piece = if as_chunk { take } else { 1 };
-        let (j, next) = run(&mut model, &rest[..piece])?;
-        prefill_j += j;
-        token = next;
-        rest = &rest[piece..];
-    }
+    let (mut labels, mut prefill_j, mut decode_j) = (Vec::new(), 0.0, 0.0);
+    let mut token = feed_profiled(&mut model, prompt, chunk, |p| {
+        labels.extend(p.records.iter().map(|r| r.energy.label));
+        prefill_j += p.records.iter().map(|r| r.energy.joules).sum::<f64>();
+    })?;
     let steps = args.gen_tokens.min(ENERGY_DECODE_STEPS).min(n_ctx - model.position());
-    let mut decode_j = 0.0;
     for _ in 0..steps {
-        let (j, next) = run(&mut model, &[token])?;
-        decode_j += j;
-        token = next;
+        token = feed_profiled(&mut model, &[token], chunk, |p| {
+            labels.extend(p.records.iter().map(|r| r.energy.label));
+            decode_j += p.records.iter().map(|r| r.energy.joules).sum::<f64>();
+        })?;
     }
     spinner.finish_and_clear();
     Ok(TokenEnergy {
@@ -240,6 +225,35 @@ fn energy_per_token(args: &ModelBenchArgs, loaded: LoadedModel, prompt: &[u32]) 
         decode_steps: steps,
         label: EnergyLabel::weakest(labels),
     })
+}
+
+/// `n` seeded random token ids of ordinary text (no control tokens: the kernels' cost does not
+/// depend on which) for a vocabulary of `n_vocab`.
+pub(crate) fn random_prompt(n_vocab: usize, n: usize) -> Vec<u32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let upper = (n_vocab as u32).clamp(2, 40_000);
+    (0..n).map(|_| rng.random_range(1..upper)).collect()
+}
+
+/// Feeds `tokens` to a profiled model in the runs `LlamaModel` makes of them (one per chunk of
+/// `chunk` tokens; a tail under a quarter of a chunk, or one past the context, as decode steps),
+/// handing each run's profile to `each`; returns the most likely next token.
+pub(crate) fn feed_profiled(
+    model: &mut LlamaModel,
+    tokens: &[u32],
+    chunk: usize,
+    mut each: impl FnMut(&Profile),
+) -> Result<u32> {
+    let (mut next, mut rest) = (0, tokens);
+    while !rest.is_empty() {
+        let take = rest.len().min(chunk);
+        let as_chunk = chunk > 1 && model.position() + chunk <= model.n_ctx() && (take == chunk || take * 4 >= chunk);
+        let piece = if as_chunk { take } else { 1 };
+        next = argmax(&model.forward_last(&rest[..piece])?);
+        each(model.last_profile().ok_or_else(|| CliError::Usage("a profiled run left no profile".into()))?);
+        rest = &rest[piece..];
+    }
+    Ok(next)
 }
 
 fn table(r: &ModelBenchReport) -> String {

@@ -6,6 +6,7 @@ pub mod objective;
 pub mod run;
 
 use crate::error::Result;
+use edgehal::energy::EnergyModel;
 use edgehal::gguf::GgufFile;
 use edgehal::models::llama::{LlamaModel, LlamaOptions};
 use edgehal::tokenizer::Tokenizer;
@@ -65,6 +66,16 @@ pub struct LoadedModel {
 impl LoadedModel {
     /// Opens `args.model` on `args.backend` and compiles the prefill and decode sessions.
     pub fn open(args: &ModelArgs) -> Result<LoadedModel> {
+        Self::open_with(args, false, Vec::new())
+    }
+
+    /// As [`LoadedModel::open`], with every run profiled ([`LlamaOptions::profile`]) and these
+    /// energy models, by backend name, in place of the device kinds' defaults.
+    pub fn open_profiled(args: &ModelArgs, energy_models: Vec<(String, EnergyModel)>) -> Result<LoadedModel> {
+        Self::open_with(args, true, energy_models)
+    }
+
+    fn open_with(args: &ModelArgs, profile: bool, energy_models: Vec<(String, EnergyModel)>) -> Result<LoadedModel> {
         let setup = &args.setup;
         if setup.f32_activations {
             // SAFETY: set before any backend (or other thread) exists; the backends read it once
@@ -76,7 +87,7 @@ impl LoadedModel {
         let policy = objective::policy(setup.objective, &backends)?;
         let file = GgufFile::open(&args.model)?;
         let tokenizer = Tokenizer::from_gguf(&file)?;
-        let options = LlamaOptions { n_ctx: setup.ctx, prefill_chunk: setup.chunk, policy, ..Default::default() };
+        let options = LlamaOptions { n_ctx: setup.ctx, prefill_chunk: setup.chunk, policy, profile, energy_models };
         let mut model = LlamaModel::load(&file, backends, options)?;
         let load_time = start.elapsed();
         let start = Instant::now();

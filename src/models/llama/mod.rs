@@ -16,6 +16,7 @@ pub use graph::{LAST_ROW_INPUT, LOGITS_OUTPUT, Logits, TOKENS_INPUT, build_graph
 pub use weights::{LayerWeights, LlamaWeights};
 
 use crate::backend::Backend;
+use crate::energy::{EnergyMeter, EnergyModel};
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 use crate::session::{Policy, RunOptions, Session};
@@ -35,11 +36,20 @@ pub struct LlamaOptions {
     pub policy: Policy,
     /// Record per-node timings on every run ([`LlamaModel::last_profile`]).
     pub profile: bool,
+    /// Energy models by backend name (e.g. fitted by `edgehal calibrate`), given to every
+    /// session in place of the device kind's default.
+    pub energy_models: Vec<(String, EnergyModel)>,
 }
 
 impl Default for LlamaOptions {
     fn default() -> Self {
-        LlamaOptions { n_ctx: None, prefill_chunk: 64, policy: Policy::default(), profile: false }
+        LlamaOptions {
+            n_ctx: None,
+            prefill_chunk: 64,
+            policy: Policy::default(),
+            profile: false,
+            energy_models: Vec::new(),
+        }
     }
 }
 
@@ -73,6 +83,8 @@ pub struct LlamaModel {
     last_run: Option<Kind>,
     position: usize,
     source: String,
+    /// Meters lent to whichever session runs (a session keeps the meters it holds).
+    meters: Vec<Box<dyn EnergyMeter>>,
 }
 
 impl LlamaModel {
@@ -98,6 +110,13 @@ impl LlamaModel {
         if options.prefill_chunk == 0 {
             return Err(bad("prefill_chunk", "0 must be at least 1".into()));
         }
+        if let Some((name, _)) = options.energy_models.iter().find(|(n, _)| !backends.iter().any(|b| b.name() == n)) {
+            return Err(Error::Unknown {
+                kind: "backend",
+                name: name.clone(),
+                known: backends.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "),
+            });
+        }
         // A chunk longer than the context could never run.
         let options = LlamaOptions { prefill_chunk: options.prefill_chunk.min(n_ctx), ..options };
         Ok(LlamaModel {
@@ -111,6 +130,7 @@ impl LlamaModel {
             last_run: None,
             position: 0,
             source: file.path().to_string(),
+            meters: Vec::new(),
         })
     }
 
@@ -156,6 +176,13 @@ impl LlamaModel {
     /// The placement and memory plan of the decode session (built if needed).
     pub fn decode_plan(&mut self) -> Result<crate::session::Plan> {
         Ok(self.session(Kind::Decode)?.plan().clone())
+    }
+
+    /// Reads these meters around every profiled run (with [`LlamaOptions::profile`]), so the
+    /// profiles' energies are measured or attributed instead of modelled. Typically
+    /// `edgehal::energy::discover().0`.
+    pub fn attach_meters(&mut self, meters: Vec<Box<dyn EnergyMeter>>) {
+        self.meters = meters;
     }
 
     /// The profile of the last session run, when [`LlamaOptions::profile`] is on.
@@ -237,12 +264,17 @@ impl LlamaModel {
         let tokens = Tensor::from_i32([seq], &ids)?;
         let last_row = Tensor::from_i32([1], &[real.len() as i32 - 1])?;
         let opts = RunOptions { position: self.position, profile: self.options.profile, poison_outputs: false };
-        let session = self.session(kind)?;
+        self.session(kind)?;
+        let meters = std::mem::take(&mut self.meters);
+        let session = self.sessions[kind.index()].as_mut().expect("built by session()");
+        session.attach_meters(meters);
         let mut inputs: Vec<(&str, &Tensor)> = vec![(TOKENS_INPUT, &tokens)];
         if kind == Kind::PrefillLast {
             inputs.push((LAST_ROW_INPUT, &last_row));
         }
-        let outputs = session.run_with(&inputs, &opts)?;
+        let outputs = session.run_with(&inputs, &opts);
+        self.meters = session.detach_meters();
+        let outputs = outputs?;
         self.last_run = Some(kind);
         outputs.get(LOGITS_OUTPUT)?.to_f32_vec()
     }
@@ -273,6 +305,10 @@ impl LlamaModel {
                     }
                 }
             };
+            let mut session = session;
+            for (backend, model) in &self.options.energy_models {
+                session.set_energy_model(backend, *model)?;
+            }
             self.sessions[kind.index()] = Some(session);
             self.holder = Some(kind);
         }
