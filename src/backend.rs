@@ -54,6 +54,27 @@ pub struct Peaks {
     /// f16 multiply-add rate in GFLOP/s, where the device has f16 arithmetic and a probe for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub f16_gflops: Option<f64>,
+    /// How `read_gbps` was measured, where the backend says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_probe: Option<ReadProbe>,
+}
+
+/// How a read-bandwidth peak was measured: the best of `passes` passes over `bytes`.
+#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ReadProbe {
+    /// Bytes of the buffer read in one pass.
+    pub bytes: u64,
+    /// The last-level cache the buffer was sized from (0: not sized from a cache).
+    pub llc_bytes: u64,
+    /// Threads (CPU) or workgroups (GPU) of the best pass.
+    pub threads: usize,
+    /// Access pattern of the best pass.
+    pub pattern: &'static str,
+    /// The loads used (`avx512`, `avx2`, `neon`, `vec4<u32> copy`).
+    pub loads: &'static str,
+    /// Passes tried in all (thread counts × patterns × passes; 0: timed by the backend's own
+    /// repeat loop).
+    pub passes: usize,
 }
 
 /// A backend's answer to "can you run this node?".

@@ -34,9 +34,10 @@ mod tensor;
 pub mod tokenizer;
 
 pub use backend::{
-    Backend, Bindings, DeviceBuffer, DeviceInfo, DeviceKind, Executable, NodeTiming, Partition, Peaks, Support,
+    Backend, Bindings, DeviceBuffer, DeviceInfo, DeviceKind, Executable, NodeTiming, Partition, Peaks, ReadProbe,
+    Support,
 };
-pub use cpu::{CpuBackend, CpuBuffer};
+pub use cpu::{CacheSize, CpuBackend, CpuBuffer, last_level_cache};
 pub use edgehal_kernels::{
     self as kernels, AttentionParams, AttentionShape, BinaryKind, DType, GeluKind, KernelError, RopeMode, RopeParams,
 };

@@ -270,12 +270,20 @@ fn reports_round_trip_and_show_failures() {
 
 #[test]
 fn the_8_bit_activation_allowance_is_what_lets_quantized_matmul_pass() {
-    // The CPU quantizes x to 8 bits for quant weights; judged as if it did not, it must fail.
+    // The CPU quantizes x to 8 bits for quant weights in its GEMV (up to 3 rows) and in its
+    // AVX-512 VNNI GEMM; judged as if it did not, those cases must fail. Elsewhere the GEMM
+    // decodes the weights to f32 and keeps x in f32, so the strict profile passes there.
     let suite = Suite::quick().filter_op("matmul").filter(|c| c.family == "odd" || c.family == "gemv");
     let q4 = suite.clone().filter_dtype("q4_0");
     assert_eq!(run(&q4, cpu()).failed(), 0);
     let strict = run(&q4.with_profile(ToleranceProfile::strict()), cpu());
-    assert_eq!(strict.failed(), strict.summary.total, "{}", strict.to_markdown());
+    let vnni_gemm = cpu().device().features.iter().any(|f| f == "matmul:avx512-vnni");
+    let rows = |c: &CaseResult| c.info.shapes[0].iter().rev().skip(1).product::<usize>();
+    assert!(strict.cases.iter().any(|c| rows(c) <= 3), "the suite has GEMV cases");
+    for c in &strict.cases {
+        let failed = matches!(c.status, Status::Fail);
+        assert_eq!(failed, rows(c) <= 3 || vnni_gemm, "{}: {:?}\n{}", c.info.id, c.status, strict.to_markdown());
+    }
     // Float weights pass the strict profile: no allowance is needed there.
     let f32_weights = suite.filter_dtype("f32").filter(|c| c.dtype.starts_with("w=f32"));
     let report = run(&f32_weights.with_profile(ToleranceProfile::strict()), cpu());

@@ -109,6 +109,18 @@ fn text(r: &DevicesReport) -> String {
         if let Some(p) = &b.peaks {
             let f16 = p.f16_gflops.map(|g| format!(", {g:.1} GFLOP/s f16 FMA")).unwrap_or_default();
             s += &format!("  peaks:    {:.1} GFLOP/s f32 FMA{f16}, {:.1} GB/s read\n", p.f32_gflops, p.read_gbps);
+            if let Some(r) = &p.read_probe {
+                let llc = if r.llc_bytes > 0 { format!(" (LLC {} MiB)", r.llc_bytes >> 20) } else { String::new() };
+                let passes =
+                    if r.passes > 0 { format!("best of {} passes", r.passes) } else { "timed by the backend".into() };
+                s += &format!(
+                    "  read probe: {} MiB{llc}, {passes}; best: {} threads, {}, {} loads\n",
+                    r.bytes >> 20,
+                    r.threads,
+                    r.pattern,
+                    r.loads
+                );
+            }
         }
         for a in &b.adapters {
             s += &format!("  adapter:  {a}\n");

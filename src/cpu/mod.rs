@@ -4,6 +4,8 @@ mod compile;
 mod exec;
 mod probe;
 
+pub use probe::cache::{CacheSize, last_level_cache};
+
 use crate::backend::{Backend, DeviceBuffer, DeviceInfo, DeviceKind, Executable, Partition, Peaks, Support};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, NodeId};

@@ -72,5 +72,16 @@ pub fn measure_peaks(caps: &Caps, mut time: impl FnMut(&Program) -> Result<f64>)
     let f16_gflops = if caps.f16 { Some(rate(true)?) } else { None };
     let c = copy(caps, 256 << 20);
     let read_gbps = c.work / time(&c.program)? / 1e9;
-    Ok(Peaks { f32_gflops, read_gbps, f16_gflops })
+    let read_probe = edgehal::ReadProbe {
+        bytes: (c.work / 2.0) as u64,
+        llc_bytes: 0,
+        threads: match c.program.commands.first() {
+            Some(Command::Dispatch(d)) => d.workgroups[0] as usize,
+            _ => 0,
+        },
+        pattern: "strided copy kernel, bytes read + written counted",
+        loads: "vec4<u32> copy",
+        passes: 0,
+    };
+    Ok(Peaks { f32_gflops, read_gbps, f16_gflops, read_probe: Some(read_probe) })
 }

@@ -70,5 +70,13 @@ pub(crate) fn measure_peaks(backend: &QnnBackend) -> Result<Peaks> {
     let add = binary_graph("probe_add", "ElementWiseAdd", &dims, &dims, &dims);
     let secs = time_graph(backend, &add)?;
     let read_gbps = 3.0 * 4.0 * len as f64 / secs / 1e9;
-    Ok(Peaks { f32_gflops, read_gbps, f16_gflops: None })
+    let read_probe = edgehal::ReadProbe {
+        bytes: 3 * 4 * len as u64,
+        llc_bytes: 0,
+        threads: 1,
+        pattern: "ElementWiseAdd of 4 Mi f32, two inputs read and one output written counted",
+        loads: "QNN graph",
+        passes: 0,
+    };
+    Ok(Peaks { f32_gflops, read_gbps, f16_gflops: None, read_probe: Some(read_probe) })
 }

@@ -105,13 +105,13 @@ fn roofline_costs_of_a_phone_class_soc_choose_differently_for_latency_and_energy
     // the GPU energy model's 10 W static power. The GPU streams the weights twice as fast but
     // burns more than twice the power doing it: latency picks it for the matmuls, energy not.
     let cpu = DeviceCosts {
-        peaks: Peaks { f32_gflops: 100.0, read_gbps: 25.0, f16_gflops: None },
+        peaks: Peaks { f32_gflops: 100.0, read_gbps: 25.0, f16_gflops: None, read_probe: None },
         energy: EnergyModel::for_kind(edgehal::DeviceKind::Cpu),
         launch_s: 1e-6,
         link_gbps: f64::INFINITY,
     };
     let gpu = DeviceCosts {
-        peaks: Peaks { f32_gflops: 1000.0, read_gbps: 50.0, f16_gflops: None },
+        peaks: Peaks { f32_gflops: 1000.0, read_gbps: 50.0, f16_gflops: None, read_probe: None },
         energy: EnergyModel::for_kind(edgehal::DeviceKind::Gpu),
         launch_s: 10e-6,
         link_gbps: 20.0,

@@ -140,6 +140,9 @@ pub(crate) fn select_cases(
     Ok((preset.into(), cases))
 }
 
+/// A kernel may beat the read probe by this many percent (noise) before the probe is suspect.
+const PROBE_SLACK_PERCENT: f64 = 5.0;
+
 /// Measures the backend's peaks behind a spinner.
 fn probe(backend: &Arc<dyn Backend>) -> Result<Peaks> {
     let spinner = progress::spinner(format!("measuring {} peaks", backend.name()));
@@ -206,6 +209,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         },
+        read_probe: if second.read_gbps > first.read_gbps { second.read_probe } else { first.read_probe },
     };
     println!(
         "{} ({}): peaks {:.1} GFLOP/s f32 FMA, {:.1} GB/s read (best of 2 probes); LLC {} MiB ({})",
@@ -225,6 +229,18 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         })
         .collect();
     print!("{}", report::table(&results));
+    let beyond: Vec<&str> = results
+        .iter()
+        .filter(|r| r.figures.as_ref().is_some_and(|f| f.pct_bw_peak > 100.0 + PROBE_SLACK_PERCENT))
+        .map(|r| r.label.as_str())
+        .collect();
+    if !beyond.is_empty() {
+        println!(
+            "warning: {} read faster than the read probe (> {PROBE_SLACK_PERCENT} % over): the probe underestimates \
+             this machine's bandwidth, a probe bug to report",
+            beyond.join(", ")
+        );
+    }
     if meters.is_empty() {
         println!("energy: modelled (no energy meter; EnergyModel defaults, see `edgehal devices`)");
     } else {
