@@ -8,8 +8,11 @@ use crate::backend::Peaks;
 
 /// Measures both peaks on the current rayon pool.
 pub(crate) fn measure_peaks() -> Peaks {
+    // FMA first: the read probe's half-size thread pool winds down after it returns, and its
+    // threads would compete with the FMA loops.
+    let f32_gflops = fma::fma_gflops();
     let (read_gbps, method) = read::read_gbps(cache::last_level_cache(), total_memory());
-    Peaks { f32_gflops: fma::fma_gflops(), read_gbps, f16_gflops: None, read_probe: Some(method) }
+    Peaks { f32_gflops, read_gbps, f16_gflops: None, read_probe: Some(method) }
 }
 
 /// The CPU model name from /proc/cpuinfo (or the architecture).
