@@ -13,7 +13,7 @@ use crate::energy_model::{self, FittedModel};
 use crate::error::{CliError, Result, write_file};
 use crate::progress;
 use edgehal::energy::{EnergyMeter, EnergyModel, FitSample, fit};
-use edgehal::{DType, Policy, RunOptions, Session};
+use edgehal::{DType, RunOptions};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -189,8 +189,7 @@ fn measure_case(
     windows: usize,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<FitSample>, usize)> {
-    let built = case.build(0)?;
-    let mut session = Session::new(built.graph, vec![backend.clone()], Policy::strict())?;
+    let mut session = case.build(0)?.into_session(backend, None)?;
     let plain = RunOptions::default();
     session.run_with(&[], &plain)?;
     let start = Instant::now();

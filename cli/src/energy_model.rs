@@ -61,8 +61,7 @@ pub fn load(backend: &str, explicit: Option<&Path>) -> Result<Option<(FittedMode
         )));
     }
     let m = &fitted.model;
-    let coefficients = [m.pj_per_flop_f32, m.pj_per_flop_f16, m.pj_per_op_int8, m.pj_per_byte, m.static_w];
-    if coefficients.iter().any(|c| !c.is_finite() || *c < 0.0) {
+    if m.coefficients().iter().any(|c| !c.is_finite() || *c < 0.0) {
         return Err(CliError::Usage(format!(
             "{}: energy model coefficients must be finite and non-negative: {m:?}",
             path.display()

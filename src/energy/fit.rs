@@ -17,7 +17,7 @@ use crate::DeviceKind;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 
-/// The coefficients' names, in column order.
+/// The coefficients' names, in column order (that of [`EnergyModel::coefficients`]).
 pub const COEFFICIENTS: [&str; 5] = ["pj_per_flop_f32", "pj_per_flop_f16", "pj_per_op_int8", "pj_per_byte", "static_w"];
 
 /// One meter window: the work done on one device inside it and the joules its meters counted.
@@ -76,8 +76,7 @@ impl FitSample {
 
     /// The joules `model` gives this window's work.
     pub fn joules_of(&self, model: &EnergyModel) -> f64 {
-        let m = model;
-        dot(&self.row(), &[m.pj_per_flop_f32, m.pj_per_flop_f16, m.pj_per_op_int8, m.pj_per_byte, m.static_w])
+        dot(&self.row(), &model.coefficients())
     }
 
     /// The equation's coefficients, in the units of [`EnergyModel`] (pJ, pJ, pJ, pJ/B, W).
@@ -124,16 +123,11 @@ pub fn fit(samples: &[FitSample], prior: EnergyModel) -> Result<Fit> {
         }
     }
     let (residual, coef) = best.expect("the empty subset is always feasible");
-    let p = [prior.pj_per_flop_f32, prior.pj_per_flop_f16, prior.pj_per_op_int8, prior.pj_per_byte, prior.static_w];
-    let value = |c: usize| if active.contains(&c) { coef[c] } else { p[c] };
+    let p = prior.coefficients();
     Ok(Fit {
-        model: EnergyModel {
-            pj_per_flop_f32: value(0),
-            pj_per_flop_f16: value(1),
-            pj_per_op_int8: value(2),
-            pj_per_byte: value(3),
-            static_w: value(4),
-        },
+        model: EnergyModel::from_coefficients(std::array::from_fn(
+            |c| if active.contains(&c) { coef[c] } else { p[c] },
+        )),
         rms_relative_error: (residual / samples.len().max(1) as f64).sqrt(),
         not_fitted: (0..5).filter(|c| !active.contains(c)).map(|c| COEFFICIENTS[c]).collect(),
     })

@@ -104,6 +104,22 @@ impl EnergyModel {
         }
     }
 
+    /// The five coefficients in a fixed order: pJ/FLOP f32, f16, int8, pJ/byte, static W.
+    pub fn coefficients(&self) -> [f64; 5] {
+        [self.pj_per_flop_f32, self.pj_per_flop_f16, self.pj_per_op_int8, self.pj_per_byte, self.static_w]
+    }
+
+    /// The model of [`coefficients`](Self::coefficients) `c`.
+    pub fn from_coefficients(c: [f64; 5]) -> EnergyModel {
+        EnergyModel {
+            pj_per_flop_f32: c[0],
+            pj_per_flop_f16: c[1],
+            pj_per_op_int8: c[2],
+            pj_per_byte: c[3],
+            static_w: c[4],
+        }
+    }
+
     /// pJ per FLOP of `class`.
     pub fn pj_per_flop(&self, class: ComputeClass) -> f64 {
         match class {

@@ -4,7 +4,11 @@
 use super::random::{Rng, tensor};
 use crate::error::{CliError, Result};
 use crate::inputs::fmt_dims;
-use edgehal::{AttentionOp, DType, GeluKind, Graph, Op, OpCost, Position, RopeMode, RopeOp, TensorDesc};
+use edgehal::energy::EnergyModel;
+use edgehal::{
+    AttentionOp, Backend, DType, GeluKind, Graph, Op, OpCost, Policy, Position, RopeMode, RopeOp, Session, TensorDesc,
+};
+use std::sync::Arc;
 
 /// The ops `bench` can build, with the meaning of `--shape` for each.
 pub const OPS: &[(&str, &str)] = &[
@@ -53,6 +57,18 @@ pub struct Built {
     pub cost: OpCost,
     /// Bytes of the constants the op reads.
     pub operand_bytes: u64,
+}
+
+impl Built {
+    /// A session of the graph on `backend` alone (no fallback), its modelled energy priced by
+    /// `energy_model` where given (else the device kind's defaults).
+    pub fn into_session(self, backend: &Arc<dyn Backend>, energy_model: Option<EnergyModel>) -> Result<Session> {
+        let mut s = Session::new(self.graph, vec![backend.clone()], Policy::strict())?;
+        if let Some(m) = energy_model {
+            s.set_energy_model(backend.name(), m)?;
+        }
+        Ok(s)
+    }
 }
 
 impl BenchCase {

@@ -2,10 +2,10 @@
 //! memory-bound, a warm-up run per copy, then N timed runs cycling over the copies; then its
 //! energy (see [`energy`]).
 
-use super::case::{BenchCase, Built};
+use super::case::BenchCase;
 use crate::error::Result;
 use edgehal::energy::{EnergyLabel, EnergyModel};
-use edgehal::{Backend, OpCost, Peaks, Policy, RunOptions, Session};
+use edgehal::{Backend, OpCost, Peaks, RunOptions, Session};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -88,9 +88,9 @@ pub fn measure(
     let copies = if memory_bound { copies_for(operand_bytes, llc_bytes) } else { 1 };
 
     let mut sessions = Vec::with_capacity(copies);
-    sessions.push(session(first, backend, energy_model)?);
+    sessions.push(first.into_session(backend, energy_model)?);
     for c in 1..copies {
-        sessions.push(session(case.build(c as u64)?, backend, energy_model)?);
+        sessions.push(case.build(c as u64)?.into_session(backend, energy_model)?);
     }
     let opts = RunOptions { profile: true, ..RunOptions::default() };
     for s in &mut sessions {
@@ -136,14 +136,6 @@ pub fn measure(
 /// Copies whose total is at least `LLC_MULTIPLE` × the LLC, within `1..=MAX_COPIES`.
 fn copies_for(operand_bytes: u64, llc_bytes: u64) -> usize {
     (LLC_MULTIPLE * llc_bytes).div_ceil(operand_bytes.max(1)).clamp(1, MAX_COPIES as u64) as usize
-}
-
-fn session(built: Built, backend: &Arc<dyn Backend>, energy_model: Option<EnergyModel>) -> Result<Session> {
-    let mut s = Session::new(built.graph, vec![backend.clone()], Policy::strict())?;
-    if let Some(m) = energy_model {
-        s.set_energy_model(backend.name(), m)?;
-    }
-    Ok(s)
 }
 
 /// The median of `v` (0 when empty); sorts `v`.

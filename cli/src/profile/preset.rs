@@ -6,7 +6,7 @@ use crate::bench::{self, BenchCase};
 use crate::error::{CliError, Result};
 use crate::{backends, progress};
 use edgehal::energy::EnergyModel;
-use edgehal::{Backend, Policy, Profile, RunOptions, Session};
+use edgehal::{Backend, Profile, RunOptions};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -45,10 +45,7 @@ fn profile_case(
     model: Option<EnergyModel>,
     repeat: Option<usize>,
 ) -> Result<(Profile, bool, usize)> {
-    let mut session = Session::new(case.build(0)?.graph, vec![backend.clone()], Policy::strict())?;
-    if let Some(m) = model {
-        session.set_energy_model(backend.name(), m)?;
-    }
+    let mut session = case.build(0)?.into_session(backend, model)?;
     let opts = RunOptions { profile: true, ..RunOptions::default() };
     let start = Instant::now();
     session.run_with(&[], &opts)?;

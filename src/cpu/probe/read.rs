@@ -48,7 +48,7 @@ impl Pattern {
 /// half its threads. `memory` is the machine's memory in bytes (0: unknown).
 pub(super) fn read_gbps(llc: CacheSize, memory: u64) -> (f64, ReadProbe) {
     let want = (LLC_MULTIPLE * llc.bytes).max(MIN_BYTES);
-    let bytes = if memory > 0 { want.min(memory / MAX_MEMORY_SHARE).max(MIN_BYTES.min(want)) } else { want };
+    let bytes = if memory > 0 { want.min(memory / MAX_MEMORY_SHARE).max(MIN_BYTES) } else { want };
     let floats = (bytes as usize / 4).div_ceil(CHUNK) * CHUNK;
     let mut buf = vec![0f32; floats];
     // Touch every page from the threads that will read it (first-touch NUMA placement).
