@@ -230,7 +230,8 @@ fn combine_splits(inp: &Inputs, plan: &Plan, out: &OutRows) {
             }
             let o = &mut merged.o[r * dp..(r + 1) * dp];
             for p in parts {
-                let w = (p.m[r] - m).exp();
+                // The running maxima are in base 2 (see attention_block).
+                let w = (p.m[r] - m).exp2();
                 merged.l[r] += w * p.l[r];
                 for (y, &x) in o.iter_mut().zip(&p.o[r * dp..(r + 1) * dp]) {
                     *y += w * x;

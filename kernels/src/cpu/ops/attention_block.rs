@@ -5,11 +5,14 @@
 use super::attention::KvCache;
 use super::attention_micro::{KvRows, Rows, scores_block, update_block};
 use super::simd::{Vf32, dispatch, load_partial, store_partial};
-use super::vmath::{exp, tanh};
+use super::vmath::{exp2_nonpositive, tanh};
+use std::f32::consts::{LN_2, LOG2_E};
 use crate::{AttentionParams, AttentionShape};
 
 /// Keys per tile.
 pub(crate) const TILE: usize = 64;
+/// Rows of a block from which f16 tiles are widened into f32 copies once rather than per row.
+const PACK_MIN_ROWS: usize = 8;
 
 /// What every block reads (lengths already checked).
 pub(crate) struct Inputs<'a> {
@@ -35,9 +38,9 @@ pub(crate) struct Block {
 /// The running softmax of a block's rows; row `r` is position `i0 + r / group` of query head
 /// `kvh · group + r % group`.
 pub(crate) struct RowState {
-    /// Running maximum of the scores seen.
+    /// Running maximum of the scores seen, in base 2 (`score · log2(e)`).
     pub m: Vec<f32>,
-    /// Running sum of `exp(score − m)`.
+    /// Running sum of `2^(score₂ − m)`.
     pub l: Vec<f32>,
     /// Unnormalized outputs, rows `dp` apart.
     pub o: Vec<f32>,
@@ -118,8 +121,9 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
     let group = sh.n_head / sh.n_kv_head;
     let rows = (blk.i1 - blk.i0) * group;
     let dp = st.dp;
-    // Head dimensions that are not whole vectors read K/V through padded f32 tile copies.
-    let pack = !d.is_multiple_of(V::LANES);
+    // Head dimensions that are not whole vectors read K/V through padded f32 tile copies, and so
+    // do f16 caches when enough rows (prefill) share each tile to repay widening it once.
+    let pack = !d.is_multiple_of(V::LANES) || ((K::WIDENS || S::WIDENS) && rows >= PACK_MIN_ROWS);
     let geom = BlockGeom { group, rows, chunks: if pack { dp } else { d } / V::LANES, dp };
 
     // Query rows, pre-scaled, zero-padded to dp.
@@ -129,8 +133,9 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
         let h = blk.kvh * group + r % group;
         let i = blk.i0 + r / group;
         let src = &inp.q[((blk.b * sh.n_head + h) * sh.seq_q + i) * d..][..d];
+        // Scores are kept in base 2 (log2(e) folded into q): the softmax then needs 2^x only.
         for (dst, &x) in sc.q[r * dp..r * dp + d].iter_mut().zip(src) {
-            *dst = x * inp.params.scale;
+            *dst = x * (inp.params.scale * LOG2_E);
         }
     }
     sc.s.resize(rows * TILE, 0.0);
@@ -142,8 +147,8 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
     while t0 < j_end {
         let n = TILE.min(j_end - t0);
         if pack {
-            pack_rows(k, t0, n, d, dp, &mut sc.k_tile);
-            pack_rows(v, t0, n, d, dp, &mut sc.v_tile);
+            pack_rows::<V, _>(k, t0, n, d, dp, &mut sc.k_tile);
+            pack_rows::<V, _>(v, t0, n, d, dp, &mut sc.v_tile);
             let (kt, vt) = (Rows::new(&sc.k_tile[..], dp), Rows::new(&sc.v_tile[..], dp));
             let bufs = (&sc.q[..], &mut sc.s[..], &mut sc.alpha[..]);
             tile::<V, _, _>(inp, blk, &geom, kt, vt, 0, t0, n, bufs, st);
@@ -156,12 +161,20 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
 }
 
 /// Copies rows `row0..row0 + n` of `src` (width `d`) into `dst` as f32 rows `dp` apart.
-fn pack_rows<K: KvRows>(src: K, row0: usize, n: usize, d: usize, dp: usize, dst: &mut Vec<f32>) {
+#[inline(always)]
+fn pack_rows<V: Vf32, K: KvRows>(src: K, row0: usize, n: usize, d: usize, dp: usize, dst: &mut Vec<f32>) {
     dst.clear();
     dst.resize(n * dp, 0.0);
     for (r, row) in dst.chunks_exact_mut(dp).enumerate() {
-        for (c, x) in row[..d].iter_mut().enumerate() {
-            *x = src.get(row0 + r, c);
+        if d.is_multiple_of(V::LANES) {
+            for c in (0..d).step_by(V::LANES) {
+                // SAFETY: row `row0 + r` of `src` holds d >= c + LANES columns; `row` holds dp >= d.
+                unsafe { src.load::<V>(row0 + r, c).store(row.as_mut_ptr().add(c)) };
+            }
+        } else {
+            for (c, x) in row[..d].iter_mut().enumerate() {
+                *x = src.get(row0 + r, c);
+            }
         }
     }
 }
@@ -184,13 +197,18 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
     let sh = &inp.shape;
     let mut r0 = 0;
     while r0 < g.rows {
-        r0 += match g.rows - r0 {
-            4.. => scores_rows::<V, K, S, 4, 4>(q, g, k, v, key_base, n, r0, s),
-            2 | 3 => scores_rows::<V, K, S, 2, 8>(q, g, k, v, key_base, n, r0, s),
-            _ => scores_rows::<V, K, S, 1, 16>(q, g, k, v, key_base, n, r0, s),
+        // Register blocks of R rows × J keys: R·J accumulators, R query and one key vector live.
+        r0 += match (V::REGS >= 32, g.rows - r0) {
+            (true, 4..) => scores_rows::<V, K, S, 4, 4>(q, g, k, v, key_base, n, r0, s),
+            (true, 2 | 3) => scores_rows::<V, K, S, 2, 8>(q, g, k, v, key_base, n, r0, s),
+            (true, _) => scores_rows::<V, K, S, 1, 16>(q, g, k, v, key_base, n, r0, s),
+            (false, 4..) => scores_rows::<V, K, S, 4, 2>(q, g, k, v, key_base, n, r0, s),
+            (false, 2 | 3) => scores_rows::<V, K, S, 2, 4>(q, g, k, v, key_base, n, r0, s),
+            (false, _) => scores_rows::<V, K, S, 1, 8>(q, g, k, v, key_base, n, r0, s),
         };
     }
-    // Keys of this tile that row `r` may see (all `n` unless the causal diagonal crosses it).
+    // Keys of this tile that row `r` may see (all `n` unless the causal diagonal crosses it);
+    // never fewer for a later row.
     let allowed_keys = |r: usize| {
         let i = blk.i0 + r / g.group;
         if inp.params.causal { (sh.q_position(i) + 1).saturating_sub(t0).min(n) } else { n }
@@ -202,23 +220,31 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
         let row = &mut s[r * TILE..r * TILE + n];
         alpha[r] = online_softmax_row::<V>(row, mask, allowed, inp.params.softcap, &mut st.m[r], &mut st.l[r]);
     }
-    if (0..g.rows).any(|r| allowed_keys(r) < n) {
-        // On the causal diagonal, each row accumulates only the values it may see: a hidden
-        // value (a future token's, possibly non-finite) must not reach it even times p = 0.
-        for r in 0..g.rows {
-            update_rows::<V, S, 1>(s, alpha, g, v, key_base, allowed_keys(r), r, &mut st.o);
-        }
-        return;
-    }
+    // Each row accumulates only the values it may see: a hidden value (a future token's, possibly
+    // non-finite) must not reach it even times p = 0. A block of rows takes the keys its first row
+    // sees; its later rows add the rest of theirs one by one (with alpha already applied).
     let mut r0 = 0;
     while r0 < g.rows {
-        r0 += match g.rows - r0 {
-            4.. => update_rows::<V, S, 4>(s, alpha, g, v, key_base, n, r0, &mut st.o),
-            2 | 3 => update_rows::<V, S, 2>(s, alpha, g, v, key_base, n, r0, &mut st.o),
-            _ => update_rows::<V, S, 1>(s, alpha, g, v, key_base, n, r0, &mut st.o),
+        let common = allowed_keys(r0);
+        let rows = match (V::REGS >= 32, g.rows - r0) {
+            (true, 4..) => update_rows::<V, S, 4, 4>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
+            (false, 6..) => update_rows::<V, S, 6, 2>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
+            (false, 4 | 5) => update_rows::<V, S, 4, 2>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
+            (_, 2 | 3) => update_rows::<V, S, 2, 4>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
+            (_, _) => update_rows::<V, S, 1, 4>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
         };
+        for r in r0..r0 + rows {
+            let seen = allowed_keys(r);
+            if seen > common {
+                update_rows::<V, S, 1, 4>(s, &ONES, g, v, key_base, common, seen, r, &mut st.o);
+            }
+        }
+        r0 += rows;
     }
 }
+
+/// The rescaling factor of rows whose earlier output was already rescaled.
+static ONES: [f32; 1] = [1.0];
 
 /// Scores of rows `r0..r0 + R` against the tile's `n` keys into `s`; returns `R`.
 #[inline(always)]
@@ -254,38 +280,46 @@ fn scores_rows<V: Vf32, K: KvRows, S: KvRows, const R: usize, const J: usize>(
         let valid = J.min(n - j0);
         for r in 0..R {
             let at = (r0 + r) * TILE + j0;
-            s[at..at + valid].copy_from_slice(&out[r * J..r * J + valid]);
+            if valid == J {
+                // (A copy of constant length: no call to memcpy.)
+                s[at..at + J].copy_from_slice(&out[r * J..r * J + J]);
+            } else {
+                s[at..at + valid].copy_from_slice(&out[r * J..r * J + valid]);
+            }
         }
         j0 += J;
     }
     R
 }
 
-/// `o = alpha · o + P · V` for rows `r0..r0 + R`; returns `R`.
+/// `o = alpha · o + Σ_{ka ≤ j < kb} p_j · v_j` for rows `r0..r0 + R`, in blocks of `C` column
+/// vectors; returns `R`. `alpha` holds the factors of rows `r0..`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn update_rows<V: Vf32, S: KvRows, const R: usize>(
+fn update_rows<V: Vf32, S: KvRows, const R: usize, const C: usize>(
     p: &[f32],
     alpha: &[f32],
     g: &BlockGeom,
     v: S,
     key_base: usize,
-    n: usize,
+    ka: usize,
+    kb: usize,
     r0: usize,
     o: &mut [f32],
 ) -> usize {
-    assert!(p.len() >= (r0 + R) * TILE && o.len() >= (r0 + R) * g.dp && alpha.len() >= r0 + R);
-    let (p, o, alpha) = (p[r0 * TILE..].as_ptr(), o[r0 * g.dp..].as_mut_ptr(), &alpha[r0..]);
+    assert!(p.len() >= (r0 + R) * TILE && o.len() >= (r0 + R) * g.dp && alpha.len() >= R && ka <= kb && kb <= TILE);
+    let (p, o) = (p[r0 * TILE + ka..].as_ptr(), o[r0 * g.dp..].as_mut_ptr());
+    let (key0, n) = (key_base + ka, kb - ka);
     let l = V::LANES;
     let mut c = 0;
-    // SAFETY (both loops): rows r0..r0 + R of p (n <= TILE values) and o (dp columns) are in
+    // SAFETY (both loops): rows r0..r0 + R of p (keys ka..kb <= TILE) and o (dp columns) are in
     // bounds (asserted), as are the tile's value rows.
-    while c + 4 <= g.chunks {
-        unsafe { update_block::<V, S, R, 4>(p, TILE, alpha, v, key_base, n, o, g.dp, c * l) };
-        c += 4;
+    while c + C <= g.chunks {
+        unsafe { update_block::<V, S, R, C>(p, TILE, alpha, v, key0, n, o, g.dp, c * l) };
+        c += C;
     }
     while c < g.chunks {
-        unsafe { update_block::<V, S, R, 1>(p, TILE, alpha, v, key_base, n, o, g.dp, c * l) };
+        unsafe { update_block::<V, S, R, 1>(p, TILE, alpha, v, key0, n, o, g.dp, c * l) };
         c += 1;
     }
     R
@@ -294,7 +328,7 @@ fn update_rows<V: Vf32, S: KvRows, const R: usize>(
 /// Lane indices 0..16.
 static IOTA: [f32; 16] = [0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.];
 
-/// Turns one row of raw scores (keys `0..allowed` causally visible) into probabilities relative
+/// Turns one row of raw scores in base 2 (keys `0..allowed` causally visible) into probabilities relative
 /// to the updated running maximum `m`, updates the running sum `l` and returns the factor
 /// `exp(m_old − m_new)` by which the row's earlier output must be scaled.
 #[inline(always)]
@@ -319,12 +353,14 @@ fn online_softmax_row<V: Vf32>(
         // SAFETY: c + len <= n for s (and the mask row, of length n).
         unsafe {
             let mut x = if len == lanes { V::load(sp.add(c)) } else { load_partial::<V>(sp.add(c), len, 0.0) };
+            // In base 2: softcap · tanh(score / softcap) · log2(e), and + mask · log2(e).
             if let Some(cap) = softcap {
-                x = V::splat(cap) * tanh(x * V::splat(1.0 / cap));
+                x = V::splat(cap * LOG2_E) * tanh(x * V::splat(LN_2 / cap));
             }
             if let Some(mask) = mask {
                 let mp = mask.as_ptr().add(c);
-                x = x + if len == lanes { V::load(mp) } else { load_partial::<V>(mp, len, 0.0) };
+                let mv = if len == lanes { V::load(mp) } else { load_partial::<V>(mp, len, 0.0) };
+                x = mv.mul_add(V::splat(LOG2_E), x);
             }
             // Causally hidden keys (and the lanes past n, since allowed <= n) become -inf.
             x = V::select_lt(iota, V::splat(allowed as f32 - c as f32), x, neg_inf);
@@ -344,7 +380,7 @@ fn online_softmax_row<V: Vf32>(
         s.fill(0.0);
         return 1.0;
     }
-    let alpha = (*m - m_new).exp();
+    let alpha = (*m - m_new).exp2();
     let vm = V::splat(m_new);
     let mut sum = V::splat(0.0);
     let mut c = 0;
@@ -353,11 +389,11 @@ fn online_softmax_row<V: Vf32>(
         // SAFETY: c + len <= n.
         unsafe {
             if len == lanes {
-                let p = exp(V::load(sp.add(c)) - vm);
+                let p = exp2_nonpositive(V::load(sp.add(c)) - vm);
                 p.store(sp.add(c));
                 sum = sum + p;
             } else {
-                let p = exp(load_partial::<V>(sp.add(c), len, f32::NEG_INFINITY) - vm);
+                let p = exp2_nonpositive(load_partial::<V>(sp.add(c), len, f32::NEG_INFINITY) - vm);
                 store_partial(p, sp.add(c), len);
                 sum = sum + p;
             }

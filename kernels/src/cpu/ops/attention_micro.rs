@@ -20,6 +20,9 @@ impl<'a, T> Rows<'a, T> {
 
 /// Element access to a [`Rows`], widening to f32.
 pub(crate) trait KvRows: Copy + Send + Sync {
+    /// Whether the rows hold f16 that every load widens (worth a packed f32 copy when many
+    /// query rows read the same tile).
+    const WIDENS: bool;
     /// Loads `V::LANES` values of row `row` from column `col`.
     ///
     /// # Safety
@@ -46,6 +49,7 @@ fn prefetch_bytes<T>(p: *const T, bytes: usize) {
 }
 
 impl KvRows for Rows<'_, f32> {
+    const WIDENS: bool = false;
     #[inline(always)]
     unsafe fn load<V: Vf32>(self, row: usize, col: usize) -> V {
         debug_assert!(row * self.stride + col + V::LANES <= self.data.len());
@@ -66,6 +70,7 @@ impl KvRows for Rows<'_, f32> {
 }
 
 impl KvRows for Rows<'_, f16> {
+    const WIDENS: bool = true;
     #[inline(always)]
     unsafe fn load<V: Vf32>(self, row: usize, col: usize) -> V {
         debug_assert!(row * self.stride + col + V::LANES <= self.data.len());
@@ -85,7 +90,7 @@ impl KvRows for Rows<'_, f16> {
     }
 }
 
-/// Scores of `R` query rows against `J` keys (`R · J = 16`): `out[r·J + j] = q_r · k_{keys[j]}`
+/// Scores of `R` query rows against `J` keys (`R · J` ≤ 16): `out[r·J + j] = q_r · k_{keys[j]}`
 /// over `chunks` vectors of columns. `q` holds the rows `q_stride` apart.
 ///
 /// # Safety
@@ -116,7 +121,16 @@ pub(crate) unsafe fn scores_block<V: Vf32, K: KvRows, const R: usize, const J: u
             }
         }
     }
-    V::reduce_sum16(&acc, out);
+    if R * J == 16 {
+        V::reduce_sum16(&acc, out);
+    } else if R * J == 8 {
+        let (lo, _) = out.split_at_mut(8);
+        V::reduce_sum8(acc[..8].try_into().unwrap(), lo.try_into().unwrap());
+    } else {
+        for (o, a) in out.iter_mut().zip(&acc[..R * J]) {
+            *o = a.reduce_sum();
+        }
+    }
 }
 
 /// `o_r = alpha_r · o_r + Σ_j p_r[j] · v_{key0 + j}` for `R` rows over `C` column vectors from

@@ -99,6 +99,9 @@ pub(crate) trait Vf32:
 {
     /// Lanes per vector.
     const LANES: usize;
+    /// Vector registers: microkernels size their register blocks by it so nothing spills.
+    /// (Portable claims 32, so that tests on any machine run the blockings AVX-512 uses.)
+    const REGS: usize;
     /// Every lane `x`.
     fn splat(x: f32) -> Self;
     /// Loads `LANES` values.
@@ -127,6 +130,12 @@ pub(crate) trait Vf32:
     /// `self * 2^n` for `n` integral in `[-150, 130]` (exact unless the result is subnormal or
     /// overflows, which rounds once as IEEE multiplication does).
     fn mul_pow2(self, n: Self) -> Self;
+    /// `self * 2^n` for `n` integral in `[-126, 127]` and a result that stays normal (one step
+    /// cheaper than [`Vf32::mul_pow2`] where the ISA has no scaling instruction).
+    #[inline(always)]
+    fn mul_pow2_normal(self, n: Self) -> Self {
+        self.mul_pow2(n)
+    }
     /// Absolute value.
     fn abs(self) -> Self;
     /// `|self|` with the sign bit of `sign`.
@@ -139,6 +148,12 @@ pub(crate) trait Vf32:
     fn reduce_max(self) -> f32;
     /// `out[i] = v[i].reduce_sum()` for 16 vectors at once (a transposing reduction tree).
     fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]);
+    /// `out[i] = v[i].reduce_sum()` for 8 vectors.
+    fn reduce_sum8(v: &[Self; 8], out: &mut [f32; 8]) {
+        for (o, x) in out.iter_mut().zip(v) {
+            *o = x.reduce_sum();
+        }
+    }
 }
 
 /// Loads `n < LANES` values, padding the rest with `pad`.
@@ -268,6 +283,7 @@ portable_binop!(Div, div, /);
 
 impl Vf32 for Portable {
     const LANES: usize = 8;
+    const REGS: usize = 32;
     #[inline(always)]
     fn splat(x: f32) -> Self {
         Self([x; 8])

@@ -38,6 +38,7 @@ binop!(Avx2, Div, div, _mm256_div_ps);
 // SAFETY (all unsafe blocks below): see the module's safety invariant.
 impl Vf32 for Avx512 {
     const LANES: usize = 16;
+    const REGS: usize = 32;
     #[inline(always)]
     fn splat(x: f32) -> Self {
         unsafe { Self(_mm512_set1_ps(x)) }
@@ -156,6 +157,7 @@ impl Avx2 {
 
 impl Vf32 for Avx2 {
     const LANES: usize = 8;
+    const REGS: usize = 16;
     #[inline(always)]
     fn splat(x: f32) -> Self {
         unsafe { Self(_mm256_set1_ps(x)) }
@@ -208,6 +210,10 @@ impl Vf32 for Avx2 {
         }
     }
     #[inline(always)]
+    fn mul_pow2_normal(self, n: Self) -> Self {
+        unsafe { Self(_mm256_mul_ps(self.0, Self::pow2i(n.0))) }
+    }
+    #[inline(always)]
     fn abs(self) -> Self {
         unsafe {
             let m = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
@@ -243,19 +249,23 @@ impl Vf32 for Avx2 {
     }
     #[inline(always)]
     fn reduce_sum16(v: &[Self; 16], out: &mut [f32; 16]) {
-        for (half, o) in v.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
-            unsafe {
-                let h01 = _mm256_hadd_ps(half[0].0, half[1].0);
-                let h23 = _mm256_hadd_ps(half[2].0, half[3].0);
-                let h45 = _mm256_hadd_ps(half[4].0, half[5].0);
-                let h67 = _mm256_hadd_ps(half[6].0, half[7].0);
-                // Lane k of h0123: partial sum of half[k % 4], low or high 128 bits.
-                let h0123 = _mm256_hadd_ps(h01, h23);
-                let h4567 = _mm256_hadd_ps(h45, h67);
-                let lo = _mm256_permute2f128_ps::<0x20>(h0123, h4567);
-                let hi = _mm256_permute2f128_ps::<0x31>(h0123, h4567);
-                _mm256_storeu_ps(o.as_mut_ptr(), _mm256_add_ps(lo, hi));
-            }
+        let (lo, hi) = out.split_at_mut(8);
+        Self::reduce_sum8(v[..8].try_into().unwrap(), lo.try_into().unwrap());
+        Self::reduce_sum8(v[8..].try_into().unwrap(), hi.try_into().unwrap());
+    }
+    #[inline(always)]
+    fn reduce_sum8(half: &[Self; 8], o: &mut [f32; 8]) {
+        unsafe {
+            let h01 = _mm256_hadd_ps(half[0].0, half[1].0);
+            let h23 = _mm256_hadd_ps(half[2].0, half[3].0);
+            let h45 = _mm256_hadd_ps(half[4].0, half[5].0);
+            let h67 = _mm256_hadd_ps(half[6].0, half[7].0);
+            // Lane k of h0123: partial sum of half[k % 4], low or high 128 bits.
+            let h0123 = _mm256_hadd_ps(h01, h23);
+            let h4567 = _mm256_hadd_ps(h45, h67);
+            let lo = _mm256_permute2f128_ps::<0x20>(h0123, h4567);
+            let hi = _mm256_permute2f128_ps::<0x31>(h0123, h4567);
+            _mm256_storeu_ps(o.as_mut_ptr(), _mm256_add_ps(lo, hi));
         }
     }
 }

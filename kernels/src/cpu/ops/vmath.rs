@@ -39,6 +39,27 @@ pub(crate) fn exp<V: Vf32>(x: V) -> V {
     exp_reduced(r, n)
 }
 
+/// `2^x` for `x ≤ 0` (softmax weights in base 2): relative error ≤ 2e-7 down to `2^-126`, below
+/// which (and for `-inf`) it is exactly 0; NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp2_nonpositive<V: Vf32>(x: V) -> V {
+    const LN2: f32 = std::f32::consts::LN_2;
+    let floor = V::splat(-126.0);
+    let xc = x.max(floor);
+    let n = xc.round();
+    // |r| <= 1/2: degree-7 Taylor polynomial of e^(r ln 2) (truncation error < 5e-9 relative).
+    let r = xc - n;
+    let mut p = V::splat(LN2.powi(7) / 5040.0);
+    p = p.mul_add(r, V::splat(LN2.powi(6) / 720.0));
+    p = p.mul_add(r, V::splat(LN2.powi(5) / 120.0));
+    p = p.mul_add(r, V::splat(LN2.powi(4) / 24.0));
+    p = p.mul_add(r, V::splat(LN2.powi(3) / 6.0));
+    p = p.mul_add(r, V::splat(LN2 * LN2 / 2.0));
+    p = p.mul_add(r, V::splat(LN2));
+    p = p.mul_add(r, V::splat(1.0));
+    V::select_lt(x, floor, V::splat(0.0), p.mul_pow2_normal(n))
+}
+
 /// `e^(a + b)` for `|b| ≲ 2`, keeping the full precision of a large exact `a` (whose f32 sum with
 /// `b` would round).
 #[inline(always)]
@@ -141,6 +162,7 @@ mod tests {
     #[derive(Copy, Clone)]
     enum Func {
         Exp,
+        Exp2NonPositive,
         Tanh,
         Erfc,
     }
@@ -154,6 +176,13 @@ mod tests {
                 0.0,
                 #[inline(always)]
                 |x| exp(x),
+            ),
+            Func::Exp2NonPositive => map_slice::<V>(
+                xs,
+                out,
+                0.0,
+                #[inline(always)]
+                |x| exp2_nonpositive(x),
             ),
             Func::Tanh => map_slice::<V>(
                 xs,
@@ -211,6 +240,18 @@ mod tests {
     fn exp_accuracy() {
         check_all_isas(Func::Exp, sweep(-87.0, 88.7, 400_003), f64::exp, 0.0, 2e-7);
         check_all_isas(Func::Exp, sweep(-1.0, 1.0, 100_003), f64::exp, 0.0, 2e-7);
+    }
+
+    #[test]
+    fn exp2_nonpositive_accuracy() {
+        let tiny = 2f64.powi(-126);
+        check_all_isas(Func::Exp2NonPositive, sweep(-125.9, 0.0, 400_003), f64::exp2, 0.0, 2e-7);
+        check_all_isas(Func::Exp2NonPositive, sweep(-140.0, -126.0, 10_003), f64::exp2, tiny, 2e-7);
+        let xs = [f32::NAN, f32::NEG_INFINITY, 0.0, -0.0, -126.5, -1000.0, -1.0, -0.5];
+        let mut e = [0.0f32; 8];
+        map_slice::<Portable>(&xs, &mut e, 0.0, exp2_nonpositive::<Portable>);
+        assert!(e[0].is_nan());
+        assert_eq!(&e[1..], &[0.0, 1.0, 1.0, 0.0, 0.0, 0.5, std::f32::consts::FRAC_1_SQRT_2]);
     }
 
     #[test]
