@@ -4,15 +4,18 @@
 
 use super::attention::KvCache;
 use super::attention_micro::{KvRows, Rows, scores_block, update_block};
+use super::attention_prefill::{PrefillScratch, run_transposed};
 use super::simd::{Vf32, dispatch, load_partial, store_partial};
 use super::vmath::{exp2_nonpositive, tanh};
-use std::f32::consts::{LN_2, LOG2_E};
 use crate::{AttentionParams, AttentionShape};
+use std::f32::consts::{LN_2, LOG2_E};
 
 /// Keys per tile.
 pub(crate) const TILE: usize = 64;
 /// Rows of a block from which f16 tiles are widened into f32 copies once rather than per row.
 const PACK_MIN_ROWS: usize = 8;
+/// Rows of a block from which the transposed form (`attention_prefill`) is used.
+const TRANSPOSED_MIN_ROWS: usize = 16;
 
 /// What every block reads (lengths already checked).
 pub(crate) struct Inputs<'a> {
@@ -64,6 +67,7 @@ pub(crate) struct Scratch {
     alpha: Vec<f32>,
     k_tile: Vec<f32>,
     v_tile: Vec<f32>,
+    prefill: PrefillScratch,
 }
 
 dispatch!(
@@ -99,12 +103,13 @@ fn run_block_generic<V: Vf32>(inp: &Inputs, blk: &Block, st: &mut RowState, sc: 
 }
 
 /// The geometry of one block, shared by its tiles.
-struct BlockGeom {
-    group: usize,
-    rows: usize,
+pub(crate) struct BlockGeom {
+    pub group: usize,
+    pub rows: usize,
     /// Column vectors per row (the padded head dimension when tiles are packed).
-    chunks: usize,
-    dp: usize,
+    pub chunks: usize,
+    /// Row stride of the outputs and of packed tiles.
+    pub dp: usize,
 }
 
 #[inline(always)]
@@ -125,6 +130,12 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
     // do f16 caches when enough rows (prefill) share each tile to repay widening it once.
     let pack = !d.is_multiple_of(V::LANES) || ((K::WIDENS || S::WIDENS) && rows >= PACK_MIN_ROWS);
     let geom = BlockGeom { group, rows, chunks: if pack { dp } else { d } / V::LANES, dp };
+    // With a causal mask, keys past the last row's position are never seen.
+    let j_end = if inp.params.causal { blk.j1.min(sh.q_position(blk.i1 - 1) + 1) } else { blk.j1 };
+    if rows >= TRANSPOSED_MIN_ROWS {
+        run_transposed::<V, K, S>(inp, blk, &geom, k, v, j_end, st, &mut sc.prefill, &mut sc.v_tile, pack);
+        return;
+    }
 
     // Query rows, pre-scaled, zero-padded to dp.
     sc.q.clear();
@@ -141,8 +152,6 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
     sc.s.resize(rows * TILE, 0.0);
     sc.alpha.resize(rows, 1.0);
 
-    // With a causal mask, keys past the last row's position are never seen.
-    let j_end = if inp.params.causal { blk.j1.min(sh.q_position(blk.i1 - 1) + 1) } else { blk.j1 };
     let mut t0 = blk.j0;
     while t0 < j_end {
         let n = TILE.min(j_end - t0);
@@ -160,12 +169,16 @@ fn run_block_rows<V: Vf32, K: KvRows, S: KvRows>(
     }
 }
 
-/// Copies rows `row0..row0 + n` of `src` (width `d`) into `dst` as f32 rows `dp` apart.
+/// Copies rows `row0..row0 + n` of `src` (width `d`) into `dst` as f32 rows `dp` apart. Columns
+/// `d..dp` are zero: `dst` only ever holds rows of this width (one block's scratch), and they are
+/// never written.
 #[inline(always)]
-fn pack_rows<V: Vf32, K: KvRows>(src: K, row0: usize, n: usize, d: usize, dp: usize, dst: &mut Vec<f32>) {
-    dst.clear();
-    dst.resize(n * dp, 0.0);
-    for (r, row) in dst.chunks_exact_mut(dp).enumerate() {
+pub(crate) fn pack_rows<V: Vf32, K: KvRows>(src: K, row0: usize, n: usize, d: usize, dp: usize, dst: &mut Vec<f32>) {
+    debug_assert!(dst.len().is_multiple_of(dp));
+    if dst.len() < n * dp {
+        dst.resize(n * dp, 0.0);
+    }
+    for (r, row) in dst[..n * dp].chunks_exact_mut(dp).enumerate() {
         if d.is_multiple_of(V::LANES) {
             for c in (0..d).step_by(V::LANES) {
                 // SAFETY: row `row0 + r` of `src` holds d >= c + LANES columns; `row` holds dp >= d.
@@ -220,23 +233,40 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
         let row = &mut s[r * TILE..r * TILE + n];
         alpha[r] = online_softmax_row::<V>(row, mask, allowed, inp.params.softcap, &mut st.m[r], &mut st.l[r]);
     }
-    // Each row accumulates only the values it may see: a hidden value (a future token's, possibly
-    // non-finite) must not reach it even times p = 0. A block of rows takes the keys its first row
-    // sees; its later rows add the rest of theirs one by one (with alpha already applied).
+    update_all_rows::<V, S>((s, TILE, 1), alpha, g, v, key_base, allowed_keys, &mut st.o);
+}
+
+/// `o = alpha · o + P · V` for every row of the block, P's row `r`, key `j` at `p.0[r · p.1 +
+/// j · p.2]`, each row over the `allowed(r)` keys it may see (non-decreasing in `r`): a hidden
+/// value (a future token's, possibly non-finite) must not reach a row even times p = 0. A block
+/// of rows takes the keys its first row sees; its later rows add the rest of theirs one by one
+/// (with alpha already applied).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn update_all_rows<V: Vf32, S: KvRows>(
+    p: (&[f32], usize, usize),
+    alpha: &[f32],
+    g: &BlockGeom,
+    v: S,
+    key_base: usize,
+    allowed: impl Fn(usize) -> usize,
+    o: &mut [f32],
+) {
     let mut r0 = 0;
     while r0 < g.rows {
-        let common = allowed_keys(r0);
+        let common = allowed(r0);
+        let a = &alpha[r0..];
         let rows = match (V::REGS >= 32, g.rows - r0) {
-            (true, 4..) => update_rows::<V, S, 4, 4>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
-            (false, 6..) => update_rows::<V, S, 6, 2>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
-            (false, 4 | 5) => update_rows::<V, S, 4, 2>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
-            (_, 2 | 3) => update_rows::<V, S, 2, 4>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
-            (_, _) => update_rows::<V, S, 1, 4>(s, &alpha[r0..], g, v, key_base, 0, common, r0, &mut st.o),
+            (true, 4..) => update_rows::<V, S, 4, 4>(p, a, g, v, key_base, 0, common, r0, o),
+            (false, 6..) => update_rows::<V, S, 6, 2>(p, a, g, v, key_base, 0, common, r0, o),
+            (false, 4 | 5) => update_rows::<V, S, 4, 2>(p, a, g, v, key_base, 0, common, r0, o),
+            (_, 2 | 3) => update_rows::<V, S, 2, 4>(p, a, g, v, key_base, 0, common, r0, o),
+            (_, _) => update_rows::<V, S, 1, 4>(p, a, g, v, key_base, 0, common, r0, o),
         };
         for r in r0..r0 + rows {
-            let seen = allowed_keys(r);
+            let seen = allowed(r);
             if seen > common {
-                update_rows::<V, S, 1, 4>(s, &ONES, g, v, key_base, common, seen, r, &mut st.o);
+                update_rows::<V, S, 1, 4>(p, &ONES, g, v, key_base, common, seen, r, o);
             }
         }
         r0 += rows;
@@ -293,11 +323,11 @@ fn scores_rows<V: Vf32, K: KvRows, S: KvRows, const R: usize, const J: usize>(
 }
 
 /// `o = alpha · o + Σ_{ka ≤ j < kb} p_j · v_j` for rows `r0..r0 + R`, in blocks of `C` column
-/// vectors; returns `R`. `alpha` holds the factors of rows `r0..`.
+/// vectors; returns `R`. `p` as for [`update_all_rows`]; `alpha` holds the factors of rows `r0..`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn update_rows<V: Vf32, S: KvRows, const R: usize, const C: usize>(
-    p: &[f32],
+    (p, p_row, p_key): (&[f32], usize, usize),
     alpha: &[f32],
     g: &BlockGeom,
     v: S,
@@ -307,19 +337,22 @@ fn update_rows<V: Vf32, S: KvRows, const R: usize, const C: usize>(
     r0: usize,
     o: &mut [f32],
 ) -> usize {
-    assert!(p.len() >= (r0 + R) * TILE && o.len() >= (r0 + R) * g.dp && alpha.len() >= R && ka <= kb && kb <= TILE);
-    let (p, o) = (p[r0 * TILE + ka..].as_ptr(), o[r0 * g.dp..].as_mut_ptr());
+    assert!(o.len() >= (r0 + R) * g.dp && alpha.len() >= R && ka <= kb);
+    if kb > ka {
+        assert!(p.len() > (r0 + R - 1) * p_row + (kb - 1) * p_key);
+    }
+    let (p, o) = (p.as_ptr().wrapping_add(r0 * p_row + ka * p_key), o[r0 * g.dp..].as_mut_ptr());
     let (key0, n) = (key_base + ka, kb - ka);
     let l = V::LANES;
     let mut c = 0;
-    // SAFETY (both loops): rows r0..r0 + R of p (keys ka..kb <= TILE) and o (dp columns) are in
-    // bounds (asserted), as are the tile's value rows.
+    // SAFETY (both loops): rows r0..r0 + R of p (keys ka..kb, asserted when there are any) and
+    // of o (dp columns) are in bounds, as are the tile's value rows.
     while c + C <= g.chunks {
-        unsafe { update_block::<V, S, R, C>(p, TILE, alpha, v, key0, n, o, g.dp, c * l) };
+        unsafe { update_block::<V, S, R, C>(p, p_row, p_key, alpha, v, key0, n, o, g.dp, c * l) };
         c += C;
     }
     while c < g.chunks {
-        unsafe { update_block::<V, S, R, 1>(p, TILE, alpha, v, key0, n, o, g.dp, c * l) };
+        unsafe { update_block::<V, S, R, 1>(p, p_row, p_key, alpha, v, key0, n, o, g.dp, c * l) };
         c += 1;
     }
     R

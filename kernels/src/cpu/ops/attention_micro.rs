@@ -134,16 +134,18 @@ pub(crate) unsafe fn scores_block<V: Vf32, K: KvRows, const R: usize, const J: u
 }
 
 /// `o_r = alpha_r · o_r + Σ_j p_r[j] · v_{key0 + j}` for `R` rows over `C` column vectors from
-/// `col0`, `j < n`. `p` holds the probabilities `p_stride` apart, `o` the outputs `o_stride` apart.
+/// `col0`, `j < n`. `p` holds the probability of row `r`, key `j` at `r · p_row + j · p_key`,
+/// `o` the outputs `o_stride` apart.
 ///
 /// # Safety
-/// `p` must hold `R` rows of `n` values, `o` `R` rows of `col0 + C · LANES` columns, and `v` rows
+/// `p` must hold `R` rows of `n` values at those strides, `o` `R` rows of `col0 + C · LANES` columns, and `v` rows
 /// `key0..key0 + n` as many columns.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn update_block<V: Vf32, S: KvRows, const R: usize, const C: usize>(
     p: *const f32,
-    p_stride: usize,
+    p_row: usize,
+    p_key: usize,
     alpha: &[f32],
     v: S,
     key0: usize,
@@ -168,7 +170,7 @@ pub(crate) unsafe fn update_block<V: Vf32, S: KvRows, const R: usize, const C: u
             *x = unsafe { v.load::<V>(key0 + j, col0 + c * l) };
         }
         for (r, acc_r) in acc.iter_mut().enumerate() {
-            let pr = V::splat(unsafe { *p.add(r * p_stride + j) });
+            let pr = V::splat(unsafe { *p.add(r * p_row + j * p_key) });
             for (a, x) in acc_r.iter_mut().zip(&vv) {
                 *a = pr.mul_add(*x, *a);
             }

@@ -8,6 +8,7 @@ mod activation;
 mod attention;
 mod attention_block;
 mod attention_micro;
+mod attention_prefill;
 mod binary;
 mod norm;
 mod parallel;
