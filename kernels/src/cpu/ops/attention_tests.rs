@@ -261,3 +261,32 @@ fn avx2_and_portable_paths() {
     }
     TEST_ISA_CAP.store(0, Ordering::Relaxed);
 }
+
+#[test]
+fn hidden_future_values_stay_out_of_earlier_rows() {
+    use crate::cpu::ops::simd::TEST_ISA_CAP;
+    use std::sync::atomic::Ordering;
+    // Prefill blocks of 64 rows (transposed form) and of 5 rows (row form), a NaN in one future
+    // token's value: only the rows that may see it become NaN.
+    for (n_head, n_kv, seq) in [(8, 2, 90), (3, 3, 5)] {
+        let sh = shape(1, n_head, n_kv, seq, seq, seq, 64);
+        let p = params(64, true, None);
+        let mut r = rng(1000 + seq as u64);
+        let q = uniform(&mut r, sh.q_elems(), -1.0, 1.0);
+        let k = uniform(&mut r, sh.kv_elems(), -1.0, 1.0);
+        let mut v = uniform(&mut r, sh.kv_elems(), -1.0, 1.0);
+        let poisoned_key = seq / 2 + 1;
+        for kvh in 0..n_kv {
+            v[(kvh * sh.kv_capacity + poisoned_key) * 64 + 3] = f32::NAN;
+        }
+        let want = reference(&q, &k, &v, None, &sh, &p);
+        assert!(want.iter().any(|x| x.is_nan()) && want.iter().any(|x| x.is_finite()));
+        for cap in [0, 1, 2] {
+            TEST_ISA_CAP.store(cap, Ordering::Relaxed);
+            let mut out = poisoned(sh.q_elems());
+            attention(&q, KvCache::F32(&k), KvCache::F32(&v), None, &sh, &p, &mut out).unwrap();
+            assert_close(&format!("seq {seq} isa cap {cap}"), &out, &want, 2e-5, 2e-6);
+        }
+        TEST_ISA_CAP.store(0, Ordering::Relaxed);
+    }
+}
