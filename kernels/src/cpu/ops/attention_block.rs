@@ -210,12 +210,12 @@ fn tile<V: Vf32, K: KvRows, S: KvRows>(
     let sh = &inp.shape;
     let mut r0 = 0;
     while r0 < g.rows {
-        // Register blocks of R rows × J keys: R·J accumulators, R query and one key vector live.
+        // Register blocks of R rows × J keys (see scores_block for the registers they hold).
         r0 += match (V::REGS >= 32, g.rows - r0) {
             (true, 4..) => scores_rows::<V, K, S, 4, 4>(q, g, k, v, key_base, n, r0, s),
             (true, 2 | 3) => scores_rows::<V, K, S, 2, 8>(q, g, k, v, key_base, n, r0, s),
             (true, _) => scores_rows::<V, K, S, 1, 16>(q, g, k, v, key_base, n, r0, s),
-            (false, 4..) => scores_rows::<V, K, S, 4, 2>(q, g, k, v, key_base, n, r0, s),
+            (false, 4..) => scores_rows::<V, K, S, 4, 3>(q, g, k, v, key_base, n, r0, s),
             (false, 2 | 3) => scores_rows::<V, K, S, 2, 4>(q, g, k, v, key_base, n, r0, s),
             (false, _) => scores_rows::<V, K, S, 1, 8>(q, g, k, v, key_base, n, r0, s),
         };

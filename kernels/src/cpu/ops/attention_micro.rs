@@ -108,16 +108,33 @@ pub(crate) unsafe fn scores_block<V: Vf32, K: KvRows, const R: usize, const J: u
     for c in 0..chunks {
         let col = c * V::LANES;
         // (Plain loops, not closures: a closure would not inherit the target features.)
-        let mut qv = [V::splat(0.0); R];
-        for (r, x) in qv.iter_mut().enumerate() {
-            // SAFETY: the caller guarantees R rows of `chunks` vectors.
-            *x = unsafe { V::load(q.add(r * q_stride + col)) };
-        }
-        for (j, &key) in keys.iter().enumerate() {
-            // SAFETY: the caller guarantees the key rows.
-            let kv = unsafe { k.load::<V>(key, col) };
-            for (r, q) in qv.iter().enumerate() {
-                acc[r * J + j] = q.mul_add(kv, acc[r * J + j]);
+        if J <= R {
+            // Few keys: hold the J key vectors and one query vector (R·J + J + 1 registers).
+            let mut kv = [V::splat(0.0); J];
+            for (x, &key) in kv.iter_mut().zip(&keys) {
+                // SAFETY: the caller guarantees the key rows.
+                *x = unsafe { k.load::<V>(key, col) };
+            }
+            for r in 0..R {
+                // SAFETY: the caller guarantees R rows of `chunks` vectors.
+                let qv = unsafe { V::load(q.add(r * q_stride + col)) };
+                for (j, x) in kv.iter().enumerate() {
+                    acc[r * J + j] = qv.mul_add(*x, acc[r * J + j]);
+                }
+            }
+        } else {
+            // Many keys: hold the R query vectors and one key vector (R·J + R + 1 registers).
+            let mut qv = [V::splat(0.0); R];
+            for (r, x) in qv.iter_mut().enumerate() {
+                // SAFETY: the caller guarantees R rows of `chunks` vectors.
+                *x = unsafe { V::load(q.add(r * q_stride + col)) };
+            }
+            for (j, &key) in keys.iter().enumerate() {
+                // SAFETY: the caller guarantees the key rows.
+                let kv = unsafe { k.load::<V>(key, col) };
+                for (r, q) in qv.iter().enumerate() {
+                    acc[r * J + j] = q.mul_add(kv, acc[r * J + j]);
+                }
             }
         }
     }
@@ -126,6 +143,12 @@ pub(crate) unsafe fn scores_block<V: Vf32, K: KvRows, const R: usize, const J: u
     } else if R * J == 8 {
         let (lo, _) = out.split_at_mut(8);
         V::reduce_sum8(acc[..8].try_into().unwrap(), lo.try_into().unwrap());
+    } else if R * J == 12 {
+        let mut hi = [0.0f32; 8];
+        let upper = [acc[8], acc[9], acc[10], acc[11], acc[8], acc[9], acc[10], acc[11]];
+        V::reduce_sum8(acc[..8].try_into().unwrap(), (&mut out[..8]).try_into().unwrap());
+        V::reduce_sum8(&upper, &mut hi);
+        out[8..12].copy_from_slice(&hi[..4]);
     } else {
         for (o, a) in out.iter_mut().zip(&acc[..R * J]) {
             *o = a.reduce_sum();
