@@ -143,6 +143,9 @@ impl Backend for Faulty {
     fn upload(&self, dst: &mut dyn DeviceBuffer, src: &Tensor) -> Result<()> {
         self.inner.upload(dst, src)
     }
+    fn tolerance_profile(&self) -> edgehal::conform::ToleranceProfile {
+        self.inner.tolerance_profile()
+    }
     fn download(&self, src: &dyn DeviceBuffer) -> Result<Tensor> {
         let mut t = self.inner.download(src)?;
         let count = self.downloads.fetch_add(1, Ordering::Relaxed);

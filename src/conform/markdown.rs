@@ -37,13 +37,10 @@ pub(crate) fn write(report: &Report) -> String {
     );
     let _ = writeln!(
         md,
-        "Tolerance profile: {} arithmetic, 8-bit activations allowed for: {}.\n",
+        "Tolerance profile: {} arithmetic, 8-bit activations allowed for: {}; bf16 activations for: {}.\n",
         format!("{:?}", report.profile.compute).to_lowercase(),
-        if report.profile.quantized_activations.is_empty() {
-            "none".to_string()
-        } else {
-            report.profile.quantized_activations.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
-        }
+        dtype_list(&report.profile.quantized_activations),
+        dtype_list(&report.profile.bf16_activations),
     );
     let verdict = if report.failed() == 0 { "**PASS**" } else { "**FAIL**" };
     let _ = writeln!(
@@ -109,6 +106,11 @@ fn write_summary_table(md: &mut String, cases: &[CaseResult]) {
             det
         );
     }
+}
+
+/// Dtype names joined by commas, or "none".
+fn dtype_list(dtypes: &[crate::kernels::DType]) -> String {
+    if dtypes.is_empty() { "none".to_string() } else { dtypes.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ") }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //!
 //! | op | bound on `\|got − ref\|` |
 //! |---|---|
-//! | matmul `y = x·wᵀ`, depth `k` | `c·ε·√k·Σ\|x\|\|w\|` (+ `Σ_l amax₂₅₆(x)_l/127·\|w_l\|` when activations may be 8-bit) |
+//! | matmul `y = x·wᵀ`, depth `k` | `c·ε·√k·Σ\|x\|\|w\|` (+ `Σ_l amax₂₅₆(x)_l/127·\|w_l\|` when activations may be 8-bit, + `2⁻⁸·Σ\|x\|\|w\|` when they may be bf16) |
 //! | attention | `c·ε·(2·Δs + √kv_len + 8)·Σ_j p_j·\|v_j\|`, `Δs = √d·scale·max_j Σ\|q\|\|k_j\| + max\|mask\| + softcap` |
 //! | softmax | `c·ε·(√d + \|x_j − max\| + 8)·p_j` (+ [`EXP_UNDERFLOW`]) |
 //! | rms_norm | `c·ε·(√d + 8)·\|ref\|` |
@@ -35,6 +35,10 @@
 //!   (which contains any 32-wide block), weighted by `|w|`: exactly the reference matmul of the
 //!   window-amax vector with `|w|`. Which weight dtypes allow it is the backend's
 //!   [`ToleranceProfile::quantized_activations`].
+//! - **bf16 activations.** Backends that round `x` to bf16 (to nearest) before a bf16 dot
+//!   product (AVX-512 BF16, AMX-BF16) err per element by at most half a unit, `2⁻⁸·|x|`; the
+//!   bound adds `2⁻⁸·Σ|x||w|`. Which weight dtypes allow it is
+//!   [`ToleranceProfile::bf16_activations`].
 //! - **Attention.** A score error `δs` changes each softmax weight by a factor `e^(δs − Σp·δs)`,
 //!   so the output moves by at most `2·max|δs|·Σ p_j|v_j|`; `Σ p_j|v_j|` is the reference attention
 //!   with `|v|`. The `√kv_len` term covers the weighted sum and online-softmax rescaling, `8` the
@@ -67,6 +71,19 @@ pub const EXP_UNDERFLOW: f64 = 1e-36;
 pub const ELEMENTWISE_ULPS: f64 = 8.0;
 /// Width of the window whose largest `|x|` bounds 8-bit activation quantization.
 pub const ACTIVATION_WINDOW: usize = 256;
+/// Half a unit of bf16 relative to the value: the most rounding to bf16 moves it.
+pub const BF16_HALF_UNIT: f64 = 1.0 / 256.0;
+
+/// How a backend may round activations inside a matmul.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ActivationRounding {
+    /// Activations are used as given (f32).
+    Exact,
+    /// Rounded to bf16, to nearest.
+    Bf16,
+    /// Quantized to 8 bits per block of at most [`ACTIVATION_WINDOW`].
+    Int8,
+}
 
 /// The arithmetic a backend may use inside its kernels.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,29 +117,43 @@ pub struct ToleranceProfile {
     /// inside matmul.
     #[serde(with = "dtype_names")]
     pub quantized_activations: Vec<DType>,
+    /// Weight dtypes for which the backend may round `x` to bf16 inside matmul.
+    #[serde(with = "dtype_names", default)]
+    pub bf16_activations: Vec<DType>,
 }
 
 impl Default for ToleranceProfile {
     /// f32 arithmetic; 8-bit activations allowed with every quant weight format.
     fn default() -> Self {
-        ToleranceProfile { compute: ComputePrecision::F32, quantized_activations: DType::QUANTIZED.to_vec() }
+        ToleranceProfile {
+            compute: ComputePrecision::F32,
+            quantized_activations: DType::QUANTIZED.to_vec(),
+            bf16_activations: Vec::new(),
+        }
     }
 }
 
 impl ToleranceProfile {
     /// f32 arithmetic and no activation quantization: the tightest profile.
     pub fn strict() -> Self {
-        ToleranceProfile { compute: ComputePrecision::F32, quantized_activations: Vec::new() }
+        ToleranceProfile {
+            compute: ComputePrecision::F32,
+            quantized_activations: Vec::new(),
+            bf16_activations: Vec::new(),
+        }
     }
 
-    /// What the built-in CPU kernels do: f32 arithmetic, activation quantization exactly where
-    /// `edgehal_kernels::cpu::matmul::quantizes_activations` says so.
+    /// What the built-in CPU kernels do on this CPU: f32 arithmetic, activation quantization
+    /// and bf16 rounding exactly where `edgehal_kernels::cpu::matmul::quantizes_activations`
+    /// and `rounds_activations_to_bf16` say so.
     pub fn cpu() -> Self {
-        let quantized_activations = DType::ALL
-            .into_iter()
-            .filter(|&d| d != DType::I32 && crate::kernels::cpu::matmul::quantizes_activations(d))
-            .collect();
-        ToleranceProfile { compute: ComputePrecision::F32, quantized_activations }
+        use crate::kernels::cpu::matmul::{quantizes_activations, rounds_activations_to_bf16};
+        let weights = || DType::ALL.into_iter().filter(|&d| d != DType::I32);
+        ToleranceProfile {
+            compute: ComputePrecision::F32,
+            quantized_activations: weights().filter(|&d| quantizes_activations(d)).collect(),
+            bf16_activations: weights().filter(|&d| rounds_activations_to_bf16(d)).collect(),
+        }
     }
 
     /// The profile [`run`](super::run) uses when the suite sets none: [`ToleranceProfile::cpu`]
@@ -139,6 +170,18 @@ impl ToleranceProfile {
     /// Whether matmul with weights of `w` may quantize activations.
     pub fn quantizes_activations(&self, w: DType) -> bool {
         self.quantized_activations.contains(&w)
+    }
+
+    /// How matmul with weights of `w` may round activations (8-bit quantization wins where a
+    /// profile lists both).
+    pub fn activation_rounding(&self, w: DType) -> ActivationRounding {
+        if self.quantizes_activations(w) {
+            ActivationRounding::Int8
+        } else if self.bf16_activations.contains(&w) {
+            ActivationRounding::Bf16
+        } else {
+            ActivationRounding::Exact
+        }
     }
 }
 
@@ -166,7 +209,9 @@ fn amax(values: &[f32]) -> f32 {
 }
 
 /// Matmul bounds for `y[m, n] = x[m, k]·w[n, k]ᵀ` (see the module doc).
-pub fn matmul(x: &[f32], w: &[f32], m: usize, k: usize, n: usize, eps: f64, quantized_activations: bool) -> Vec<f64> {
+pub fn matmul(x: &[f32], w: &[f32], m: usize, k: usize, n: usize, eps: f64, rounding: ActivationRounding) -> Vec<f64> {
+    let quantized_activations = rounding == ActivationRounding::Int8;
+    let bf16 = if rounding == ActivationRounding::Bf16 { BF16_HALF_UNIT } else { 0.0 };
     let abs_w: Vec<f32> = w.iter().map(|v| v.abs()).collect();
     // Rows 0..m: |x|; rows m..2m (with 8-bit activations): the window amax / 127 of each element.
     let mut rows: Vec<f32> = x.iter().map(|v| v.abs()).collect();
@@ -183,7 +228,7 @@ pub fn matmul(x: &[f32], w: &[f32], m: usize, k: usize, n: usize, eps: f64, quan
     (0..m * n)
         .map(|i| {
             let activation = if quantized_activations { sums[m * n + i] } else { 0.0 };
-            dot * sums[i] + activation + TINY
+            (dot + bf16) * sums[i] + activation + TINY
         })
         .collect()
 }
@@ -388,12 +433,15 @@ mod tests {
         let x = [1.0, -2.0, 0.5, 0.25];
         let w = [1.0, 1.0, -1.0, 1.0];
         let eps = f64::from(f32::EPSILON);
-        let t = matmul(&x, &w, 1, 4, 1, eps, false);
+        let t = matmul(&x, &w, 1, 4, 1, eps, ActivationRounding::Exact);
         assert!((t[0] - (SAFETY * eps * 2.0 * 3.75 + TINY)).abs() < 1e-18);
         // One window of 4 with amax 2: the activation term is 4 · (2/127) · 1.
-        let tq = matmul(&x, &w, 1, 4, 1, eps, true);
+        let tq = matmul(&x, &w, 1, 4, 1, eps, ActivationRounding::Int8);
         let act = f64::from(2.0f32 / 127.0) * 4.0;
         assert!((tq[0] - t[0] - act).abs() < 1e-12, "{} vs {}", tq[0] - t[0], act);
+        // bf16 activations: half a unit of each, 2⁻⁸ · 3.75.
+        let tb = matmul(&x, &w, 1, 4, 1, eps, ActivationRounding::Bf16);
+        assert!((tb[0] - t[0] - 3.75 / 256.0).abs() < 1e-15, "{}", tb[0] - t[0]);
     }
 
     #[test]
@@ -402,7 +450,7 @@ mod tests {
         let mut x = vec![1.0f32; 512];
         x[300] = 100.0;
         let w = vec![1.0f32; 512];
-        let t = matmul(&x, &w, 1, 512, 1, 0.0, true);
+        let t = matmul(&x, &w, 1, 512, 1, 0.0, ActivationRounding::Int8);
         let want = 256.0 * f64::from(1.0f32 / 127.0) + 256.0 * f64::from(100.0f32 / 127.0);
         assert!((t[0] - want).abs() < 1e-9, "{} vs {want}", t[0]);
     }
@@ -424,9 +472,16 @@ mod tests {
 
     #[test]
     fn profile_serializes_dtype_names() {
-        let p = ToleranceProfile { compute: ComputePrecision::F16, quantized_activations: vec![DType::Q4_K] };
+        let p = ToleranceProfile {
+            compute: ComputePrecision::F16,
+            quantized_activations: vec![DType::Q4_K],
+            bf16_activations: vec![DType::BF16],
+        };
         let json = serde_json::to_string(&p).unwrap();
-        assert_eq!(json, r#"{"compute":"f16","quantized_activations":["q4_k"]}"#);
+        assert_eq!(json, r#"{"compute":"f16","quantized_activations":["q4_k"],"bf16_activations":["bf16"]}"#);
         assert_eq!(serde_json::from_str::<ToleranceProfile>(&json).unwrap(), p);
+        // Profiles written before bf16 activations existed still load.
+        let old = r#"{"compute":"f32","quantized_activations":[]}"#;
+        assert!(serde_json::from_str::<ToleranceProfile>(old).unwrap().bf16_activations.is_empty());
     }
 }

@@ -222,6 +222,6 @@ impl Backend for QnnBackend {
             QnnBackendKind::Cpu => ComputePrecision::F32,
             QnnBackendKind::Htp => ComputePrecision::F16,
         };
-        ToleranceProfile { compute, quantized_activations: Vec::new() }
+        ToleranceProfile { compute, quantized_activations: Vec::new(), bf16_activations: Vec::new() }
     }
 }

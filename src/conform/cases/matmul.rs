@@ -129,7 +129,7 @@ fn build(
     let x_t = Tensor::from_f32_as(xd, x_shape.to_vec(), &x_vals)?;
     let x = x_t.to_f32_vec()?;
     let reference = reference::matmul(&x, &w, m, k, n);
-    let tol = tolerance::matmul(&x, &w, m, k, n, ctx.eps(), ctx.profile.quantizes_activations(wd));
+    let tol = tolerance::matmul(&x, &w, m, k, n, ctx.eps(), ctx.profile.activation_rounding(wd));
     let mut g = OneOp::new();
     let xi = g.input("x", x_t)?;
     let wi = g.weight("w", w_t);

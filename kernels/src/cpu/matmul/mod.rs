@@ -9,6 +9,8 @@
 //!
 //! - f32/f16/bf16: a register-blocked f32 GEMM (14 × 32 tiles on AVX-512, 6 × 16 on AVX2,
 //!   4 × 16 on NEON) over packed activation panels, cache-blocked over k; GEMV for one row.
+//!   bf16 GEMM on CPUs with AVX-512 BF16 multiplies bf16-rounded activations with `vdpbf16ps`
+//!   instead ([`rounds_activations_to_bf16`]).
 //! - quantized: 8-bit activations (ggml Q8_0 style, blocks of 32, see
 //!   [`quantizes_activations`]) times integer weights (`vpdpbusd` on AVX-512 VNNI,
 //!   `vpmaddubsw` on AVX2, `smull` on NEON); GEMV kernels per format, and on AVX-512 VNNI a
@@ -113,12 +115,18 @@ pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, y: &mut [f32]) -> Result<(
 
 /// [`matmul`] that keeps activations in f32 for quantized weights too (weights decoded to f32
 /// panels, f32 FMAs): an order of magnitude closer to the exact product than the 8-bit
-/// activations [`matmul`] uses, at several times its cost. The same as [`matmul`] for float
-/// weights.
+/// activations [`matmul`] uses, at several times its cost. For bf16 weights it keeps the f32
+/// activations too (widened weights, f32 FMAs) where [`matmul`] would round them to bf16; for
+/// f32 and f16 weights it is [`matmul`].
 pub fn matmul_f32_activations(x: &[f32], m: usize, w: &PackedWeights, y: &mut [f32]) -> Result<(), KernelError> {
+    let shapes_ok = m > 0 && w.n > 0 && w.k > 0 && x.len() == m * w.k && y.len() == m * w.n;
     match &w.storage {
-        Storage::Quant(rows) if m > 0 && w.n > 0 && w.k > 0 && x.len() == m * w.k && y.len() == m * w.n => {
+        Storage::Quant(rows) if shapes_ok => {
             quantized::matmul_f32_acts(SimdLevel::detected(), x, m, rows, y);
+            Ok(())
+        }
+        Storage::Float(panels) if shapes_ok => {
+            float::gemm(SimdLevel::detected(), x, m, panels, y);
             Ok(())
         }
         _ => matmul(x, m, w, y),
@@ -147,6 +155,8 @@ pub(crate) fn matmul_at(
         return Ok(());
     }
     match &w.storage {
+        #[cfg(target_arch = "x86_64")]
+        Storage::Float(panels) if rounds_to_bf16_at(level, w.dtype, m) => float::bf16_dot::gemm(x, m, panels, y),
         Storage::Float(panels) => float::gemm(level, x, m, panels, y),
         Storage::Quant(rows) => quantized::matmul(level, x, m, rows, y),
     }
@@ -163,6 +173,28 @@ pub(crate) fn matmul_at(
 /// rows, are more accurate than that.) False for f32, f16 and bf16.
 pub fn quantizes_activations(dtype: DType) -> bool {
     dtype.is_quantized()
+}
+
+/// Whether `matmul` may round activations to bf16 for this weight dtype on this CPU: true for
+/// bf16 weights where the CPU has AVX-512 BF16 (`vdpbf16ps`, used for two rows or more), where
+/// each activation is off by at most half a bf16 unit, `2⁻⁸·|x|` (products and sums stay f32;
+/// one-row GEMV keeps f32 activations, so a row's result can differ by that much between a
+/// batch and a single row). The conformance tolerance depends on it.
+pub fn rounds_activations_to_bf16(dtype: DType) -> bool {
+    rounds_to_bf16_at(SimdLevel::detected(), dtype, 2)
+}
+
+/// Whether [`matmul_at`] at `level` takes the bf16 dot-product path for `m` rows of `dtype`.
+fn rounds_to_bf16_at(level: SimdLevel, dtype: DType, m: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        dtype == DType::BF16 && m >= 2 && level == SimdLevel::Avx512Vnni && float::bf16_dot::supported()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (level, dtype, m);
+        false
+    }
 }
 
 /// The SIMD level chosen at run time, for reports: "avx512-vnni", "avx2", "neon" or "scalar".

@@ -35,6 +35,17 @@ unsafe fn gemm_14x32(kc: usize, a: *const f32, b: *const f32, out: &TileOut) {
             b = b.add(NR);
         }
     }
+    // SAFETY: forwarded from the caller.
+    unsafe { store_tile_zmm(&acc, out) }
+}
+
+/// Writes a register tile of `acc.len()` rows × 32 columns to `out` (its valid rows and
+/// columns only, masked).
+///
+/// # Safety
+/// `out` must be valid for its rows and columns; AVX-512 F must be available.
+#[inline(always)]
+pub(super) unsafe fn store_tile_zmm(acc: &[[__m512; 2]], out: &TileOut) {
     let (c, ldc, rows, cols, accumulate) = (out.c, out.ldc, out.rows, out.cols, out.accumulate);
     let mask0: __mmask16 = if cols >= 16 { 0xFFFF } else { (1u16 << cols) - 1 };
     let mask1: __mmask16 = if cols >= 32 {

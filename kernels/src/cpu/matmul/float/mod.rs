@@ -1,10 +1,12 @@
 //! The f32 GEMM/GEMV machinery: weights come as `[kc][32]` f32 panel slices from a
 //! [`PanelSource`] (packed f32 directly, f16/bf16 widened, or quantized weights decoded on
 //! non-VNNI CPUs), activations are packed into `[k][MR]` row panels, and a per-ISA register-
-//! blocked microkernel computes `MR × 32` output tiles.
+//! blocked microkernel computes `MR × 32` output tiles. bf16 GEMM on CPUs with AVX-512 BF16
+//! takes [`bf16_dot`] instead (bf16 pairs, `vdpbf16ps`) through the same driver.
 
 mod avx2;
 mod avx512;
+pub(crate) mod bf16_dot;
 mod driver;
 mod neon;
 pub(crate) mod panels;

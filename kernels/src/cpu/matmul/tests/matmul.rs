@@ -7,7 +7,7 @@ use crate::cpu::matmul::features::SimdLevel;
 use crate::cpu::matmul::quantized::GEMV_MAX_ROWS;
 use crate::cpu::matmul::quantized::act::quantize_acts;
 use crate::cpu::matmul::quantized::layout::ActOrder;
-use crate::cpu::matmul::{PackedWeights, matmul, matmul_at, quantizes_activations};
+use crate::cpu::matmul::{PackedWeights, matmul, matmul_at, quantizes_activations, rounds_to_bf16_at};
 use crate::{DType, KernelError};
 
 /// The weights as f32, decoded by `crate::quant` (the oracle's view).
@@ -42,7 +42,14 @@ fn check(dtype: DType, level: SimdLevel, m: usize, n: usize, k: usize, seed: u64
     matmul_at(level, &x, m, &w, &mut y).unwrap();
     let wd = decoded(dtype, n, k, &bytes);
     let quantized = path_quantizes(dtype, level, m);
-    let xq = if quantized { dequantized_acts(level, &x, m, k) } else { x.clone() };
+    let bf16_acts = rounds_to_bf16_at(level, dtype, m);
+    let xq = if quantized {
+        dequantized_acts(level, &x, m, k)
+    } else if bf16_acts {
+        x.iter().map(|&v| half::bf16::from_f32(v).to_f32()).collect()
+    } else {
+        x.clone()
+    };
     for r in 0..m {
         for j in 0..n {
             let (xr, wr) = (&x[r * k..(r + 1) * k], &wd[j * k..(j + 1) * k]);
@@ -50,6 +57,20 @@ fn check(dtype: DType, level: SimdLevel, m: usize, n: usize, k: usize, seed: u64
             let magnitude: f64 = xr.iter().zip(wr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum();
             let mut tol = 1e-6 * (k as f64).sqrt() * magnitude + 1e-30;
             let got = y[r * n + j] as f64;
+            if bf16_acts {
+                // The contract: half a bf16 unit per activation, 2⁻⁸·|x|.
+                tol += magnitude / 256.0;
+            }
+            if quantized || bf16_acts {
+                // Tighter: exact on the rounded activations up to f32 rounding.
+                let xqr = &xq[r * k..(r + 1) * k];
+                let on_rounded: f64 = xqr.iter().zip(wr).map(|(&a, &b)| a as f64 * b as f64).sum();
+                let tight = 1e-6 * (k as f64).sqrt() * magnitude + 1e-30;
+                assert!(
+                    (got - on_rounded).abs() <= tight,
+                    "{dtype} {level:?} m={m} n={n} k={k} y[{r},{j}] = {got}, on rounded x {on_rounded}"
+                );
+            }
             if quantized {
                 // The contract: (amax of the activation block) / 254 · Σ|w| per block.
                 tol += (0..k / 32)
@@ -58,14 +79,6 @@ fn check(dtype: DType, level: SimdLevel, m: usize, n: usize, k: usize, seed: u64
                         amax / 254.0 * wr[32 * b..32 * b + 32].iter().map(|v| v.abs() as f64).sum::<f64>()
                     })
                     .sum::<f64>();
-                // Tighter: exact on the quantized activations up to f32 rounding.
-                let xqr = &xq[r * k..(r + 1) * k];
-                let on_quantized: f64 = xqr.iter().zip(wr).map(|(&a, &b)| a as f64 * b as f64).sum();
-                let tight = 1e-6 * (k as f64).sqrt() * magnitude + 1e-30;
-                assert!(
-                    (got - on_quantized).abs() <= tight,
-                    "{dtype} {level:?} m={m} n={n} k={k} y[{r},{j}] = {got}, on quantized x {on_quantized}"
-                );
             }
             assert!(
                 (got - exact).abs() <= tol,
@@ -158,6 +171,37 @@ fn activation_quantization_is_reported_per_dtype() {
         assert_eq!(quantizes_activations(dtype), dtype.is_quantized());
     }
     assert!(["avx512-vnni", "avx2", "neon", "scalar"].contains(&crate::cpu::matmul::simd_level()));
+}
+
+#[test]
+fn bf16_gemm_rounds_activations_exactly_where_reported() {
+    use crate::cpu::matmul::rounds_activations_to_bf16;
+    for dtype in DType::ALL.into_iter().filter(|&d| d != DType::BF16) {
+        assert!(!rounds_activations_to_bf16(dtype), "{dtype}");
+    }
+    // x values that bf16 cannot hold: the rounded path's results differ from f32 activations'.
+    let (m, n, k) = (5, 40, 64);
+    let mut rng = rng(31);
+    let bytes = random_weights(DType::BF16, n, k, &mut rng);
+    let x: Vec<f32> = (0..m * k).map(|i| 1.0 + (i as f32 + 0.5) / 1024.0).collect();
+    let w = PackedWeights::new(DType::BF16, n, k, &bytes).unwrap();
+    let mut rounded = vec![f32::NAN; m * n];
+    matmul(&x, m, &w, &mut rounded).unwrap();
+    let mut single = vec![f32::NAN; n];
+    matmul(&x[..k], 1, &w, &mut single).unwrap();
+    let differs = rounded[..n].iter().zip(&single).any(|(a, b)| a != b);
+    // With f32 activations asked for, the GEMM's first row is the GEMV's up to sum order.
+    let mut exact = vec![f32::NAN; m * n];
+    crate::cpu::matmul::matmul_f32_activations(&x, m, &w, &mut exact).unwrap();
+    for (a, b) in exact[..n].iter().zip(&single) {
+        assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    assert_eq!(differs, rounds_activations_to_bf16(DType::BF16), "GEMM {:?} vs GEMV {:?}", &rounded[..4], &single[..4]);
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        rounds_activations_to_bf16(DType::BF16),
+        SimdLevel::Avx512Vnni.is_supported() && std::is_x86_feature_detected!("avx512bf16")
+    );
 }
 
 #[test]
