@@ -9,7 +9,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("quick", "default: GEMV and GEMM at 4096x4096, decode and prefill attention, norms (< 1 min)"),
     (
         "llama-matmul",
-        "Llama-3-8B projections 4096x4096, 14336x4096, 4096x14336 at m=1 and 512; f32, q4_0, q8_0, q4_k, q6_k",
+        "Llama-3-8B projections 4096x4096, 14336x4096, 4096x14336 at m=1 and 512; f32, bf16, q4_0, q8_0, q4_k, q6_k",
     ),
     ("attention", "decode (1 query, 4096 cached) and 512-token causal prefill; 32/8 heads, d=128"),
     ("ops", "element-wise ops, norms, rope and dequantize at LLM sizes"),
@@ -54,7 +54,11 @@ fn quick() -> Vec<(&'static str, DType, Vec<usize>)> {
 }
 
 fn llama_matmul() -> Vec<(&'static str, DType, Vec<usize>)> {
-    let mut v = vec![("matmul", DType::F32, vec![512, 4096, 4096])];
+    let mut v = vec![
+        ("matmul", DType::F32, vec![512, 4096, 4096]),
+        ("matmul", DType::BF16, vec![512, 4096, 4096]),
+        ("matmul", DType::BF16, vec![1, 14336, 4096]),
+    ];
     for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K] {
         for (n, k) in [(4096, 4096), (14336, 4096), (4096, 14336)] {
             for m in [1, 512] {
@@ -137,7 +141,7 @@ mod tests {
             let cases = cases(name).unwrap();
             assert!(!cases.is_empty(), "{name}");
         }
-        assert_eq!(cases("llama-matmul").unwrap().len(), 25);
+        assert_eq!(cases("llama-matmul").unwrap().len(), 27);
         assert!(cases("huge").unwrap_err().to_string().contains("known: quick, llama-matmul"));
     }
 
