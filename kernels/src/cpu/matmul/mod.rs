@@ -119,18 +119,7 @@ pub fn matmul(x: &[f32], m: usize, w: &PackedWeights, y: &mut [f32]) -> Result<(
 /// activations too (widened weights, f32 FMAs) where [`matmul`] would round them to bf16; for
 /// f32 and f16 weights it is [`matmul`].
 pub fn matmul_f32_activations(x: &[f32], m: usize, w: &PackedWeights, y: &mut [f32]) -> Result<(), KernelError> {
-    let shapes_ok = m > 0 && w.n > 0 && w.k > 0 && x.len() == m * w.k && y.len() == m * w.n;
-    match &w.storage {
-        Storage::Quant(rows) if shapes_ok => {
-            quantized::matmul_f32_acts(SimdLevel::detected(), x, m, rows, y);
-            Ok(())
-        }
-        Storage::Float(panels) if shapes_ok => {
-            float::gemm(SimdLevel::detected(), x, m, panels, y);
-            Ok(())
-        }
-        _ => matmul(x, m, w, y),
-    }
+    run_matmul(SimdLevel::detected(), x, m, w, y, true)
 }
 
 /// [`matmul`] with an explicit SIMD level (which must be supported by this CPU).
@@ -140,6 +129,19 @@ pub(crate) fn matmul_at(
     m: usize,
     w: &PackedWeights,
     y: &mut [f32],
+) -> Result<(), KernelError> {
+    run_matmul(level, x, m, w, y, false)
+}
+
+/// Checks lengths, then multiplies at `level`; `f32_acts` keeps activations f32 for every
+/// weight dtype (see [`matmul_f32_activations`]).
+fn run_matmul(
+    level: SimdLevel,
+    x: &[f32],
+    m: usize,
+    w: &PackedWeights,
+    y: &mut [f32],
+    f32_acts: bool,
 ) -> Result<(), KernelError> {
     let check = |what: &'static str, expected: Option<usize>, got: usize| match expected {
         Some(e) if e == got => Ok(()),
@@ -156,8 +158,11 @@ pub(crate) fn matmul_at(
     }
     match &w.storage {
         #[cfg(target_arch = "x86_64")]
-        Storage::Float(panels) if rounds_to_bf16_at(level, w.dtype, m) => float::bf16_dot::gemm(x, m, panels, y),
+        Storage::Float(panels) if !f32_acts && rounds_to_bf16_at(level, w.dtype, m) => {
+            float::bf16_dot::gemm(x, m, panels, y)
+        }
         Storage::Float(panels) => float::gemm(level, x, m, panels, y),
+        Storage::Quant(rows) if f32_acts => quantized::matmul_f32_acts(level, x, m, rows, y),
         Storage::Quant(rows) => quantized::matmul(level, x, m, rows, y),
     }
     Ok(())

@@ -14,7 +14,7 @@ use crate::cpu::matmul::features::SimdLevel;
 use crate::cpu::matmul::out_ptr::OutPtr;
 
 /// k elements per chunk (a multiple of every quant block length, and even).
-pub(super) const KC: usize = 256;
+const KC: usize = 256;
 /// Most rows per task.
 const MC: usize = 512;
 
