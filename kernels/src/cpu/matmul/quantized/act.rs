@@ -21,6 +21,9 @@ pub(crate) struct QuantizedActs {
     pub(crate) dsum: Vec<f32>,
     /// `rows × kp / 32`: for each natural 32-element block, `d · Σ q` over the block.
     pub(crate) dsum32: Vec<f32>,
+    /// `rows × kp / 16`: for each natural 16-element group, `Σ q` (exact, for offsets that
+    /// enter the integer sums).
+    pub(crate) qsum: Vec<i32>,
 }
 
 impl QuantizedActs {
@@ -47,6 +50,12 @@ impl QuantizedActs {
     pub(crate) fn row_dsum32(&self, r: usize) -> &[f32] {
         &self.dsum32[r * self.kp / 32..(r + 1) * self.kp / 32]
     }
+
+    /// Integer group sums of row `r`.
+    #[inline(always)]
+    pub(crate) fn row_qsum(&self, r: usize) -> &[i32] {
+        &self.qsum[r * self.kp / 16..(r + 1) * self.kp / 16]
+    }
 }
 
 /// One row's outputs.
@@ -55,6 +64,7 @@ struct RowOut<'a> {
     d: &'a mut [f32],
     dsum: &'a mut [f32],
     dsum32: &'a mut [f32],
+    qsum: &'a mut [i32],
 }
 
 /// Quantizes `rows` rows of `k` elements (`k` a multiple of 32) into rows of `kp` elements
@@ -75,6 +85,7 @@ pub(crate) fn quantize_acts(
         d: vec![0.0; rows * kp / 32],
         dsum: vec![0.0; rows * kp / 16],
         dsum32: vec![0.0; rows * kp / 32],
+        qsum: vec![0; rows * kp / 16],
     };
     if k == 0 {
         return acts;
@@ -85,9 +96,10 @@ pub(crate) fn quantize_acts(
         .zip(acts.d.chunks_exact_mut(kp / 32))
         .zip(acts.dsum.chunks_exact_mut(kp / 16))
         .zip(acts.dsum32.chunks_exact_mut(kp / 32))
+        .zip(acts.qsum.chunks_exact_mut(kp / 16))
         .zip(x.chunks_exact(k))
         .take(rows)
-        .map(|((((q, d), dsum), dsum32), xr)| (xr, RowOut { q, d, dsum, dsum32 }));
+        .map(|(((((q, d), dsum), dsum32), qsum), xr)| (xr, RowOut { q, d, dsum, dsum32, qsum }));
     // Small inputs stay on the calling thread: a parallel region costs a thread wake-up.
     if rows * k >= PARALLEL_MIN_ELEMENTS {
         let rows_out: Vec<_> = rows_out.collect();
@@ -124,6 +136,7 @@ fn quantize_row(level: SimdLevel, x: &[f32], out: RowOut<'_>, order: ActOrder) {
         out.dsum[2 * b] = d * sums[0] as f32;
         out.dsum[2 * b + 1] = d * sums[1] as f32;
         out.dsum32[b] = d * (sums[0] + sums[1]) as f32;
+        out.qsum[2 * b..2 * b + 2].copy_from_slice(&sums);
         let base = 128 * (b / 4);
         for h in 0..2 {
             let slots = group_slots(order, 2 * (b % 4) + h);
