@@ -39,11 +39,16 @@ pub enum DType {
     Q6_K,
     /// ggml IQ4_NL: 32 elements, f16 scale, 4-bit indices into a non-linear table.
     IQ4_NL,
+    /// ggml IQ4_XS: 256-element super-block of 8×32, f16 scale, 6-bit sub-block scales,
+    /// 4-bit indices into IQ4_NL's table.
+    IQ4_XS,
+    /// ggml MXFP4 (OCP microscaling): 32 elements, E8M0 power-of-two scale, 4-bit E2M1 values.
+    MXFP4,
 }
 
 impl DType {
     /// Every dtype, in declaration order.
-    pub const ALL: [DType; 15] = [
+    pub const ALL: [DType; 17] = [
         DType::F32,
         DType::F16,
         DType::BF16,
@@ -59,10 +64,12 @@ impl DType {
         DType::Q5_K,
         DType::Q6_K,
         DType::IQ4_NL,
+        DType::IQ4_XS,
+        DType::MXFP4,
     ];
 
     /// The quantized block formats.
-    pub const QUANTIZED: [DType; 11] = [
+    pub const QUANTIZED: [DType; 13] = [
         DType::Q4_0,
         DType::Q4_1,
         DType::Q5_0,
@@ -74,14 +81,16 @@ impl DType {
         DType::Q5_K,
         DType::Q6_K,
         DType::IQ4_NL,
+        DType::IQ4_XS,
+        DType::MXFP4,
     ];
 
     /// Elements per block (1 for plain types).
     pub const fn block_len(self) -> usize {
         match self {
             DType::F32 | DType::F16 | DType::BF16 | DType::I32 => 1,
-            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL => 32,
-            DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K => 256,
+            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL | DType::MXFP4 => 32,
+            DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K | DType::IQ4_XS => 256,
         }
     }
 
@@ -101,6 +110,8 @@ impl DType {
             DType::Q5_K => 176,
             DType::Q6_K => 210,
             DType::IQ4_NL => 18,
+            DType::IQ4_XS => 136,
+            DType::MXFP4 => 17,
         }
     }
 
@@ -145,6 +156,8 @@ impl DType {
             DType::Q5_K => "q5_k",
             DType::Q6_K => "q6_k",
             DType::IQ4_NL => "iq4_nl",
+            DType::IQ4_XS => "iq4_xs",
+            DType::MXFP4 => "mxfp4",
         }
     }
 
@@ -170,7 +183,9 @@ impl DType {
             DType::Q5_K => 13,
             DType::Q6_K => 14,
             DType::IQ4_NL => 20,
+            DType::IQ4_XS => 23,
             DType::I32 => 26,
+            DType::MXFP4 => 39,
             DType::BF16 => 30,
         }
     }

@@ -403,8 +403,11 @@ pub fn quantization_step(dtype: DType) -> f64 {
         DType::Q8_0 => 1.0 / 127.0,
         DType::Q6_K => 1.0 / 31.0,
         DType::Q5_0 | DType::Q5_1 | DType::Q5_K => 1.0 / 15.0,
-        DType::Q4_0 | DType::Q4_1 | DType::Q4_K | DType::IQ4_NL => 1.0 / 7.0,
+        DType::Q4_0 | DType::Q4_1 | DType::Q4_K | DType::IQ4_NL | DType::IQ4_XS => 1.0 / 7.0,
         DType::Q3_K => 1.0 / 3.0,
+        // E2M1 levels 0, ½, 1, 1½, 2, 3, 4, 6 (× 2^floor(log2 amax)): steps up to half the
+        // block's largest magnitude.
+        DType::MXFP4 => 0.5,
         DType::Q2_K => 1.0,
         _ => 0.0,
     }

@@ -66,6 +66,10 @@ pub fn tensor(dtype: DType, shape: &[usize], rng: &mut Rng, i32_bound: usize) ->
                     let scale = f16::from_f32(0.001 + 0.01 * (rng.unit() + 1.0));
                     block[at..at + 2].copy_from_slice(&scale.to_le_bytes());
                 }
+                let tame = edgehal::kernels::quant::TAME_E8M0;
+                for &at in edgehal::kernels::quant::e8m0_field_offsets(quant) {
+                    block[at] = tame.start() + rng.below(usize::from(tame.end() - tame.start()) + 1) as u8;
+                }
             }
         }
     }

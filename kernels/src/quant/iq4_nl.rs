@@ -48,7 +48,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
 }
 
 /// The scale search of ggml's `quantize_row_iq4_nl_impl` for one 32-value block.
-fn best_scale(x: &[f32; BLOCK_LEN], max: f32) -> f32 {
+pub(super) fn best_scale(x: &[f32; BLOCK_LEN], max: f32) -> f32 {
     let first = KVALUES_IQ4NL[0] as f32;
     // Weighted sums for inverse scale `id`: sum(w q x), sum(w q^2) with w = x^2.
     let sums = |id: f32| {
@@ -77,7 +77,7 @@ fn best_scale(x: &[f32; BLOCK_LEN], max: f32) -> f32 {
 
 /// Index of the table level nearest to `v` (ggml's `best_index_int8`; a tie picks the upper
 /// level). Compares 2v with the sum of neighbouring levels, which is exact.
-fn nearest_level(v: f32) -> u8 {
+pub(super) fn nearest_level(v: f32) -> u8 {
     let v2 = v + v;
     let mut idx = 0usize;
     let mut step = 8;

@@ -11,6 +11,8 @@
 mod common;
 mod float;
 mod iq4_nl;
+mod iq4_xs;
+mod mxfp4;
 mod q2_k;
 mod q3_k;
 mod q4_0;
@@ -29,6 +31,14 @@ mod tests;
 use rayon::prelude::*;
 
 use crate::{DType, KernelError};
+
+pub(crate) use mxfp4::KVALUES_MXFP4;
+
+/// MXFP4's block scale for its E8M0 byte `e`: `2^(e − 128)` (ggml's `GGML_E8M0_TO_FP32_HALF`,
+/// which pairs with the doubled E2M1 code book). Always finite; `e = 255` gives 2^127.
+pub fn mxfp4_scale(e: u8) -> f32 {
+    mxfp4::e8m0_half(e)
+}
 
 /// Decodes `dst.len()` elements of `dtype` from `src` (GGUF bytes). F32/F16/BF16 are
 /// little-endian raw.
@@ -54,6 +64,8 @@ pub fn dequantize_row(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), K
         DType::Q5_K => dequantize_blocks(src, dst, q5_k::dequantize_block),
         DType::Q6_K => dequantize_blocks(src, dst, q6_k::dequantize_block),
         DType::IQ4_NL => dequantize_blocks(src, dst, iq4_nl::dequantize_block),
+        DType::IQ4_XS => dequantize_blocks(src, dst, iq4_xs::dequantize_block),
+        DType::MXFP4 => dequantize_blocks(src, dst, mxfp4::dequantize_block),
     }
     Ok(())
 }
@@ -84,6 +96,8 @@ pub fn quantize_row(dtype: DType, src: &[f32], dst: &mut [u8]) -> Result<(), Ker
         DType::Q5_K => quantize_blocks(src, dst, q5_k::quantize_block),
         DType::Q6_K => quantize_blocks(src, dst, q6_k::quantize_block),
         DType::IQ4_NL => quantize_blocks(src, dst, iq4_nl::quantize_block),
+        DType::IQ4_XS => quantize_blocks(src, dst, iq4_xs::quantize_block),
+        DType::MXFP4 => quantize_blocks(src, dst, mxfp4::quantize_block),
         DType::I32 => return Err(unsupported("quantize_row", dtype)),
     }
     Ok(())
@@ -120,14 +134,26 @@ pub fn can_quantize(dtype: DType) -> bool {
 /// types. Test and benchmark generators use it to turn random bytes into blocks with sane scales.
 pub fn f16_field_offsets(dtype: DType) -> &'static [usize] {
     match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::IQ4_NL => &[0],
+        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::IQ4_NL | DType::IQ4_XS => &[0],
         DType::Q4_1 | DType::Q5_1 | DType::Q4_K | DType::Q5_K => &[0, 2],
         DType::Q2_K => &[80, 82],
         DType::Q3_K => &[108],
         DType::Q6_K => &[208],
-        DType::F32 | DType::F16 | DType::BF16 | DType::I32 => &[],
+        // MXFP4's scale is an E8M0 byte (offset 0), not an f16.
+        DType::F32 | DType::F16 | DType::BF16 | DType::I32 | DType::MXFP4 => &[],
     }
 }
+
+/// Byte offsets of the E8M0 exponent fields (MXFP4's block scale) inside one block of
+/// `dtype`; empty for the others. Random bytes there give scales up to 2^127; generators set
+/// them within [`TAME_E8M0`].
+pub fn e8m0_field_offsets(dtype: DType) -> &'static [usize] {
+    if dtype == DType::MXFP4 { &[0] } else { &[] }
+}
+
+/// E8M0 exponents that give MXFP4 values of order 1 at most (scales 2^-10..=2^-3, values up to
+/// 12 · 2^-3 = 1.5), for test and benchmark generators.
+pub const TAME_E8M0: std::ops::RangeInclusive<u8> = 118..=125;
 
 fn unsupported(op: &'static str, dtype: DType) -> KernelError {
     KernelError::Unsupported { op, dtype }

@@ -5,10 +5,10 @@
 //! 8 blocks), f16 fields tamed by [`super::tame_f16_fields`], dequantized by
 //! `gguf.quants.dequantize`, FNV-1a-64 over the little-endian f32 output.
 
-use super::{fnv1a, tame_f16_fields, xorshift_bytes};
+use super::{fnv1a, tame_e8m0_fields, tame_f16_fields, xorshift_bytes};
 use crate::DType;
 use crate::quant::dequantize_row;
-use crate::quant::f16_field_offsets;
+use crate::quant::{e8m0_field_offsets, f16_field_offsets};
 
 const GGUF_PY_DEQUANTIZE_DIGESTS: [(DType, u64); 11] = [
     (DType::Q4_0, 0x8ce0025e8a8ac9a2),
@@ -24,11 +24,18 @@ const GGUF_PY_DEQUANTIZE_DIGESTS: [(DType, u64); 11] = [
     (DType::IQ4_NL, 0x3d05b566fe4f3c3c),
 ];
 
+/// The same digests for the formats gguf-py 0.19 lacks, from ggml's own `dequantize_row_*`
+/// (ggml d99724f2, `ggml-quants.c` compiled with `-march=x86-64 -mno-fma -ffp-contract=off`,
+/// driven by a C port of [`reference_blocks`]).
+const GGML_DEQUANTIZE_DIGESTS: [(DType, u64); 2] =
+    [(DType::IQ4_XS, 0x162b39b74def3232), (DType::MXFP4, 0xb220692aabc1a05c)];
+
 /// The pseudo-random blocks the digests were computed on.
 pub(super) fn reference_blocks(dtype: DType, blocks: usize) -> Vec<u8> {
     let seed = 0x9E37_79B9_7F4A_7C15 ^ dtype.ggml_type_id() as u64;
     let mut bytes = xorshift_bytes(seed, blocks * dtype.block_bytes());
     tame_f16_fields(&mut bytes, dtype.block_bytes(), f16_field_offsets(dtype));
+    tame_e8m0_fields(&mut bytes, dtype.block_bytes(), e8m0_field_offsets(dtype));
     bytes
 }
 
@@ -39,8 +46,8 @@ fn xorshift_stream_is_the_documented_one() {
 }
 
 #[test]
-fn dequantize_matches_gguf_py_on_random_blocks() {
-    for (dtype, expected) in GGUF_PY_DEQUANTIZE_DIGESTS {
+fn dequantize_matches_gguf_py_and_ggml_on_random_blocks() {
+    for (dtype, expected) in GGUF_PY_DEQUANTIZE_DIGESTS.into_iter().chain(GGML_DEQUANTIZE_DIGESTS) {
         let bytes = reference_blocks(dtype, 8);
         let mut out = vec![f32::NAN; 8 * dtype.block_len()];
         dequantize_row(dtype, &bytes, &mut out).unwrap();
@@ -52,8 +59,10 @@ fn dequantize_matches_gguf_py_on_random_blocks() {
 
 /// FNV-1a-64 of the bytes ggml's own quantizers (llama.cpp's ggml-quants.c as vendored by
 /// llama-cpp-python 0.3.36, compiled for x86-64 without FMA) write for [`reference_input`]`(4096)`:
-/// `quantize_row_*_ref`, and for IQ4_NL `quantize_iq4_nl` without importance weights.
-const GGML_QUANTIZE_DIGESTS: [(DType, u64); 11] = [
+/// `quantize_row_*_ref`, and for IQ4_NL `quantize_iq4_nl` without importance weights. IQ4_XS
+/// (`quantize_iq4_xs`, no importance weights) and MXFP4 (`quantize_row_mxfp4_ref`) come from
+/// ggml d99724f2 built the same way.
+const GGML_QUANTIZE_DIGESTS: [(DType, u64); 13] = [
     (DType::Q4_0, 0xe403bc884b10d2fd),
     (DType::Q4_1, 0xf0fc92e541033b31),
     (DType::Q5_0, 0x7f50bc6705b5fb44),
@@ -65,6 +74,8 @@ const GGML_QUANTIZE_DIGESTS: [(DType, u64); 11] = [
     (DType::Q5_K, 0x9e3e184951400883),
     (DType::Q6_K, 0xa088556ecfe4c1ac),
     (DType::IQ4_NL, 0xd2f271e080d09a07),
+    (DType::IQ4_XS, 0x7a360da94e149beb),
+    (DType::MXFP4, 0x55363fa7d2465647),
 ];
 
 /// Reproducible input: uniform values from the xorshift stream (seed `0x243F6A8885A308D3`,

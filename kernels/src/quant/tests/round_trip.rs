@@ -36,7 +36,7 @@ fn relative_rmse(x: &[f32], y: &[f32]) -> f64 {
 
 /// Upper bounds on the relative RMS error for Gaussian data: about 5% above what the ggml
 /// reference algorithms measure on this seed (the measured value in the comment).
-const RMSE_BOUNDS: [(DType, f64); 14] = [
+const RMSE_BOUNDS: [(DType, f64); 16] = [
     (DType::F32, 0.0),
     (DType::F16, 2.2e-4),    // 2.1e-4
     (DType::BF16, 1.8e-3),   // 1.68e-3
@@ -49,6 +49,8 @@ const RMSE_BOUNDS: [(DType, f64); 14] = [
     (DType::Q4_1, 0.081),    // 0.07726
     (DType::Q4_K, 0.074),    // 0.07050
     (DType::IQ4_NL, 0.0795), // 0.07566
+    (DType::IQ4_XS, 0.080),  // 0.07615
+    (DType::MXFP4, 0.121),   // 0.11503
     (DType::Q3_K, 0.157),    // 0.14974
     (DType::Q2_K, 0.313),    // 0.29811
 ];

@@ -14,6 +14,8 @@ pub(crate) const GROUP: usize = 16;
 /// The IQ4_NL code book (ggml's `kvalues_iq4nl`).
 pub(crate) const IQ4_NL_VALUES: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
+pub(crate) use crate::quant::KVALUES_MXFP4 as MXFP4_VALUES;
+
 /// Little-endian f16 at `offset`, widened to f32 (exact).
 #[inline(always)]
 pub(crate) fn f16_at(bytes: &[u8], offset: usize) -> f32 {
@@ -71,6 +73,31 @@ pub(crate) fn decode_gguf_block(dtype: DType, block: &[u8], v: &mut [u8], s: &mu
             }
             s[..2].fill(d);
             m[..2].fill(-128.0 * d);
+        }
+        DType::MXFP4 => {
+            let d = crate::quant::mxfp4_scale(block[0]);
+            nibbles_32(&block[1..17], v);
+            for x in v[..32].iter_mut() {
+                *x = (MXFP4_VALUES[*x as usize] as u8) ^ 0x80;
+            }
+            s[..2].fill(d);
+            m[..2].fill(-128.0 * d);
+        }
+        DType::IQ4_XS => {
+            let d = f16_at(block, 0);
+            let scales_h = u16::from_le_bytes([block[2], block[3]]);
+            for ib in 0..8 {
+                let low = (block[4 + ib / 2] >> (4 * (ib % 2))) & 0x0F;
+                let ls = (low | (((scales_h >> (2 * ib)) & 3) as u8) << 4) as i32;
+                let out = &mut v[32 * ib..32 * ib + 32];
+                nibbles_32(&block[8 + 16 * ib..24 + 16 * ib], out);
+                for x in out.iter_mut() {
+                    *x = (IQ4_NL_VALUES[*x as usize] as u8) ^ 0x80;
+                }
+                let scale = d * (ls - 32) as f32;
+                s[2 * ib..2 * ib + 2].fill(scale);
+                m[2 * ib..2 * ib + 2].fill(-128.0 * scale);
+            }
         }
         DType::Q2_K => decode_q2_k(block, v, s, m),
         DType::Q3_K => decode_q3_k(block, v, s, m),

@@ -80,6 +80,7 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
                 let (a, b) = q3_k_half(row.add(110 * (g / 2)), g % 2);
                 [a, b]
             }
+            (QuantLayout::Gguf, DType::MXFP4 | DType::IQ4_XS) => super::gemv_avx512_table::decode128(w, row, g),
             (layout, dtype) => unreachable!("no AVX-512 decoder for {dtype} in {layout:?}"),
         }
     }

@@ -58,7 +58,8 @@ enum GroupForm {
     Free32,
     /// One scale and an independent offset per 16 elements (Q2_K).
     Free16,
-    /// One scale per 32 elements and offset `m = −2^shift · s` (Q4_0, Q5_0, Q8_0, IQ4_NL):
+    /// One scale per 32 elements and offset `m = −2^shift · s` (Q4_0, Q5_0, Q8_0, the 4-bit
+    /// code books IQ4_NL, IQ4_XS and MXFP4):
     /// the offset enters the integer sums as `−2^shift · Σ q`, so no float work per offset.
     Fixed32(u32),
     /// One scale per 16 elements and offset `m = −2^shift · s` (Q3_K, Q6_K): the offset enters
@@ -72,7 +73,7 @@ impl GroupForm {
         match dtype {
             DType::Q4_0 => GroupForm::Fixed32(3),
             DType::Q5_0 => GroupForm::Fixed32(4),
-            DType::Q8_0 | DType::IQ4_NL => GroupForm::Fixed32(7),
+            DType::Q8_0 | DType::IQ4_NL | DType::IQ4_XS | DType::MXFP4 => GroupForm::Fixed32(7),
             DType::Q3_K => GroupForm::Fixed16(2),
             DType::Q6_K => GroupForm::Fixed16(5),
             DType::Q2_K => GroupForm::Free16,

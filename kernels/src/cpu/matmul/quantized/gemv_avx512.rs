@@ -29,6 +29,8 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::SplitQ6K, _) => q6_k_rows,
         (QuantLayout::Gguf, DType::Q2_K) => q2_k_rows,
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
+        (QuantLayout::Gguf, DType::MXFP4) => super::gemv_avx512_table::table_rows::<false>,
+        (QuantLayout::Gguf, DType::IQ4_XS) => super::gemv_avx512_table::table_rows::<true>,
         _ => return None,
     })
 }

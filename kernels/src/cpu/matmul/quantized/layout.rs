@@ -130,7 +130,7 @@ impl QuantRows {
     pub(crate) fn pack(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> QuantRows {
         let layout = QuantLayout::for_dtype(dtype);
         let (bl, bb) = (dtype.block_len(), dtype.block_bytes());
-        let kp = if bl == 32 && layout != QuantLayout::Gguf { k.div_ceil(128) * 128 } else { k };
+        let kp = if bl == 32 { k.div_ceil(128) * 128 } else { k };
         let blocks = kp / bl;
         let [quant, high, scale, _] = area_bytes(dtype);
         let high_offset = blocks * quant;

@@ -25,6 +25,9 @@ pub(super) fn random_blocks(dtype: DType, blocks: usize, rng: &mut StdRng) -> Ve
             let value = half::f16::from_f32(sign * rng.random_range(0.002f32..0.05));
             block[at..at + 2].copy_from_slice(&value.to_le_bytes());
         }
+        for &at in crate::quant::e8m0_field_offsets(dtype) {
+            block[at] = rng.random_range(crate::quant::TAME_E8M0);
+        }
     }
     bytes
 }
