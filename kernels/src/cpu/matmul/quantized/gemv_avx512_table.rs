@@ -85,8 +85,30 @@ pub(super) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
     }
 }
 
+/// The eight sub-block scales `d · (ls − 32)` of the IQ4_XS block at `block`.
+///
+/// # Safety
+/// AVX-512 F/VL and F16C must be present; 8 bytes must be readable at `block`.
+#[inline(always)]
+unsafe fn xs_sub_scales(block: *const u8) -> [f32; 8] {
+    // SAFETY: the block's 8 header bytes (caller's contract).
+    unsafe {
+        let header = std::slice::from_raw_parts(block, 8);
+        let dw = _mm256_cvtph_ps(_mm_set1_epi16(i16::from_le_bytes([header[0], header[1]])));
+        let scales_h = _mm256_set1_epi32(i32::from(u16::from_le_bytes([header[2], header[3]])));
+        let scales_l = _mm256_set1_epi32(i32::from_le_bytes([header[4], header[5], header[6], header[7]]));
+        let low = _mm256_and_si256(_mm256_srlv_epi32(scales_l, _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)), _mm256_set1_epi32(0x0F));
+        let high = _mm256_and_si256(_mm256_srlv_epi32(scales_h, _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)), _mm256_set1_epi32(3));
+        let ls = _mm256_sub_epi32(_mm256_or_si256(low, _mm256_slli_epi32(high, 4)), _mm256_set1_epi32(32));
+        let mut out = [0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), _mm256_mul_ps(dw, _mm256_cvtepi32_ps(ls)));
+        out
+    }
+}
+
 /// `R` rows against activation row `r` (natural order): two blocks per `vpdpbusd`, the
-/// offset `−128 · s · d_x Σq` summed per block.
+/// offset `−128 · s · d_x Σq` summed per block. IQ4_XS unpacks each super-block's eight
+/// sub-scales once.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 unsafe fn table_row<const R: usize, const XS: bool>(
     w: &QuantRows,
@@ -95,24 +117,46 @@ unsafe fn table_row<const R: usize, const XS: bool>(
     r: usize,
 ) -> [f32; R] {
     let (q, d, dsum32) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr(), acts.row_dsum32(r).as_ptr());
-    let blocks = w.kp / 32;
+    // Blocks of 32 per scale run: a super-block for IQ4_XS, four for MXFP4 (kp is a multiple
+    // of 128).
+    const MAX_RUN: usize = 8;
+    let run_len = if XS { MAX_RUN } else { 4 };
+    let runs = w.kp / 32 / run_len;
     let table = table::<XS>();
     let (mut acc, mut offset) = ([_mm512_setzero_ps(); R], [0f32; R]);
-    // SAFETY: per row, `blocks` blocks, an even number (kp is a multiple of 128; padding
-    // blocks decode to zero weights); kp activations and kp / 32 d and dsum32 values.
+    // SAFETY: per row, kp / 32 blocks, a multiple of `run_len` (padding blocks decode to zero weights); kp activations and kp / 32 d
+    // and dsum32 values.
     unsafe {
-        for pair in 0..blocks / 2 {
-            let (b0, b1) = (2 * pair, 2 * pair + 1);
-            let x = _mm512_loadu_si512(q.add(64 * pair).cast());
-            let (dx0, dx1) = (*d.add(b0), *d.add(b1));
+        for run in 0..runs {
+            let mut quants = [[std::ptr::null::<u8>(); MAX_RUN]; R];
+            let mut scales = [[0f32; MAX_RUN]; R];
             for i in 0..R {
-                let (qa, sa) = block_at::<XS>(rows[i], b0);
-                let (qb, sb) = block_at::<XS>(rows[i], b1);
-                prefetch(qa.wrapping_add(PREFETCH), R * w.row_stride);
-                let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), two_blocks(qa, qb, table), x);
-                let scale = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(sa * dx0), _mm512_set1_ps(sb * dx1));
-                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
-                offset[i] += sa * *dsum32.add(b0) + sb * *dsum32.add(b1);
+                if XS {
+                    let block = rows[i].add(136 * run);
+                    scales[i] = xs_sub_scales(block);
+                    for ib in 0..MAX_RUN {
+                        quants[i][ib] = block.add(8 + 16 * ib);
+                    }
+                } else {
+                    for ib in 0..run_len {
+                        (quants[i][ib], scales[i][ib]) = block_at::<false>(rows[i], run_len * run + ib);
+                    }
+                }
+            }
+            for pair in 0..run_len / 2 {
+                let (b0, b1) = (run_len * run + 2 * pair, run_len * run + 2 * pair + 1);
+                let x = _mm512_loadu_si512(q.add(32 * b0).cast());
+                let (dx0, dx1) = (*d.add(b0), *d.add(b1));
+                let (sum0, sum1) = (*dsum32.add(b0), *dsum32.add(b1));
+                for i in 0..R {
+                    let (qa, qb) = (quants[i][2 * pair], quants[i][2 * pair + 1]);
+                    let (sa, sb) = (scales[i][2 * pair], scales[i][2 * pair + 1]);
+                    prefetch(qa.wrapping_add(PREFETCH), R * w.row_stride);
+                    let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), two_blocks(qa, qb, table), x);
+                    let scale = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(sa * dx0), _mm512_set1_ps(sb * dx1));
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
+                    offset[i] += sa * sum0 + sb * sum1;
+                }
             }
         }
     }
