@@ -23,6 +23,7 @@
 //! defines `fn w_encode(x_base: u32) -> array<u32, W_BLOCK_BYTES>`: the block's bytes (one byte per
 //! entry) for `x[x_base .. x_base + W_BLOCK]`.
 
+mod codebook;
 mod kquant;
 mod legacy;
 
@@ -41,6 +42,7 @@ pub struct Format {
 pub fn all() -> Vec<Format> {
     let mut v = legacy::formats();
     v.extend(kquant::formats());
+    v.extend(codebook::formats());
     v
 }
 

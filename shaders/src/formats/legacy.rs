@@ -1,4 +1,4 @@
-//! The legacy quant formats' WGSL parts: 32-element blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL).
+//! The legacy quant formats' WGSL parts: 32-element blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
 //! Their encoders use the consts and helpers of the decoder they are always glued after.
 
 use super::Format;
@@ -14,5 +14,5 @@ pub(crate) fn formats() -> Vec<Format> {
             }
         };
     }
-    vec![format!("q4_0"), format!("q4_1"), format!("q5_0"), format!("q5_1"), format!("q8_0"), format!("iq4_nl")]
+    vec![format!("q4_0"), format!("q4_1"), format!("q5_0"), format!("q5_1"), format!("q8_0")]
 }
