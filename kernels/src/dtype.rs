@@ -44,11 +44,17 @@ pub enum DType {
     IQ4_XS,
     /// ggml MXFP4 (OCP microscaling): 32 elements, E8M0 power-of-two scale, 4-bit E2M1 values.
     MXFP4,
+    /// ggml NVFP4: 64 elements in four sub-blocks of 16, UE4M3 scales, 4-bit E2M1 values.
+    NVFP4,
+    /// ggml TQ1_0: 256 ternary elements, five base-3 digits per byte, f16 scale.
+    TQ1_0,
+    /// ggml TQ2_0: 256 ternary elements at 2 bits each, f16 scale.
+    TQ2_0,
 }
 
 impl DType {
     /// Every dtype, in declaration order.
-    pub const ALL: [DType; 17] = [
+    pub const ALL: [DType; 20] = [
         DType::F32,
         DType::F16,
         DType::BF16,
@@ -66,10 +72,13 @@ impl DType {
         DType::IQ4_NL,
         DType::IQ4_XS,
         DType::MXFP4,
+        DType::NVFP4,
+        DType::TQ1_0,
+        DType::TQ2_0,
     ];
 
     /// The quantized block formats.
-    pub const QUANTIZED: [DType; 13] = [
+    pub const QUANTIZED: [DType; 16] = [
         DType::Q4_0,
         DType::Q4_1,
         DType::Q5_0,
@@ -83,6 +92,9 @@ impl DType {
         DType::IQ4_NL,
         DType::IQ4_XS,
         DType::MXFP4,
+        DType::NVFP4,
+        DType::TQ1_0,
+        DType::TQ2_0,
     ];
 
     /// Elements per block (1 for plain types).
@@ -90,7 +102,15 @@ impl DType {
         match self {
             DType::F32 | DType::F16 | DType::BF16 | DType::I32 => 1,
             DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL | DType::MXFP4 => 32,
-            DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K | DType::IQ4_XS => 256,
+            DType::NVFP4 => 64,
+            DType::Q2_K
+            | DType::Q3_K
+            | DType::Q4_K
+            | DType::Q5_K
+            | DType::Q6_K
+            | DType::IQ4_XS
+            | DType::TQ1_0
+            | DType::TQ2_0 => 256,
         }
     }
 
@@ -112,6 +132,9 @@ impl DType {
             DType::IQ4_NL => 18,
             DType::IQ4_XS => 136,
             DType::MXFP4 => 17,
+            DType::NVFP4 => 36,
+            DType::TQ1_0 => 54,
+            DType::TQ2_0 => 66,
         }
     }
 
@@ -158,6 +181,9 @@ impl DType {
             DType::IQ4_NL => "iq4_nl",
             DType::IQ4_XS => "iq4_xs",
             DType::MXFP4 => "mxfp4",
+            DType::NVFP4 => "nvfp4",
+            DType::TQ1_0 => "tq1_0",
+            DType::TQ2_0 => "tq2_0",
         }
     }
 
@@ -185,7 +211,10 @@ impl DType {
             DType::IQ4_NL => 20,
             DType::IQ4_XS => 23,
             DType::I32 => 26,
+            DType::TQ1_0 => 34,
+            DType::TQ2_0 => 35,
             DType::MXFP4 => 39,
+            DType::NVFP4 => 40,
             DType::BF16 => 30,
         }
     }

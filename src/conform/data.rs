@@ -82,6 +82,8 @@ pub(crate) fn random_blocks(rng: &mut CaseRng, dtype: DType, blocks: usize) -> V
         DType::Q5_1 => &[(0, 1.0 / 31.0, false), (2, 0.75, true)],
         DType::Q8_0 | DType::IQ4_NL => &[(0, 1.0 / 127.0, true)],
         DType::IQ4_XS => &[(0, 1.0 / 4064.0, true)],
+        DType::TQ1_0 => &[(52, 1.0, true)],
+        DType::TQ2_0 => &[(64, 1.0, true)],
         DType::Q2_K => &[(80, 1.0 / 45.0, false), (82, 1.0 / 30.0, false)],
         DType::Q3_K => &[(108, 1.0 / 128.0, true)],
         DType::Q4_K => &[(0, 1.0 / 945.0, false), (2, 1.0 / 126.0, false)],

@@ -408,7 +408,10 @@ pub fn quantization_step(dtype: DType) -> f64 {
         // E2M1 levels 0, ½, 1, 1½, 2, 3, 4, 6 (× 2^floor(log2 amax)): steps up to half the
         // block's largest magnitude.
         DType::MXFP4 => 0.5,
-        DType::Q2_K => 1.0,
+        // The same levels times ue4m3(amax / 6) per 16 elements: steps up to amax / 3.
+        DType::NVFP4 => 1.0 / 3.0,
+        // Levels −d, 0, d with d = amax.
+        DType::Q2_K | DType::TQ1_0 | DType::TQ2_0 => 1.0,
         _ => 0.0,
     }
 }

@@ -13,6 +13,7 @@ mod float;
 mod iq4_nl;
 mod iq4_xs;
 mod mxfp4;
+mod nvfp4;
 mod q2_k;
 mod q3_k;
 mod q4_0;
@@ -24,6 +25,8 @@ mod q5_k;
 mod q6_k;
 mod q8_0;
 mod scale_search;
+mod tq1_0;
+mod tq2_0;
 
 #[cfg(test)]
 mod tests;
@@ -33,6 +36,9 @@ use rayon::prelude::*;
 use crate::{DType, KernelError};
 
 pub(crate) use mxfp4::KVALUES_MXFP4;
+pub(crate) use nvfp4::ue4m3_half;
+pub(crate) use tq1_0::level as tq1_0_level;
+pub(crate) use tq2_0::level as tq2_0_level;
 
 /// MXFP4's block scale for its E8M0 byte `e`: `2^(e − 128)` (ggml's `GGML_E8M0_TO_FP32_HALF`,
 /// which pairs with the doubled E2M1 code book). Always finite; `e = 255` gives 2^127.
@@ -66,6 +72,9 @@ pub fn dequantize_row(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), K
         DType::IQ4_NL => dequantize_blocks(src, dst, iq4_nl::dequantize_block),
         DType::IQ4_XS => dequantize_blocks(src, dst, iq4_xs::dequantize_block),
         DType::MXFP4 => dequantize_blocks(src, dst, mxfp4::dequantize_block),
+        DType::NVFP4 => dequantize_blocks(src, dst, nvfp4::dequantize_block),
+        DType::TQ1_0 => dequantize_blocks(src, dst, tq1_0::dequantize_block),
+        DType::TQ2_0 => dequantize_blocks(src, dst, tq2_0::dequantize_block),
     }
     Ok(())
 }
@@ -98,6 +107,9 @@ pub fn quantize_row(dtype: DType, src: &[f32], dst: &mut [u8]) -> Result<(), Ker
         DType::IQ4_NL => quantize_blocks(src, dst, iq4_nl::quantize_block),
         DType::IQ4_XS => quantize_blocks(src, dst, iq4_xs::quantize_block),
         DType::MXFP4 => quantize_blocks(src, dst, mxfp4::quantize_block),
+        DType::NVFP4 => quantize_blocks(src, dst, nvfp4::quantize_block),
+        DType::TQ1_0 => quantize_blocks(src, dst, tq1_0::quantize_block),
+        DType::TQ2_0 => quantize_blocks(src, dst, tq2_0::quantize_block),
         DType::I32 => return Err(unsupported("quantize_row", dtype)),
     }
     Ok(())
@@ -139,6 +151,10 @@ pub fn f16_field_offsets(dtype: DType) -> &'static [usize] {
         DType::Q2_K => &[80, 82],
         DType::Q3_K => &[108],
         DType::Q6_K => &[208],
+        DType::TQ1_0 => &[52],
+        DType::TQ2_0 => &[64],
+        // NVFP4's UE4M3 scales are bytes whose every value is finite (at most 240).
+        DType::NVFP4 => &[],
         // MXFP4's scale is an E8M0 byte (offset 0), not an f16.
         DType::F32 | DType::F16 | DType::BF16 | DType::I32 | DType::MXFP4 => &[],
     }

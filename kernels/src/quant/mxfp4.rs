@@ -43,7 +43,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
 }
 
 /// ggml's `best_index_mxfp4`: the code whose value is nearest `x`, the lowest on ties.
-fn nearest_code(x: f32, d: f32) -> u8 {
+pub(super) fn nearest_code(x: f32, d: f32) -> u8 {
     let mut best = (0u8, (KVALUES_MXFP4[0] as f32 * d - x).abs());
     for (i, &v) in KVALUES_MXFP4.iter().enumerate().skip(1) {
         let err = (v as f32 * d - x).abs();

@@ -60,9 +60,9 @@ fn dequantize_matches_gguf_py_and_ggml_on_random_blocks() {
 /// FNV-1a-64 of the bytes ggml's own quantizers (llama.cpp's ggml-quants.c as vendored by
 /// llama-cpp-python 0.3.36, compiled for x86-64 without FMA) write for [`reference_input`]`(4096)`:
 /// `quantize_row_*_ref`, and for IQ4_NL `quantize_iq4_nl` without importance weights. IQ4_XS
-/// (`quantize_iq4_xs`, no importance weights) and MXFP4 (`quantize_row_mxfp4_ref`) come from
-/// ggml d99724f2 built the same way.
-const GGML_QUANTIZE_DIGESTS: [(DType, u64); 13] = [
+/// (`quantize_iq4_xs`, no importance weights), MXFP4, NVFP4, TQ1_0 and TQ2_0
+/// (`quantize_row_*_ref`) come from ggml d99724f2 built the same way.
+const GGML_QUANTIZE_DIGESTS: [(DType, u64); 16] = [
     (DType::Q4_0, 0xe403bc884b10d2fd),
     (DType::Q4_1, 0xf0fc92e541033b31),
     (DType::Q5_0, 0x7f50bc6705b5fb44),
@@ -76,6 +76,9 @@ const GGML_QUANTIZE_DIGESTS: [(DType, u64); 13] = [
     (DType::IQ4_NL, 0xd2f271e080d09a07),
     (DType::IQ4_XS, 0x7a360da94e149beb),
     (DType::MXFP4, 0x55363fa7d2465647),
+    (DType::NVFP4, 0x3c0c20e8cb6493fd),
+    (DType::TQ1_0, 0xa84e8d5ade48ced6),
+    (DType::TQ2_0, 0x1cb3dc6f59544de5),
 ];
 
 /// Reproducible input: uniform values from the xorshift stream (seed `0x243F6A8885A308D3`,

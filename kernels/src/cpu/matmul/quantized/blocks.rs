@@ -99,6 +99,30 @@ pub(crate) fn decode_gguf_block(dtype: DType, block: &[u8], v: &mut [u8], s: &mu
                 m[2 * ib..2 * ib + 2].fill(-128.0 * scale);
             }
         }
+        DType::NVFP4 => {
+            for sub in 0..4 {
+                let d = crate::quant::ue4m3_half(block[sub]);
+                for j in 0..8 {
+                    let q = block[4 + 8 * sub + j];
+                    v[16 * sub + j] = (MXFP4_VALUES[(q & 0xF) as usize] as u8) ^ 0x80;
+                    v[16 * sub + 8 + j] = (MXFP4_VALUES[(q >> 4) as usize] as u8) ^ 0x80;
+                }
+                s[sub] = d;
+                m[sub] = -128.0 * d;
+            }
+        }
+        DType::TQ1_0 | DType::TQ2_0 => {
+            let (d, level): (f32, fn(&[u8], usize) -> u8) = if dtype == DType::TQ1_0 {
+                (f16_at(block, 52), crate::quant::tq1_0_level)
+            } else {
+                (f16_at(block, 64), crate::quant::tq2_0_level)
+            };
+            for (i, x) in v[..256].iter_mut().enumerate() {
+                *x = level(block, i);
+            }
+            s[..16].fill(d);
+            m[..16].fill(-d);
+        }
         DType::Q2_K => decode_q2_k(block, v, s, m),
         DType::Q3_K => decode_q3_k(block, v, s, m),
         DType::Q4_K => decode_q4_k(block, v, s, m),

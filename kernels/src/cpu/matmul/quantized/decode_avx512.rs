@@ -86,6 +86,14 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
     }
 }
 
+/// Whether [`decode128`] decodes `dtype` (in its packed layout).
+pub(crate) fn has_decoder(dtype: DType) -> bool {
+    match QuantLayout::for_dtype(dtype) {
+        QuantLayout::Gguf => matches!(dtype, DType::Q2_K | DType::Q3_K | DType::MXFP4 | DType::IQ4_XS),
+        _ => true,
+    }
+}
+
 /// Prefetches every byte of blocks `b0..b1` of a packed row (all areas of split layouts).
 #[inline(always)]
 pub(super) fn prefetch_blocks(w: &QuantRows, row: &[u8], b0: usize, b1: usize) {

@@ -28,6 +28,7 @@ mod layout_pack;
 
 pub(crate) use layout::QuantRows;
 
+use crate::DType;
 use crate::cpu::matmul::features::SimdLevel;
 use crate::cpu::matmul::float;
 
@@ -42,12 +43,31 @@ pub(crate) fn matmul(level: SimdLevel, x: &[f32], m: usize, w: &QuantRows, y: &m
         for (r, yr) in y.chunks_exact_mut(w.n).enumerate() {
             gemv::gemv(level, w, &acts, r, yr);
         }
-    } else if cfg!(target_arch = "x86_64") && level == SimdLevel::Avx512Vnni {
+    } else if vnni_gemm(level, w.dtype) {
         #[cfg(target_arch = "x86_64")]
         gemm_vnni::gemm(x, m, w, y);
     } else {
         float::gemm(level, x, m, &f32_panels::DecodedPanels(w), y);
     }
+}
+
+/// Whether `m` rows at `level` take a path that quantizes the activations to 8 bits: the
+/// GEMV, and the VNNI GEMM where it has a panel decoder for the format.
+#[cfg(test)]
+pub(crate) fn quantizes_rows(level: SimdLevel, dtype: DType, m: usize) -> bool {
+    m <= GEMV_MAX_ROWS || vnni_gemm(level, dtype)
+}
+
+/// Whether more rows run the VNNI GEMM: AVX-512 VNNI and a panel decoder for the format (NVFP4
+/// and the ternary formats have none yet: they take the f32-panel GEMM).
+fn vnni_gemm(level: SimdLevel, dtype: DType) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return level == SimdLevel::Avx512Vnni && decode_avx512::has_decoder(dtype);
+    #[cfg(not(target_arch = "x86_64"))]
+    return {
+        let _ = (level, dtype);
+        false
+    };
 }
 
 /// `y[m, n] = x[m, k] · wᵀ` with activations kept in f32: weight panels decoded to f32 and the

@@ -4,7 +4,6 @@ use rand::Rng;
 
 use super::{random_weights, rng};
 use crate::cpu::matmul::features::SimdLevel;
-use crate::cpu::matmul::quantized::GEMV_MAX_ROWS;
 use crate::cpu::matmul::quantized::act::quantize_acts;
 use crate::cpu::matmul::quantized::layout::ActOrder;
 use crate::cpu::matmul::{PackedWeights, matmul, matmul_at, quantizes_activations, rounds_to_bf16_at};
@@ -19,7 +18,7 @@ fn decoded(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> Vec<f32> {
 
 /// Whether `matmul_at(level, ..)` with `m` rows multiplies 8-bit activations.
 fn path_quantizes(dtype: DType, level: SimdLevel, m: usize) -> bool {
-    dtype.is_quantized() && (m <= GEMV_MAX_ROWS || level == SimdLevel::Avx512Vnni)
+    dtype.is_quantized() && crate::cpu::matmul::quantized::quantizes_rows(level, dtype, m)
 }
 
 /// The activations as the quantized paths see them (`d · q`), row-major `m × k`.
