@@ -50,11 +50,25 @@ pub enum DType {
     TQ1_0,
     /// ggml TQ2_0: 256 ternary elements at 2 bits each, f16 scale.
     TQ2_0,
+    /// ggml IQ2_XXS: 256 elements as points of an 8-dimensional lattice code book, 2.06 bits.
+    IQ2_XXS,
+    /// ggml IQ2_XS: lattice code book, 2.31 bits.
+    IQ2_XS,
+    /// ggml IQ2_S: lattice code book, 2.56 bits.
+    IQ2_S,
+    /// ggml IQ3_XXS: lattice code book of 4-element points, 3.06 bits.
+    IQ3_XXS,
+    /// ggml IQ3_S: lattice code book of 4-element points, 3.44 bits.
+    IQ3_S,
+    /// ggml IQ1_S: ternary lattice code book with a ±1/8 shift, 1.56 bits.
+    IQ1_S,
+    /// ggml IQ1_M: ternary lattice code book, per-16 scales, 1.75 bits.
+    IQ1_M,
 }
 
 impl DType {
     /// Every dtype, in declaration order.
-    pub const ALL: [DType; 20] = [
+    pub const ALL: [DType; 27] = [
         DType::F32,
         DType::F16,
         DType::BF16,
@@ -75,10 +89,17 @@ impl DType {
         DType::NVFP4,
         DType::TQ1_0,
         DType::TQ2_0,
+        DType::IQ2_XXS,
+        DType::IQ2_XS,
+        DType::IQ2_S,
+        DType::IQ3_XXS,
+        DType::IQ3_S,
+        DType::IQ1_S,
+        DType::IQ1_M,
     ];
 
     /// The quantized block formats.
-    pub const QUANTIZED: [DType; 16] = [
+    pub const QUANTIZED: [DType; 23] = [
         DType::Q4_0,
         DType::Q4_1,
         DType::Q5_0,
@@ -95,6 +116,13 @@ impl DType {
         DType::NVFP4,
         DType::TQ1_0,
         DType::TQ2_0,
+        DType::IQ2_XXS,
+        DType::IQ2_XS,
+        DType::IQ2_S,
+        DType::IQ3_XXS,
+        DType::IQ3_S,
+        DType::IQ1_S,
+        DType::IQ1_M,
     ];
 
     /// Elements per block (1 for plain types).
@@ -110,7 +138,14 @@ impl DType {
             | DType::Q6_K
             | DType::IQ4_XS
             | DType::TQ1_0
-            | DType::TQ2_0 => 256,
+            | DType::TQ2_0
+            | DType::IQ2_XXS
+            | DType::IQ2_XS
+            | DType::IQ2_S
+            | DType::IQ3_XXS
+            | DType::IQ3_S
+            | DType::IQ1_S
+            | DType::IQ1_M => 256,
         }
     }
 
@@ -135,6 +170,13 @@ impl DType {
             DType::NVFP4 => 36,
             DType::TQ1_0 => 54,
             DType::TQ2_0 => 66,
+            DType::IQ2_XXS => 66,
+            DType::IQ2_XS => 74,
+            DType::IQ2_S => 82,
+            DType::IQ3_XXS => 98,
+            DType::IQ3_S => 110,
+            DType::IQ1_S => 50,
+            DType::IQ1_M => 56,
         }
     }
 
@@ -184,6 +226,13 @@ impl DType {
             DType::NVFP4 => "nvfp4",
             DType::TQ1_0 => "tq1_0",
             DType::TQ2_0 => "tq2_0",
+            DType::IQ2_XXS => "iq2_xxs",
+            DType::IQ2_XS => "iq2_xs",
+            DType::IQ2_S => "iq2_s",
+            DType::IQ3_XXS => "iq3_xxs",
+            DType::IQ3_S => "iq3_s",
+            DType::IQ1_S => "iq1_s",
+            DType::IQ1_M => "iq1_m",
         }
     }
 
@@ -208,9 +257,16 @@ impl DType {
             DType::Q4_K => 12,
             DType::Q5_K => 13,
             DType::Q6_K => 14,
+            DType::IQ2_XXS => 16,
+            DType::IQ2_XS => 17,
+            DType::IQ3_XXS => 18,
+            DType::IQ1_S => 19,
             DType::IQ4_NL => 20,
+            DType::IQ3_S => 21,
+            DType::IQ2_S => 22,
             DType::IQ4_XS => 23,
             DType::I32 => 26,
+            DType::IQ1_M => 29,
             DType::TQ1_0 => 34,
             DType::TQ2_0 => 35,
             DType::MXFP4 => 39,

@@ -84,6 +84,9 @@ pub(crate) fn random_blocks(rng: &mut CaseRng, dtype: DType, blocks: usize) -> V
         DType::IQ4_XS => &[(0, 1.0 / 4064.0, true)],
         DType::TQ1_0 => &[(52, 1.0, true)],
         DType::TQ2_0 => &[(64, 1.0, true)],
+        DType::IQ2_XXS | DType::IQ2_XS | DType::IQ2_S => &[(0, 1.0 / 167.0, false)],
+        DType::IQ3_XXS | DType::IQ3_S => &[(0, 1.0 / 480.0, false)],
+        DType::IQ1_S => &[(0, 1.0 / 17.0, false)],
         DType::Q2_K => &[(80, 1.0 / 45.0, false), (82, 1.0 / 30.0, false)],
         DType::Q3_K => &[(108, 1.0 / 128.0, true)],
         DType::Q4_K => &[(0, 1.0 / 945.0, false), (2, 1.0 / 126.0, false)],
@@ -98,6 +101,9 @@ pub(crate) fn random_blocks(rng: &mut CaseRng, dtype: DType, blocks: usize) -> V
                 v = -v;
             }
             block[at..at + 2].copy_from_slice(&f16::from_f32(v).to_bits().to_le_bytes());
+        }
+        if dtype == DType::IQ1_M {
+            quant::set_iq1_m_scale(block, f16::from_f32(rng.float(0.5, 1.5) / 17.0));
         }
         let tame = quant::TAME_E8M0;
         for &at in quant::e8m0_field_offsets(dtype) {

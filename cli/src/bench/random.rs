@@ -70,6 +70,9 @@ pub fn tensor(dtype: DType, shape: &[usize], rng: &mut Rng, i32_bound: usize) ->
                 for &at in edgehal::kernels::quant::e8m0_field_offsets(quant) {
                     block[at] = tame.start() + rng.below(usize::from(tame.end() - tame.start()) + 1) as u8;
                 }
+                if quant == DType::IQ1_M {
+                    edgehal::kernels::quant::set_iq1_m_scale(block, f16::from_f32(0.001 + 0.01 * (rng.unit() + 1.0)));
+                }
             }
         }
     }

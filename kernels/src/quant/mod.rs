@@ -10,8 +10,11 @@
 
 mod common;
 mod float;
+mod iq1s_grid;
 mod iq4_nl;
 mod iq4_xs;
+mod iq_grids;
+mod iq_lattice;
 mod mxfp4;
 mod nvfp4;
 mod q2_k;
@@ -35,6 +38,7 @@ use rayon::prelude::*;
 
 use crate::{DType, KernelError};
 
+pub(crate) use iq_lattice::decode_ints as lattice_decode;
 pub(crate) use mxfp4::KVALUES_MXFP4;
 pub(crate) use nvfp4::ue4m3_half;
 pub(crate) use tq1_0::level as tq1_0_level;
@@ -75,6 +79,18 @@ pub fn dequantize_row(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), K
         DType::NVFP4 => dequantize_blocks(src, dst, nvfp4::dequantize_block),
         DType::TQ1_0 => dequantize_blocks(src, dst, tq1_0::dequantize_block),
         DType::TQ2_0 => dequantize_blocks(src, dst, tq2_0::dequantize_block),
+        lattice @ (DType::IQ2_XXS
+        | DType::IQ2_XS
+        | DType::IQ2_S
+        | DType::IQ3_XXS
+        | DType::IQ3_S
+        | DType::IQ1_S
+        | DType::IQ1_M) => {
+            let bb = lattice.block_bytes();
+            for (block, out) in src.chunks_exact(bb).zip(dst.chunks_exact_mut(iq_lattice::BLOCK_LEN)) {
+                iq_lattice::dequantize_block(lattice, block, out);
+            }
+        }
     }
     Ok(())
 }
@@ -110,7 +126,16 @@ pub fn quantize_row(dtype: DType, src: &[f32], dst: &mut [u8]) -> Result<(), Ker
         DType::NVFP4 => quantize_blocks(src, dst, nvfp4::quantize_block),
         DType::TQ1_0 => quantize_blocks(src, dst, tq1_0::quantize_block),
         DType::TQ2_0 => quantize_blocks(src, dst, tq2_0::quantize_block),
-        DType::I32 => return Err(unsupported("quantize_row", dtype)),
+        DType::I32
+        | DType::IQ2_XXS
+        | DType::IQ2_XS
+        | DType::IQ2_S
+        | DType::IQ3_XXS
+        | DType::IQ3_S
+        | DType::IQ1_S
+        | DType::IQ1_M => {
+            return Err(unsupported("quantize_row", dtype));
+        }
     }
     Ok(())
 }
@@ -137,9 +162,26 @@ pub fn quantize(dtype: DType, src: &[f32]) -> Result<Vec<u8>, KernelError> {
     Ok(out)
 }
 
-/// Whether [`quantize_row`] implements this dtype: every dtype except I32.
+/// Whether [`quantize_row`] implements this dtype: every dtype except I32 and the lattice
+/// formats (IQ2_*, IQ3_*, IQ1_*), whose ggml quantizers search code-book neighbourhoods with
+/// importance weights; edgehal reads them (GGUF files) but does not write them.
 pub fn can_quantize(dtype: DType) -> bool {
-    dtype != DType::I32
+    !is_lattice(dtype) && dtype != DType::I32
+}
+
+/// Whether `dtype` is one of ggml's lattice formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S,
+/// IQ1_S, IQ1_M).
+pub fn is_lattice(dtype: DType) -> bool {
+    matches!(
+        dtype,
+        DType::IQ2_XXS | DType::IQ2_XS | DType::IQ2_S | DType::IQ3_XXS | DType::IQ3_S | DType::IQ1_S | DType::IQ1_M
+    )
+}
+
+/// Sets IQ1_M's f16 super-scale, which lies in the top nibbles of the block's four scale words,
+/// to `value` (for generators that turn random bytes into sane blocks).
+pub fn set_iq1_m_scale(block: &mut [u8], value: half::f16) {
+    iq_lattice::set_iq1_m_scale(block, value.to_bits());
 }
 
 /// Byte offsets of the f16 fields (scales and mins) inside one block of `dtype`; empty for plain
@@ -152,6 +194,9 @@ pub fn f16_field_offsets(dtype: DType) -> &'static [usize] {
         DType::Q3_K => &[108],
         DType::Q6_K => &[208],
         DType::TQ1_0 => &[52],
+        DType::IQ2_XXS | DType::IQ2_XS | DType::IQ2_S | DType::IQ3_XXS | DType::IQ3_S | DType::IQ1_S => &[0],
+        // IQ1_M's super-scale is split over four words: see `set_iq1_m_scale`.
+        DType::IQ1_M => &[],
         DType::TQ2_0 => &[64],
         // NVFP4's UE4M3 scales are bytes whose every value is finite (at most 240).
         DType::NVFP4 => &[],

@@ -36,6 +36,14 @@ pub(super) fn reference_blocks(dtype: DType, blocks: usize) -> Vec<u8> {
     let mut bytes = xorshift_bytes(seed, blocks * dtype.block_bytes());
     tame_f16_fields(&mut bytes, dtype.block_bytes(), f16_field_offsets(dtype));
     tame_e8m0_fields(&mut bytes, dtype.block_bytes(), e8m0_field_offsets(dtype));
+    if dtype == DType::IQ1_M {
+        // Its f16 super-scale is the top nibbles of its four scale words: tamed as the others.
+        for block in bytes.chunks_exact_mut(dtype.block_bytes()) {
+            let words: Vec<u16> = (0..4).map(|i| u16::from_le_bytes([block[48 + 2 * i], block[49 + 2 * i]])).collect();
+            let raw = (0..4).fold(0u16, |bits, i| bits | ((words[i] >> 12) << (4 * i)));
+            crate::quant::set_iq1_m_scale(block, half::f16::from_bits(0x2000 | (raw & 0x8FFF)));
+        }
+    }
     bytes
 }
 

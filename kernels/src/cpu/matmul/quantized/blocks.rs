@@ -123,6 +123,22 @@ pub(crate) fn decode_gguf_block(dtype: DType, block: &[u8], v: &mut [u8], s: &mu
             s[..16].fill(d);
             m[..16].fill(-d);
         }
+        lattice @ (DType::IQ2_XXS
+        | DType::IQ2_XS
+        | DType::IQ2_S
+        | DType::IQ3_XXS
+        | DType::IQ3_S
+        | DType::IQ1_S
+        | DType::IQ1_M) => {
+            let mut w = [0i8; 256];
+            crate::quant::lattice_decode(lattice, block, &mut w, s);
+            for (x, &level) in v[..256].iter_mut().zip(&w) {
+                *x = (level as u8) ^ 0x80;
+            }
+            for (offset, &scale) in m[..16].iter_mut().zip(&s[..16]) {
+                *offset = -128.0 * scale;
+            }
+        }
         DType::Q2_K => decode_q2_k(block, v, s, m),
         DType::Q3_K => decode_q3_k(block, v, s, m),
         DType::Q4_K => decode_q4_k(block, v, s, m),

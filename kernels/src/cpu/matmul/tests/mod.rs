@@ -28,6 +28,9 @@ pub(super) fn random_blocks(dtype: DType, blocks: usize, rng: &mut StdRng) -> Ve
         for &at in crate::quant::e8m0_field_offsets(dtype) {
             block[at] = rng.random_range(crate::quant::TAME_E8M0);
         }
+        if dtype == DType::IQ1_M {
+            crate::quant::set_iq1_m_scale(block, half::f16::from_f32(rng.random_range(0.002f32..0.05)));
+        }
     }
     bytes
 }

@@ -1,0 +1,198 @@
+//! ggml's lattice formats IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S and IQ1_M (256 elements
+//! per block): groups of 8 (or 4) elements are one code-book point ([`super::iq_grids`],
+//! [`super::iq1s_grid`]) with per-element signs (IQ2/IQ3) or a ±1/8 shift (IQ1), times a scale
+//! per 16 or 32 elements. Every format is decoded here to signed integer levels `w` and one
+//! scale per 16 elements, `value = s[i / 16] · w[i]`; the product is the one ggml's
+//! `dequantize_row_*` rounds (its sign flips and the IQ1 shift are exact), so the values match
+//! ggml's bit for bit. Field layouts follow ggml's `ggml-common.h`.
+
+use super::common::read_f16;
+use super::iq_grids::{IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID, IQ3S_GRID, IQ3XXS_GRID};
+use super::iq1s_grid::IQ1S_GRID;
+use crate::DType;
+
+/// Elements per block.
+pub(super) const BLOCK_LEN: usize = 256;
+
+/// ggml's `ksigns_iq2xs`: 7 sign bits plus an eighth that makes the count of negatives even.
+fn ksigns(i: u32) -> u8 {
+    (i | ((i.count_ones() & 1) << 7)) as u8
+}
+
+fn u16_at(b: &[u8], at: usize) -> u32 {
+    u16::from_le_bytes([b[at], b[at + 1]]) as u32
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Byte `j` of a packed code-book entry.
+fn byte(entry: u64, j: usize) -> u8 {
+    (entry >> (8 * j)) as u8
+}
+
+/// Eight magnitudes from `entry` with the sign bits of `signs` (bit j negates element j).
+fn signed8(out: &mut [i8], entry: u64, signs: u8) {
+    for (j, o) in out[..8].iter_mut().enumerate() {
+        let m = byte(entry, j) as i8;
+        *o = if signs & (1 << j) != 0 { -m } else { m };
+    }
+}
+
+/// Decodes one block of a lattice `dtype` into levels `w` (256) and per-16 scales `s` (16).
+pub(crate) fn decode_ints(dtype: DType, block: &[u8], w: &mut [i8], s: &mut [f32]) {
+    match dtype {
+        DType::IQ2_XXS => iq2_xxs(block, w, s),
+        DType::IQ2_XS => iq2_xs(block, w, s),
+        DType::IQ2_S => iq2_s(block, w, s),
+        DType::IQ3_XXS => iq3_xxs(block, w, s),
+        DType::IQ3_S => iq3_s(block, w, s),
+        DType::IQ1_S => iq1_s(block, w, s),
+        DType::IQ1_M => iq1_m(block, w, s),
+        _ => unreachable!("{dtype} is not a lattice format"),
+    }
+}
+
+/// Decodes one block to f32 (`s · w`).
+pub(super) fn dequantize_block(dtype: DType, block: &[u8], out: &mut [f32]) {
+    let (mut w, mut s) = ([0i8; BLOCK_LEN], [0f32; 16]);
+    decode_ints(dtype, block, &mut w, &mut s);
+    for (i, y) in out[..BLOCK_LEN].iter_mut().enumerate() {
+        *y = s[i / 16] * w[i] as f32;
+    }
+}
+
+/// `{ f16 d; u16 qs[32] }`: per 32, bytes 0..4 of its 8 are grid indices, the u32 at 4 holds
+/// four 7-bit sign indices and the 4-bit scale n: `d · (0.5 + n) / 4`.
+fn iq2_xxs(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+    let d = read_f16(b, 0);
+    for ib in 0..8 {
+        let aux = u32_at(b, 2 + 8 * ib + 4);
+        let db = d * (0.5 + (aux >> 28) as f32) * 0.25;
+        s[2 * ib..2 * ib + 2].fill(db);
+        for l in 0..4 {
+            let entry = IQ2XXS_GRID[b[2 + 8 * ib + l] as usize];
+            signed8(&mut w[32 * ib + 8 * l..], entry, ksigns((aux >> (7 * l)) & 127));
+        }
+    }
+}
+
+/// `{ f16 d; u16 qs[32]; u8 scales[8] }`: each u16 is a 9-bit grid index and a 7-bit sign
+/// index; scale nibbles per 16: `d · (0.5 + n) / 4`.
+fn iq2_xs(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+    let d = read_f16(b, 0);
+    for ib in 0..8 {
+        let sc = b[66 + ib] as u32;
+        s[2 * ib] = d * (0.5 + (sc & 15) as f32) * 0.25;
+        s[2 * ib + 1] = d * (0.5 + (sc >> 4) as f32) * 0.25;
+        for l in 0..4 {
+            let q = u16_at(b, 2 + 2 * (4 * ib + l));
+            signed8(&mut w[32 * ib + 8 * l..], IQ2XS_GRID[(q & 511) as usize], ksigns(q >> 9));
+        }
+    }
+}
+
+/// `{ f16 d; u8 qs[32]; u8 signs[32]; u8 qh[8]; u8 scales[8] }`: 10-bit grid indices (2 high
+/// bits per group in qh), explicit sign bytes, scale nibbles per 16 as IQ2_XS.
+fn iq2_s(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+    let d = read_f16(b, 0);
+    for ib in 0..8 {
+        let sc = b[74 + ib] as u32;
+        s[2 * ib] = d * (0.5 + (sc & 15) as f32) * 0.25;
+        s[2 * ib + 1] = d * (0.5 + (sc >> 4) as f32) * 0.25;
+        let qh = b[66 + ib] as usize;
+        for l in 0..4 {
+            let index = b[2 + 4 * ib + l] as usize | ((qh << (8 - 2 * l)) & 0x300);
+            signed8(&mut w[32 * ib + 8 * l..], IQ2S_GRID[index], b[34 + 4 * ib + l]);
+        }
+    }
+}
+
+/// `{ f16 d; u8 qs[64]; u32 scales_and_signs[8] }`: two 4-magnitude grid points per 8
+/// elements, sign indices as IQ2_XXS, scale `d · (0.5 + n) / 2` per 32.
+fn iq3_xxs(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+    let d = read_f16(b, 0);
+    for ib in 0..8 {
+        let aux = u32_at(b, 66 + 4 * ib);
+        let db = d * (0.5 + (aux >> 28) as f32) * 0.5;
+        s[2 * ib..2 * ib + 2].fill(db);
+        for l in 0..4 {
+            let lo = IQ3XXS_GRID[b[2 + 8 * ib + 2 * l] as usize] as u64;
+            let hi = IQ3XXS_GRID[b[2 + 8 * ib + 2 * l + 1] as usize] as u64;
+            signed8(&mut w[32 * ib + 8 * l..], lo | (hi << 32), ksigns((aux >> (7 * l)) & 127));
+        }
+    }
+}
+
+/// `{ f16 d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4] }`: 9-bit indices of 4-magnitude
+/// points (high bit in qh), explicit signs, scale `d · (1 + 2n)` per 32.
+fn iq3_s(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+    let d = read_f16(b, 0);
+    for ib in 0..8 {
+        let n = (b[106 + ib / 2] >> (4 * (ib % 2))) & 15;
+        s[2 * ib..2 * ib + 2].fill(d * (1 + 2 * n as i32) as f32);
+        let qh = b[66 + ib] as usize;
+        for l in 0..4 {
+            let lo = IQ3S_GRID[b[2 + 8 * ib + 2 * l] as usize | ((qh << (8 - 2 * l)) & 256)] as u64;
+            let hi = IQ3S_GRID[b[2 + 8 * ib + 2 * l + 1] as usize | ((qh << (7 - 2 * l)) & 256)] as u64;
+            signed8(&mut w[32 * ib + 8 * l..], lo | (hi << 32), b[74 + 4 * ib + l]);
+        }
+    }
+}
+
+/// Eight ternary points of `iq1s_grid[index]` shifted by ±1/8, as `8g ± 1`.
+fn shifted8(out: &mut [i8], index: usize, negative_shift: bool) {
+    let shift = if negative_shift { -1 } else { 1 };
+    for (j, o) in out[..8].iter_mut().enumerate() {
+        *o = 8 * (byte(IQ1S_GRID[index], j) as i8) + shift;
+    }
+}
+
+/// `{ f16 d; u8 qs[32]; u16 qh[8] }`: per 32, four 11-bit indices (3 high bits each in qh),
+/// the 3-bit scale `d · (2n + 1)` and the shift sign in qh's top bit; `s = dl / 8`.
+fn iq1_s(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+    let d = read_f16(b, 0);
+    for ib in 0..8 {
+        let qh = u16_at(b, 34 + 2 * ib);
+        let dl = d * (2 * ((qh >> 12) & 7) + 1) as f32;
+        s[2 * ib..2 * ib + 2].fill(dl * 0.125);
+        for l in 0..4 {
+            let index = b[2 + 4 * ib + l] as usize | ((((qh >> (3 * l)) & 7) as usize) << 8);
+            shifted8(&mut w[32 * ib + 8 * l..], index, qh & 0x8000 != 0);
+        }
+    }
+}
+
+/// `{ u8 qs[32]; u8 qh[16]; u8 scales[8] }`: the f16 super-scale is the top nibbles of the four
+/// u16 of `scales`; per 16, a 3-bit scale `d · (2n + 1)`; per 8, an 11-bit index and a shift sign.
+fn iq1_m(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+    let sc = [u16_at(b, 48), u16_at(b, 50), u16_at(b, 52), u16_at(b, 54)];
+    let bits = (sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000);
+    let d = half::f16::from_bits(bits as u16).to_f32();
+    for ib in 0..8 {
+        let dl1 = d * (2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 7) + 1) as f32;
+        let dl2 = d * (2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 7) + 1) as f32;
+        s[2 * ib] = dl1 * 0.125;
+        s[2 * ib + 1] = dl2 * 0.125;
+        let (qh0, qh1) = (b[32 + 2 * ib] as usize, b[32 + 2 * ib + 1] as usize);
+        let qs = &b[4 * ib..4 * ib + 4];
+        let points = [
+            (qs[0] as usize | ((qh0 << 8) & 0x700), qh0 & 0x08 != 0),
+            (qs[1] as usize | ((qh0 << 4) & 0x700), qh0 & 0x80 != 0),
+            (qs[2] as usize | ((qh1 << 8) & 0x700), qh1 & 0x08 != 0),
+            (qs[3] as usize | ((qh1 << 4) & 0x700), qh1 & 0x80 != 0),
+        ];
+        for (l, (index, negative)) in points.into_iter().enumerate() {
+            shifted8(&mut w[32 * ib + 8 * l..], index, negative);
+        }
+    }
+}
+
+/// Writes `bits` (an f16) as IQ1_M's super-scale: the top nibble of each u16 of `scales`.
+pub(crate) fn set_iq1_m_scale(block: &mut [u8], bits: u16) {
+    for (i, at) in (48..56).step_by(2).enumerate() {
+        let v = (u16::from_le_bytes([block[at], block[at + 1]]) & 0x0fff) | (((bits >> (4 * i)) & 15) << 12);
+        block[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+}
