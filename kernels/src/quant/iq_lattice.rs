@@ -15,6 +15,7 @@ use crate::DType;
 pub(super) const BLOCK_LEN: usize = 256;
 
 /// ggml's `ksigns_iq2xs`: 7 sign bits plus an eighth that makes the count of negatives even.
+#[inline(always)]
 fn ksigns(i: u32) -> u8 {
     (i | ((i.count_ones() & 1) << 7)) as u8
 }
@@ -43,14 +44,18 @@ fn signed8(out: &mut [i8], entry: u64, signs: u8) {
 /// Decodes one block of a lattice `dtype` into levels `w` (256) and per-16 scales `s` (16).
 pub(crate) fn decode_ints(dtype: DType, block: &[u8], w: &mut [i8], s: &mut [f32]) {
     match dtype {
-        DType::IQ2_XXS => iq2_xxs(block, w, s),
-        DType::IQ2_XS => iq2_xs(block, w, s),
-        DType::IQ2_S => iq2_s(block, w, s),
-        DType::IQ3_XXS => iq3_xxs(block, w, s),
-        DType::IQ3_S => iq3_s(block, w, s),
         DType::IQ1_S => iq1_s(block, w, s),
         DType::IQ1_M => iq1_m(block, w, s),
-        _ => unreachable!("{dtype} is not a lattice format"),
+        _ => {
+            for ib in 0..8 {
+                let [s0, s1] = sub_block_scales(dtype, block, ib);
+                s[2 * ib] = s0;
+                s[2 * ib + 1] = s1;
+                for (l, (entry, signs)) in sub_block_points(dtype, block, ib).into_iter().enumerate() {
+                    signed8(&mut w[32 * ib + 8 * l..], entry, signs);
+                }
+            }
+        }
     }
 }
 
@@ -63,82 +68,69 @@ pub(super) fn dequantize_block(dtype: DType, block: &[u8], out: &mut [f32]) {
     }
 }
 
-/// `{ f16 d; u16 qs[32] }`: per 32, bytes 0..4 of its 8 are grid indices, the u32 at 4 holds
-/// four 7-bit sign indices and the 4-bit scale n: `d · (0.5 + n) / 4`.
-fn iq2_xxs(b: &[u8], w: &mut [i8], s: &mut [f32]) {
+/// Whether `dtype` is one of the signed-magnitude lattice formats (IQ2_*, IQ3_*), whose 8-groups
+/// are a code-book entry and a sign byte ([`sub_block_points`]).
+pub(crate) fn has_signed_points(dtype: DType) -> bool {
+    matches!(dtype, DType::IQ2_XXS | DType::IQ2_XS | DType::IQ2_S | DType::IQ3_XXS | DType::IQ3_S)
+}
+
+/// The scales of the two 16-element halves of 32-element sub-block `ib` (0..8) of a signed
+/// lattice block.
+#[inline(always)]
+pub(crate) fn sub_block_scales(dtype: DType, b: &[u8], ib: usize) -> [f32; 2] {
     let d = read_f16(b, 0);
-    for ib in 0..8 {
-        let aux = u32_at(b, 2 + 8 * ib + 4);
-        let db = d * (0.5 + (aux >> 28) as f32) * 0.25;
-        s[2 * ib..2 * ib + 2].fill(db);
-        for l in 0..4 {
-            let entry = IQ2XXS_GRID[b[2 + 8 * ib + l] as usize];
-            signed8(&mut w[32 * ib + 8 * l..], entry, ksigns((aux >> (7 * l)) & 127));
+    match dtype {
+        // `{ f16 d; u16 qs[32] }`: the top 4 bits of the second u32 of each 8-byte group.
+        DType::IQ2_XXS => [d * (0.5 + (u32_at(b, 2 + 8 * ib + 4) >> 28) as f32) * 0.25; 2],
+        // `{ f16 d; ...; u8 scales[8] }` (at 66 and 74): a nibble per 16.
+        DType::IQ2_XS | DType::IQ2_S => {
+            let sc = b[if dtype == DType::IQ2_XS { 66 } else { 74 } + ib] as u32;
+            [d * (0.5 + (sc & 15) as f32) * 0.25, d * (0.5 + (sc >> 4) as f32) * 0.25]
         }
+        // `{ f16 d; u8 qs[64]; u32 scales_and_signs[8] }`.
+        DType::IQ3_XXS => [d * (0.5 + (u32_at(b, 66 + 4 * ib) >> 28) as f32) * 0.5; 2],
+        // `{ f16 d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4] }`: a nibble per 32.
+        DType::IQ3_S => [d * (1 + 2 * ((b[106 + ib / 2] >> (4 * (ib % 2))) & 15) as i32) as f32; 2],
+        _ => unreachable!("{dtype} has no signed points"),
     }
 }
 
-/// `{ f16 d; u16 qs[32]; u8 scales[8] }`: each u16 is a 9-bit grid index and a 7-bit sign
-/// index; scale nibbles per 16: `d · (0.5 + n) / 4`.
-fn iq2_xs(b: &[u8], w: &mut [i8], s: &mut [f32]) {
-    let d = read_f16(b, 0);
-    for ib in 0..8 {
-        let sc = b[66 + ib] as u32;
-        s[2 * ib] = d * (0.5 + (sc & 15) as f32) * 0.25;
-        s[2 * ib + 1] = d * (0.5 + (sc >> 4) as f32) * 0.25;
-        for l in 0..4 {
+/// The four 8-groups of sub-block `ib` of a signed lattice block: each a code-book entry (eight
+/// magnitudes, lowest byte first) and its sign byte (bit j negates element j).
+#[inline(always)]
+pub(crate) fn sub_block_points(dtype: DType, b: &[u8], ib: usize) -> [(u64, u8); 4] {
+    std::array::from_fn(|l| match dtype {
+        // Grid index bytes 0..4 of the 8-byte group; four 7-bit sign indices in its second u32.
+        DType::IQ2_XXS => {
+            let aux = u32_at(b, 2 + 8 * ib + 4);
+            (IQ2XXS_GRID[b[2 + 8 * ib + l] as usize], ksigns((aux >> (7 * l)) & 127))
+        }
+        // One u16 per 8-group: 9-bit grid index, 7-bit sign index.
+        DType::IQ2_XS => {
             let q = u16_at(b, 2 + 2 * (4 * ib + l));
-            signed8(&mut w[32 * ib + 8 * l..], IQ2XS_GRID[(q & 511) as usize], ksigns(q >> 9));
+            (IQ2XS_GRID[(q & 511) as usize], ksigns(q >> 9))
         }
-    }
-}
-
-/// `{ f16 d; u8 qs[32]; u8 signs[32]; u8 qh[8]; u8 scales[8] }`: 10-bit grid indices (2 high
-/// bits per group in qh), explicit sign bytes, scale nibbles per 16 as IQ2_XS.
-fn iq2_s(b: &[u8], w: &mut [i8], s: &mut [f32]) {
-    let d = read_f16(b, 0);
-    for ib in 0..8 {
-        let sc = b[74 + ib] as u32;
-        s[2 * ib] = d * (0.5 + (sc & 15) as f32) * 0.25;
-        s[2 * ib + 1] = d * (0.5 + (sc >> 4) as f32) * 0.25;
-        let qh = b[66 + ib] as usize;
-        for l in 0..4 {
-            let index = b[2 + 4 * ib + l] as usize | ((qh << (8 - 2 * l)) & 0x300);
-            signed8(&mut w[32 * ib + 8 * l..], IQ2S_GRID[index], b[34 + 4 * ib + l]);
+        // 10-bit index (2 high bits per group in qh at 66), sign bytes at 34.
+        DType::IQ2_S => {
+            let index = b[2 + 4 * ib + l] as usize | (((b[66 + ib] as usize) << (8 - 2 * l)) & 0x300);
+            (IQ2S_GRID[index], b[34 + 4 * ib + l])
         }
-    }
-}
-
-/// `{ f16 d; u8 qs[64]; u32 scales_and_signs[8] }`: two 4-magnitude grid points per 8
-/// elements, sign indices as IQ2_XXS, scale `d · (0.5 + n) / 2` per 32.
-fn iq3_xxs(b: &[u8], w: &mut [i8], s: &mut [f32]) {
-    let d = read_f16(b, 0);
-    for ib in 0..8 {
-        let aux = u32_at(b, 66 + 4 * ib);
-        let db = d * (0.5 + (aux >> 28) as f32) * 0.5;
-        s[2 * ib..2 * ib + 2].fill(db);
-        for l in 0..4 {
+        // Two 4-magnitude points per 8-group; sign indices as IQ2_XXS in the u32 at 66.
+        DType::IQ3_XXS => {
+            let aux = u32_at(b, 66 + 4 * ib);
             let lo = IQ3XXS_GRID[b[2 + 8 * ib + 2 * l] as usize] as u64;
             let hi = IQ3XXS_GRID[b[2 + 8 * ib + 2 * l + 1] as usize] as u64;
-            signed8(&mut w[32 * ib + 8 * l..], lo | (hi << 32), ksigns((aux >> (7 * l)) & 127));
+            (lo | (hi << 32), ksigns((aux >> (7 * l)) & 127))
         }
-    }
-}
-
-/// `{ f16 d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4] }`: 9-bit indices of 4-magnitude
-/// points (high bit in qh), explicit signs, scale `d · (1 + 2n)` per 32.
-fn iq3_s(b: &[u8], w: &mut [i8], s: &mut [f32]) {
-    let d = read_f16(b, 0);
-    for ib in 0..8 {
-        let n = (b[106 + ib / 2] >> (4 * (ib % 2))) & 15;
-        s[2 * ib..2 * ib + 2].fill(d * (1 + 2 * n as i32) as f32);
-        let qh = b[66 + ib] as usize;
-        for l in 0..4 {
+        // 9-bit indices (high bit in qh at 66), sign bytes at 74.
+        DType::IQ3_S => {
+            let qh = b[66 + ib] as usize;
             let lo = IQ3S_GRID[b[2 + 8 * ib + 2 * l] as usize | ((qh << (8 - 2 * l)) & 256)] as u64;
             let hi = IQ3S_GRID[b[2 + 8 * ib + 2 * l + 1] as usize | ((qh << (7 - 2 * l)) & 256)] as u64;
-            signed8(&mut w[32 * ib + 8 * l..], lo | (hi << 32), b[74 + 4 * ib + l]);
+            (lo | (hi << 32), b[74 + 4 * ib + l])
         }
-    }
+        _ => unreachable!("{dtype} has no signed points"),
+    })
 }
 
 /// Eight ternary points of `iq1s_grid[index]` shifted by ±1/8, as `8g ± 1`.

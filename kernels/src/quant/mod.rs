@@ -14,7 +14,7 @@ mod iq1s_grid;
 mod iq4_nl;
 mod iq4_xs;
 mod iq_grids;
-mod iq_lattice;
+pub(crate) mod iq_lattice;
 mod mxfp4;
 mod nvfp4;
 mod q2_k;
@@ -172,6 +172,7 @@ pub fn can_quantize(dtype: DType) -> bool {
 /// Whether `dtype` is one of ggml's lattice formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S,
 /// IQ1_S, IQ1_M).
 pub fn is_lattice(dtype: DType) -> bool {
+    // Kept in step with `iq_lattice::decode_ints`.
     matches!(
         dtype,
         DType::IQ2_XXS | DType::IQ2_XS | DType::IQ2_S | DType::IQ3_XXS | DType::IQ3_S | DType::IQ1_S | DType::IQ1_M

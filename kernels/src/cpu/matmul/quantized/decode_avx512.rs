@@ -12,6 +12,7 @@ use super::gemv_avx512::{add_fifth_bit, nibbles};
 use super::gemv_avx512_k::{q3_k_half, q6_k_half, two_bit_fields};
 use super::layout::{QuantLayout, area_bytes};
 use crate::DType;
+use crate::quant::iq_lattice::has_signed_points;
 
 /// Output columns per panel.
 const NR: usize = 32;
@@ -81,6 +82,7 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
                 [a, b]
             }
             (QuantLayout::Gguf, DType::MXFP4 | DType::IQ4_XS) => super::gemv_avx512_table::decode128(w, row, g),
+            (QuantLayout::Gguf, dtype) if has_signed_points(dtype) => super::gemv_avx512_lattice::decode128(w, row, g),
             (layout, dtype) => unreachable!("no AVX-512 decoder for {dtype} in {layout:?}"),
         }
     }
@@ -89,7 +91,9 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
 /// Whether [`decode128`] decodes `dtype` (in its packed layout).
 pub(crate) fn has_decoder(dtype: DType) -> bool {
     match QuantLayout::for_dtype(dtype) {
-        QuantLayout::Gguf => matches!(dtype, DType::Q2_K | DType::Q3_K | DType::MXFP4 | DType::IQ4_XS),
+        QuantLayout::Gguf => {
+            matches!(dtype, DType::Q2_K | DType::Q3_K | DType::MXFP4 | DType::IQ4_XS) || has_signed_points(dtype)
+        }
         _ => true,
     }
 }

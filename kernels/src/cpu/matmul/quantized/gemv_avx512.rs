@@ -14,6 +14,7 @@ use super::gemv::RowsKernel;
 use super::gemv_avx512_k::{q2_k_rows, q3_k_rows, q6_k_rows};
 use super::layout::QuantLayout;
 use crate::DType;
+use crate::quant::iq_lattice::has_signed_points;
 
 /// The dedicated kernel for `w`, if any.
 pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
@@ -31,6 +32,7 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
         (QuantLayout::Gguf, DType::MXFP4) => super::gemv_avx512_table::table_rows::<false>,
         (QuantLayout::Gguf, DType::IQ4_XS) => super::gemv_avx512_table::table_rows::<true>,
+        (QuantLayout::Gguf, dtype) if has_signed_points(dtype) => super::gemv_avx512_lattice::lattice_rows,
         _ => return None,
     })
 }
