@@ -150,7 +150,20 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A backend failure that fits nowhere else (device lost, driver error).
+    /// The device stopped working (a driver reset, a GPU hang, a removed device): nothing
+    /// allocated or compiled on it can be used again, and every later call on it fails the same
+    /// way. Drop the sessions and buffers of this backend, create a new backend and build new
+    /// sessions on it (the rest of the process is unaffected).
+    #[error("backend {backend}: device lost during {during} ({why}); drop its sessions and create a new backend")]
+    DeviceLost {
+        /// The backend.
+        backend: String,
+        /// The operation that found the device lost (`vkWaitForFences`, `running the partition`).
+        during: String,
+        /// What the driver said (reason and message), or that a test hook injected it.
+        why: String,
+    },
+    /// A backend failure that fits nowhere else (a driver error).
     #[error("backend {backend}: {why}")]
     Backend {
         /// The backend.

@@ -54,6 +54,21 @@ impl VulkanBackend {
         &self.ctx.caps
     }
 
+    /// Whether the device was lost: every later call on this backend (and the sessions and
+    /// buffers made with it) fails with `Error::DeviceLost`; create a new backend.
+    pub fn is_device_lost(&self) -> bool {
+        self.ctx.health.is_lost()
+    }
+
+    /// Fault-injection test hook: the next wait for the queue (a run, or a staged transfer) reports
+    /// the device lost, as `VK_ERROR_DEVICE_LOST` from `vkWaitForFences` would, and the backend
+    /// stays lost from then on. The submission itself completes, so no Vulkan object is left in
+    /// use. For tests of error handling only.
+    #[doc(hidden)]
+    pub fn inject_device_lost(&self) {
+        self.ctx.health.inject_loss();
+    }
+
     /// The pipeline cache's file and counters.
     pub fn pipeline_cache_stats(&self) -> PipelineCacheStats {
         self.ctx.pipelines.stats()

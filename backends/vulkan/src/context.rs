@@ -9,6 +9,7 @@ use crate::pipelines::Pipelines;
 use crate::{VulkanOptions, modules::MODULES};
 use ash::vk;
 use edgehal_gpu::Caps;
+use edgehal_gpu::health::{DeviceHealth, INJECTED};
 use edgehal_shaders::Variant;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 use std::collections::BTreeSet;
@@ -66,6 +67,8 @@ pub(crate) struct Context {
     pub pipelines: ManuallyDrop<Pipelines>,
     /// Source of unique buffer ids (never reused, unlike handles).
     pub next_id: AtomicU64,
+    /// Lost or not (sticky), and the device-lost test hook.
+    pub health: DeviceHealth,
     /// The instance (dropped after the device, in field order after `Drop::drop` ran).
     pub instance: Instance,
 }
@@ -181,6 +184,7 @@ impl Context {
             allocator: ManuallyDrop::new(Mutex::new(allocator)),
             pipelines: ManuallyDrop::new(pipelines),
             next_id: AtomicU64::new(1),
+            health: DeviceHealth::new(crate::error::BACKEND),
             instance,
         })
     }
@@ -195,17 +199,36 @@ impl Context {
         self.allocator.lock().map_err(|_| backend_error("allocator lock poisoned by an earlier panic"))
     }
 
-    /// Submits `cmd` on the queue, signals `fence`, waits for it and resets it.
+    /// Submits `cmd` on the queue, signals `fence`, waits for it and resets it. On a lost device
+    /// (now or earlier, or injected by [`DeviceHealth::inject_loss`]) it is `Error::DeviceLost`
+    /// and nothing is submitted any more.
     pub fn submit_and_wait(&self, queue: vk::Queue, cmd: vk::CommandBuffer, fence: vk::Fence) -> edgehal::Result<()> {
+        self.health.check("vkQueueSubmit")?;
         let cmds = [cmd];
         let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
+        let lost = |what: &str, r: vk::Result| match r {
+            vk::Result::ERROR_DEVICE_LOST => self.lost(what, "VK_ERROR_DEVICE_LOST"),
+            other => crate::error::vk_error(what, other),
+        };
         // SAFETY: the caller holds the queue lock (it passes the queue out of the guard) and `cmd`
         // is fully recorded; the fence is unsignalled.
         unsafe {
-            self.device.queue_submit(queue, &submit, fence).check("vkQueueSubmit")?;
-            self.device.wait_for_fences(&[fence], true, u64::MAX).check("vkWaitForFences")?;
-            self.device.reset_fences(&[fence]).check("vkResetFences")
+            self.device.queue_submit(queue, &submit, fence).map_err(|r| lost("vkQueueSubmit", r))?;
+            self.device.wait_for_fences(&[fence], true, u64::MAX).map_err(|r| lost("vkWaitForFences", r))?;
+            self.device.reset_fences(&[fence]).map_err(|r| lost("vkResetFences", r))?;
         }
+        // The injected loss comes after a real, completed submission, so every Vulkan object is
+        // left in a valid state (idle command buffer, unsignalled fence) for the drops that follow.
+        if self.health.take_injected() {
+            return Err(self.lost("vkWaitForFences", INJECTED));
+        }
+        Ok(())
+    }
+
+    /// Records the device as lost (sticky) and returns the typed error for `what`.
+    pub fn lost(&self, what: &str, why: &str) -> edgehal::Error {
+        tracing::error!("vulkan: device lost during {what}: {why}");
+        self.health.mark_lost(what, why)
     }
 }
 
@@ -254,7 +277,7 @@ impl Drop for Context {
                 tracing::warn!("vkDeviceWaitIdle at shutdown: {e}");
             }
             let pipelines = ManuallyDrop::take(&mut self.pipelines);
-            pipelines.destroy(&self.device, &self.physical);
+            pipelines.destroy(&self.device, &self.physical, !self.health.is_lost());
             let queue = ManuallyDrop::take(&mut self.queue).into_inner().unwrap_or_else(|p| p.into_inner());
             let mut allocator = ManuallyDrop::take(&mut self.allocator).into_inner().unwrap_or_else(|p| p.into_inner());
             for b in [queue.upload, queue.download].into_iter().flatten() {

@@ -7,13 +7,15 @@ use edgehal::Error;
 pub(crate) const BACKEND: &str = "vulkan";
 
 /// A driver failure of `what` as edgehal's error: device loss and out-of-memory get their own
-/// wording/variant so callers can tell them apart.
+/// variants so callers can tell them apart.
 pub(crate) fn vk_error(what: &str, result: vk::Result) -> Error {
     match result {
         vk::Result::ERROR_OUT_OF_HOST_MEMORY | vk::Result::ERROR_OUT_OF_DEVICE_MEMORY => {
             Error::OutOfMemory { backend: BACKEND.into(), bytes: 0 }
         }
-        vk::Result::ERROR_DEVICE_LOST => backend_error(format!("device lost during {what}")),
+        vk::Result::ERROR_DEVICE_LOST => {
+            Error::DeviceLost { backend: BACKEND.into(), during: what.into(), why: "VK_ERROR_DEVICE_LOST".into() }
+        }
         other => backend_error(format!("{what} failed: {other}")),
     }
 }

@@ -47,6 +47,7 @@ impl Context {
     /// limits first: over `maxStorageBufferRange` or `maxMemoryAllocationSize` is
     /// `Error::DeviceLimit`, a failed allocation `Error::OutOfMemory`.
     pub fn create_buffer(&self, bytes: u64, usage: Use, name: &str) -> edgehal::Result<RawBuffer> {
+        self.health.check("allocating a buffer")?;
         let size = bytes.next_multiple_of(4).max(4);
         let limits = &self.physical.limits;
         let limit = |what: &str, limit: u64| Error::DeviceLimit {
@@ -117,6 +118,7 @@ impl Context {
     /// Writes `data` at the start of `dst`: a plain copy when it is mapped, else through the
     /// staging buffer in chunks.
     pub fn write(&self, dst: &RawBuffer, data: &[u8]) -> edgehal::Result<()> {
+        self.health.check("uploading")?;
         check_fits(dst, data.len())?;
         if let Some(ptr) = dst.mapped() {
             // SAFETY: the mapping covers `dst.size ≥ data.len()` bytes; the device is not using the
@@ -142,6 +144,7 @@ impl Context {
 
     /// Reads the first `out.len()` bytes of `src`.
     pub fn read(&self, src: &RawBuffer, out: &mut [u8]) -> edgehal::Result<()> {
+        self.health.check("downloading")?;
         check_fits(src, out.len())?;
         if let Some(ptr) = src.mapped() {
             // SAFETY: as in `write`; the executables end with a barrier making shader writes
@@ -167,6 +170,7 @@ impl Context {
 
     /// Zero-fills `dst` on the device (or through the mapping).
     pub fn zero(&self, dst: &RawBuffer) -> edgehal::Result<()> {
+        self.health.check("zero-filling")?;
         if let Some(ptr) = dst.mapped() {
             // SAFETY: the mapping covers `dst.size` bytes and the device is not using it.
             unsafe { std::ptr::write_bytes(ptr, 0, dst.size as usize) };

@@ -80,20 +80,24 @@ pub(crate) fn parse(file: &[u8], p: &Physical) -> Result<Vec<u8>, String> {
     Ok(data.to_vec())
 }
 
-/// Reads the cache data from `path`; a missing or unusable file gives an empty cache.
-pub(crate) fn load(path: &Path, p: &Physical) -> Vec<u8> {
+/// Reads the cache data from `path`; a missing file gives an empty cache, an unusable one an
+/// empty cache, a warning and the reason it was ignored.
+pub(crate) fn load(path: &Path, p: &Physical) -> (Vec<u8>, Option<String>) {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), None),
         Err(e) => {
             tracing::warn!("pipeline cache {}: {e}; starting empty", path.display());
-            return Vec::new();
+            return (Vec::new(), Some(format!("unreadable: {e}")));
         }
     };
-    parse(&bytes, p).unwrap_or_else(|why| {
-        tracing::warn!("pipeline cache {} ignored: {why}", path.display());
-        Vec::new()
-    })
+    match parse(&bytes, p) {
+        Ok(data) => (data, None),
+        Err(why) => {
+            tracing::warn!("pipeline cache {} ignored: {why}", path.display());
+            (Vec::new(), Some(why))
+        }
+    }
 }
 
 /// Writes `data` to `path` atomically (a temporary file renamed over it).

@@ -50,6 +50,7 @@ pub(crate) struct Pipelines {
     cache: vk::PipelineCache,
     file: Option<PathBuf>,
     loaded_bytes: usize,
+    ignored: Option<String>,
     state: Mutex<State>,
 }
 
@@ -60,6 +61,10 @@ pub struct PipelineCacheStats {
     pub file: Option<PathBuf>,
     /// Bytes of cache data accepted from the file at start-up (0: missing or ignored).
     pub loaded_bytes: usize,
+    /// Why the file was ignored at start-up (unreadable, corrupt, truncated, written for another
+    /// device or driver, refused by the driver); `None` when it was loaded or absent. The same
+    /// reason is logged as a warning; the file is replaced by a valid one at shutdown.
+    pub ignored: Option<String>,
     /// Pipelines created so far.
     pub pipelines_created: usize,
     /// Of those, how many the driver reported as served from the cache
@@ -75,20 +80,22 @@ impl Pipelines {
             Some(f) => Some(f.to_path_buf()),
             None => pipeline_cache::default_path(physical),
         };
-        let data = file.as_deref().map(|f| pipeline_cache::load(f, physical)).unwrap_or_default();
+        let (mut data, mut ignored) = file.as_deref().map(|f| pipeline_cache::load(f, physical)).unwrap_or_default();
         let info = vk::PipelineCacheCreateInfo::default().initial_data(&data);
         // SAFETY: `data` passed the header checks against this device (or is empty).
         let cache = match unsafe { device.create_pipeline_cache(&info, None) } {
             Ok(c) => c,
             Err(e) if !data.is_empty() => {
                 tracing::warn!("the driver refused the pipeline cache file ({e}); starting empty");
+                ignored = Some(format!("refused by the driver: {e}"));
+                data.clear();
                 let empty = vk::PipelineCacheCreateInfo::default();
                 // SAFETY: as above, with no initial data.
                 unsafe { device.create_pipeline_cache(&empty, None) }.check("vkCreatePipelineCache")?
             }
             Err(e) => return Err(crate::error::vk_error("vkCreatePipelineCache", e)),
         };
-        Ok(Pipelines { cache, file, loaded_bytes: data.len(), state: Mutex::default() })
+        Ok(Pipelines { cache, file, loaded_bytes: data.len(), ignored, state: Mutex::default() })
     }
 
     /// The cache counters.
@@ -97,18 +104,21 @@ impl Pipelines {
         PipelineCacheStats {
             file: self.file.clone(),
             loaded_bytes: self.loaded_bytes,
+            ignored: self.ignored.clone(),
             pipelines_created: created,
             cache_hits: hits,
         }
     }
 
-    /// Writes the cache to its file (when new pipelines were created) and destroys everything.
-    pub fn destroy(self, device: &ash::Device, physical: &Physical) {
+    /// Writes the cache to its file (when new pipelines were created and `save` is set: not after
+    /// the device was lost, when the driver's data cannot be trusted) and destroys everything.
+    pub fn destroy(self, device: &ash::Device, physical: &Physical, save: bool) {
         let state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
         // SAFETY: the device is idle; nothing references these objects any more.
         unsafe {
             if let Some(file) = &self.file
                 && state.created > 0
+                && save
             {
                 match device.get_pipeline_cache_data(self.cache) {
                     Ok(data) => {

@@ -4,6 +4,7 @@ use crate::backend_error;
 use crate::pipelines::Pipelines;
 use edgehal::{Error, Result};
 use edgehal_gpu::Caps;
+use edgehal_gpu::health::{DeviceHealth, INJECTED};
 use std::sync::{Arc, Mutex};
 
 /// How to pick the adapter.
@@ -106,7 +107,8 @@ pub(crate) struct Context {
     pub timestamps_in_passes: bool,
     pub pipelines: Pipelines,
     errors: Arc<Mutex<Vec<String>>>,
-    lost: Arc<Mutex<Option<String>>>,
+    /// Lost or not (sticky; set by wgpu's device-lost callback), and the device-lost test hook.
+    pub health: Arc<DeviceHealth>,
 }
 
 impl Context {
@@ -154,12 +156,11 @@ impl Context {
                 v.push(e.to_string());
             }
         }));
-        let lost = Arc::new(Mutex::new(None));
-        let lost_sink = lost.clone();
+        let health = Arc::new(DeviceHealth::new("wgpu"));
+        let lost_sink = health.clone();
         device.set_device_lost_callback(move |reason, message| {
-            if let Ok(mut l) = lost_sink.lock() {
-                *l = Some(format!("{reason:?}: {message}"));
-            }
+            tracing::error!("wgpu: device lost: {reason:?}: {message}");
+            lost_sink.mark_lost("wgpu's device-lost callback", &format!("{reason:?}: {message}"));
         });
         Ok(Context {
             timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
@@ -171,7 +172,7 @@ impl Context {
             info,
             caps,
             errors,
-            lost,
+            health,
         })
     }
 
@@ -180,18 +181,15 @@ impl Context {
         self.errors.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
-    /// A typed error if the device was lost.
-    pub(crate) fn check_lost(&self) -> Result<()> {
-        match self.lost.lock().ok().and_then(|l| l.clone()) {
-            Some(why) => Err(backend_error(format!("device lost ({why}); create a new backend"))),
-            None => Ok(()),
-        }
+    /// `Error::DeviceLost` (naming `during`) if the device was lost.
+    pub(crate) fn check_lost(&self, during: &str) -> Result<()> {
+        self.health.check(during)
     }
 
     /// Runs `f` inside validation and out-of-memory error scopes and turns what they caught into
     /// typed errors (`bytes` names the allocation size for out-of-memory).
     pub(crate) fn scoped<T>(&self, what: &str, bytes: u64, f: impl FnOnce() -> T) -> Result<T> {
-        self.check_lost()?;
+        self.check_lost(what)?;
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let value = f();
@@ -203,16 +201,25 @@ impl Context {
         if let Some(e) = validation {
             return Err(backend_error(format!("{what}: {e}")));
         }
-        self.check_lost()?;
+        self.check_lost(what)?;
         Ok(value)
     }
 
-    /// Waits for the queue to finish.
+    /// Waits for the queue to finish. A loss injected by the test hook is made real here:
+    /// recorded first (so the error names the hook), then the device is destroyed, which is
+    /// wgpu's own way to lose a device (everything later on it fails inside wgpu too).
     pub(crate) fn wait(&self) -> Result<()> {
+        self.check_lost("waiting for the GPU")?;
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| backend_error(format!("waiting for the GPU: {e}")))?;
-        self.check_lost()
+        if self.health.take_injected() {
+            let e = self.health.mark_lost("waiting for the GPU", INJECTED);
+            tracing::error!("{e}");
+            self.device.destroy();
+            return Err(e);
+        }
+        self.check_lost("waiting for the GPU")
     }
 }
 

@@ -60,6 +60,20 @@ impl WgpuBackend {
         &self.cx.caps
     }
 
+    /// Whether the device was lost: every later call on this backend (and the sessions and
+    /// buffers made with it) fails with `Error::DeviceLost`; create a new backend.
+    pub fn is_device_lost(&self) -> bool {
+        self.cx.health.is_lost()
+    }
+
+    /// Fault-injection test hook: the next wait for the queue (after a run, an upload or a
+    /// download) reports the device lost and destroys the wgpu device, so the loss is real from
+    /// then on. For tests of error handling only.
+    #[doc(hidden)]
+    pub fn inject_device_lost(&self) {
+        self.cx.health.inject_loss();
+    }
+
     /// Errors wgpu reported outside an operation that could return them (validation of a command
     /// that slipped through), oldest first; empty when all went well.
     pub fn uncaptured_errors(&self) -> Vec<String> {
