@@ -86,10 +86,13 @@ impl TensorDesc {
 
     /// Bytes the data takes, or an error naming `tensor` when the last dimension is not a whole
     /// number of quant blocks.
+    ///
+    /// A shape whose bytes would not fit in `isize::MAX` (the most one allocation can hold) is an
+    /// error too, computed without overflow.
     pub fn byte_len(&self, tensor: &str) -> Result<usize> {
-        let rows = self.elems() / self.last_dim().max(1);
-        let row = self.dtype.bytes_for(self.last_dim()).ok_or_else(|| {
-            Error::shape(
+        let (last, block_len) = (self.last_dim(), self.dtype.block_len());
+        if !last.is_multiple_of(block_len) {
+            return Err(Error::shape(
                 format!("tensor `{tensor}`"),
                 format!(
                     "{} needs the last dimension to be a multiple of {}, shape is {:?}",
@@ -97,9 +100,19 @@ impl TensorDesc {
                     self.dtype.block_len(),
                     self.shape
                 ),
+            ));
+        }
+        if self.shape.contains(&0) {
+            return Ok(0);
+        }
+        let row = (last / block_len).checked_mul(self.dtype.block_bytes());
+        let rows = self.shape.iter().rev().skip(1).try_fold(1usize, |a, &d| a.checked_mul(d));
+        rows.zip(row).and_then(|(r, b)| r.checked_mul(b)).filter(|&n| n <= isize::MAX as usize).ok_or_else(|| {
+            Error::shape(
+                format!("tensor `{tensor}`"),
+                format!("{} {:?} takes more than isize::MAX bytes", self.dtype, self.shape),
             )
-        })?;
-        Ok(if self.elems() == 0 { 0 } else { rows * row })
+        })
     }
 }
 

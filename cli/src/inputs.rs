@@ -3,7 +3,7 @@
 
 use crate::error::{CliError, Result};
 use crate::npy;
-use edgehal::{DType, Tensor};
+use edgehal::{DType, Tensor, TensorDesc};
 use std::path::Path;
 
 /// One parsed `--in` argument.
@@ -48,16 +48,16 @@ impl InputSpec {
             InputSpec::Raw { path, format, dims } => {
                 let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
                 let cols = *dims.last().expect("parse_dims gives at least one dimension");
-                let rows = dims.iter().product::<usize>() / cols.max(1);
-                let row_bytes = format.bytes_for(cols).ok_or_else(|| {
-                    CliError::Usage(format!(
+                if !cols.is_multiple_of(format.block_len()) {
+                    return Err(CliError::Usage(format!(
                         "{path}: {format} rows of {cols} elements are not a whole number of {}-element blocks",
                         format.block_len()
-                    ))
-                })?;
-                let expected = rows
-                    .checked_mul(row_bytes)
-                    .ok_or_else(|| CliError::Usage(format!("{path}: shape {} is too large", fmt_dims(dims))))?;
+                    )));
+                }
+                // Checked: a shape whose size overflows is refused, not wrapped.
+                let expected = TensorDesc::new(*format, dims.clone())
+                    .byte_len(path)
+                    .map_err(|_| CliError::Usage(format!("{path}: shape {} is too large", fmt_dims(dims))))?;
                 if bytes.len() != expected {
                     return Err(CliError::BinSize {
                         path: path.clone(),
@@ -107,5 +107,23 @@ mod tests {
         assert!(msg("w.bin:q4_2:4x32").contains("unknown format `q4_2`; known: f32"));
         assert!(msg("w.bin:q4_0:4by32").contains("ROWSxCOLS"));
         assert!(msg("w.bin").contains("FILE:FORMAT:ROWSxCOLS"));
+    }
+
+    /// Found by the `spec` fuzz target: the element count overflowed (a panic with overflow
+    /// checks; in release it wrapped, so 4 bytes "matched" a (2⁶²+1)×1 i32 shape).
+    #[test]
+    fn refuses_shapes_whose_size_overflows() {
+        let path = std::env::temp_dir().join(format!("edgehal-inputs-overflow-{}.bin", std::process::id()));
+        std::fs::write(&path, [0u8; 4]).unwrap();
+        let p = path.display();
+        for spec in
+            [format!("{p}:i32:4611686018427387905x1"), format!("{p}:i32:88777x2x777724x2x2x2x2x2x2x2x2x2x2x2x2x777724")]
+        {
+            let err = InputSpec::parse(&spec).unwrap().load().unwrap_err().to_string();
+            assert!(err.contains("too large") || err.contains("needs"), "{spec}: {err}");
+        }
+        let empty = InputSpec::parse(&format!("{p}:f32:4611686018427387905x0x4")).unwrap();
+        assert!(matches!(empty.load(), Err(CliError::BinSize { expected: 0, got: 4, .. })));
+        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -190,12 +190,13 @@ impl DType {
         matches!(self, DType::F32 | DType::F16 | DType::BF16)
     }
 
-    /// Bytes taken by `elems` elements, or `None` when `elems` is not a whole number of blocks.
+    /// Bytes taken by `elems` elements, or `None` when `elems` is not a whole number of blocks
+    /// or the byte count overflows `usize`.
     pub const fn bytes_for(self, elems: usize) -> Option<usize> {
         if !elems.is_multiple_of(self.block_len()) {
             return None;
         }
-        Some(elems / self.block_len() * self.block_bytes())
+        (elems / self.block_len()).checked_mul(self.block_bytes())
     }
 
     /// Bits per element, counting block headers (e.g. 4.5 for Q4_0).

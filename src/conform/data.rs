@@ -105,9 +105,13 @@ pub(crate) fn random_blocks(rng: &mut CaseRng, dtype: DType, blocks: usize) -> V
         if dtype == DType::IQ1_M {
             quant::set_iq1_m_scale(block, f16::from_f32(rng.float(0.5, 1.5) / 17.0));
         }
-        let tame = quant::TAME_E8M0;
-        for &at in quant::e8m0_field_offsets(dtype) {
-            block[at] = rng.index(usize::from(*tame.start()), usize::from(*tame.end()) + 1) as u8;
+        for (offsets, tame) in [
+            (quant::e8m0_field_offsets(dtype), quant::TAME_E8M0),
+            (quant::ue4m3_field_offsets(dtype), quant::TAME_UE4M3),
+        ] {
+            for &at in offsets {
+                block[at] = rng.index(usize::from(*tame.start()), usize::from(*tame.end()) + 1) as u8;
+            }
         }
     }
     bytes

@@ -22,10 +22,16 @@ pub(super) fn infer_cast(x: &TensorDesc, to: DType) -> Result<TensorDesc> {
 
 pub(super) fn infer_reshape(x: &TensorDesc, shape: &[usize]) -> Result<TensorDesc> {
     let out = TensorDesc::new(x.dtype, shape.to_vec());
-    if out.elems() != x.elems() || (x.dtype.is_quantized() && !out.last_dim().is_multiple_of(x.dtype.block_len())) {
+    // Checked: a product that wraps to the input's count must not pass (found by fuzzing).
+    let elems =
+        |s: &[usize]| if s.contains(&0) { Some(0) } else { s.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) };
+    if elems(shape).is_none()
+        || elems(shape) != elems(&x.shape)
+        || (x.dtype.is_quantized() && !out.last_dim().is_multiple_of(x.dtype.block_len()))
+    {
         return Err(Error::shape(
             "reshape",
-            format!("cannot reshape {} {:?} ({} elements) to {shape:?}", x.dtype, x.shape, x.elems()),
+            format!("cannot reshape {} {:?} to {shape:?}: not the same number of elements", x.dtype, x.shape),
         ));
     }
     Ok(out)

@@ -417,7 +417,9 @@ impl Session {
                 (*t).clone()
             } else if let Some(s) = self.graph.state_of(v) {
                 self.check_states_present(&[s])?;
-                let (b, buf) = &self.states[&s];
+                let (b, buf) = self.states.get(&s).ok_or_else(|| {
+                    Error::Graph(format!("output `{name}` is a state that no node of this graph uses"))
+                })?;
                 self.backends[*b].download(buf.as_ref())?
             } else if let ValueSource::Weight(w) = &self.graph.value(v).source {
                 (**w).clone()

@@ -66,9 +66,13 @@ pub fn tensor(dtype: DType, shape: &[usize], rng: &mut Rng, i32_bound: usize) ->
                     let scale = f16::from_f32(0.001 + 0.01 * (rng.unit() + 1.0));
                     block[at..at + 2].copy_from_slice(&scale.to_le_bytes());
                 }
-                let tame = edgehal::kernels::quant::TAME_E8M0;
-                for &at in edgehal::kernels::quant::e8m0_field_offsets(quant) {
-                    block[at] = tame.start() + rng.below(usize::from(tame.end() - tame.start()) + 1) as u8;
+                use edgehal::kernels::quant::{TAME_E8M0, TAME_UE4M3, e8m0_field_offsets, ue4m3_field_offsets};
+                for (offsets, tame) in
+                    [(e8m0_field_offsets(quant), TAME_E8M0), (ue4m3_field_offsets(quant), TAME_UE4M3)]
+                {
+                    for &at in offsets {
+                        block[at] = tame.start() + rng.below(usize::from(tame.end() - tame.start()) + 1) as u8;
+                    }
                 }
                 if quant == DType::IQ1_M {
                     edgehal::kernels::quant::set_iq1_m_scale(block, f16::from_f32(0.001 + 0.01 * (rng.unit() + 1.0)));

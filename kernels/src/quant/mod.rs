@@ -213,6 +213,17 @@ pub fn e8m0_field_offsets(dtype: DType) -> &'static [usize] {
     if dtype == DType::MXFP4 { &[0] } else { &[] }
 }
 
+/// Byte offsets of the UE4M3 sub-block scales (NVFP4) inside one block of `dtype`; empty for
+/// the others. Random bytes there are finite but reach 224; generators set them within
+/// [`TAME_UE4M3`].
+pub fn ue4m3_field_offsets(dtype: DType) -> &'static [usize] {
+    if dtype == DType::NVFP4 { &[0, 1, 2, 3] } else { &[] }
+}
+
+/// UE4M3 scales that give NVFP4 values of order 1 at most (exponent fields 2..=4: scales
+/// 2^-6..=2^-3 · 15/8 halved, values up to 12 · 0.117 = 1.4), for test and benchmark generators.
+pub const TAME_UE4M3: std::ops::RangeInclusive<u8> = 0x10..=0x27;
+
 /// E8M0 exponents that give MXFP4 values of order 1 at most (scales 2^-10..=2^-3, values up to
 /// 12 · 2^-3 = 1.5), for test and benchmark generators.
 pub const TAME_E8M0: std::ops::RangeInclusive<u8> = 118..=125;

@@ -24,7 +24,7 @@ pub(crate) fn ue4m3_half(x: u8) -> f32 {
 /// ggml's `ggml_fp32_to_ue4m3`: non-positive (and NaN) to 0, clamped at 448, mantissa rounded
 /// up at its fourth bit (ties away), subnormals `round(x · 2^9)`, overflow to 0x7E.
 fn to_ue4m3(x: f32) -> u8 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return 0;
     }
     let x = x.min(448.0);

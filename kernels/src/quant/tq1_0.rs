@@ -59,7 +59,7 @@ pub(super) fn quantize_block(x: &[f32; BLOCK_LEN], block: &mut [u8; BLOCK_BYTES]
         if count == 4 {
             q *= 3;
         }
-        block[byte] = ((q * 256 + 242) / 243) as u8;
+        block[byte] = (q * 256).div_ceil(243) as u8;
     }
     write_f16(block, 52, d);
 }

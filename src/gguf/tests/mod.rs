@@ -56,7 +56,14 @@ fn all_tensors() -> Vec<(String, Tensor)> {
     for d in DType::ALL {
         let k = d.block_len() * 2;
         let values: Vec<f32> = (0..2 * k).map(|i| ((i * 7 % 23) as f32 - 11.0) / 4.0).collect();
-        out.push((format!("w.{}", d.name()), Tensor::from_f32_as(d, [2, k], &values).unwrap()));
+        let tensor = if edgehal_kernels::quant::can_quantize(d) {
+            Tensor::from_f32_as(d, [2, k], &values).unwrap()
+        } else {
+            // No quantizer (the lattice formats): a byte pattern (scales decode as finite f16).
+            let bytes: Vec<u8> = (0..d.bytes_for(2 * k).unwrap()).map(|i| (i * 37 % 251) as u8 & 0x3F).collect();
+            Tensor::from_bytes(d, [2, k], &bytes).unwrap()
+        };
+        out.push((format!("w.{}", d.name()), tensor));
     }
     out.push(("scalar".into(), Tensor::from_f32([], &[3.0]).unwrap()));
     out.push(("cube".into(), Tensor::from_f32([2, 3, 4], &[1.0; 24]).unwrap()));

@@ -82,17 +82,18 @@ fn gguf_typed_getters() {
 #[test]
 fn gguf_unsupported_type_opens_and_refuses_the_tensor() {
     let mut w = GgufWriter::new();
-    w.add_raw_tensor("blk.0.ffn_down.weight", &[256, 2], 16, vec![7u8; 132]).unwrap();
+    // Q8_K (ggml's activation format, never a weight format edgehal computes with).
+    w.add_raw_tensor("blk.0.ffn_down.weight", &[256, 2], 15, vec![7u8; 584]).unwrap();
     w.add_tensor("ok", &Tensor::from_f32([2], &[1.0, 2.0]).unwrap()).unwrap();
     let f = GgufFile::from_bytes(w.to_bytes()).unwrap();
     let info = f.tensor_info("blk.0.ffn_down.weight").unwrap();
-    assert_eq!((info.ggml_type, info.dtype, info.byte_len), (16, None, 132));
-    assert_eq!(info.type_name(), "IQ2_XXS");
-    assert_eq!(f.type_histogram(), vec![("F32".to_string(), 1), ("IQ2_XXS".to_string(), 1)]);
-    assert_eq!(f.tensor_bytes("blk.0.ffn_down.weight").unwrap(), &[7u8; 132][..]);
+    assert_eq!((info.ggml_type, info.dtype, info.byte_len), (15, None, 584));
+    assert_eq!(info.type_name(), "Q8_K");
+    assert_eq!(f.type_histogram(), vec![("F32".to_string(), 1), ("Q8_K".to_string(), 1)]);
+    assert_eq!(f.tensor_bytes("blk.0.ffn_down.weight").unwrap(), &[7u8; 584][..]);
     match f.tensor("blk.0.ffn_down.weight") {
         Err(Error::Gguf { field, why, .. }) => {
-            assert!(field.contains("blk.0.ffn_down.weight") && why.contains("16") && why.contains("IQ2_XXS"), "{why}")
+            assert!(field.contains("blk.0.ffn_down.weight") && why.contains("15") && why.contains("Q8_K"), "{why}")
         }
         other => panic!("{other:?}"),
     }

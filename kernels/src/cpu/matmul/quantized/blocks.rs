@@ -112,13 +112,10 @@ pub(crate) fn decode_gguf_block(dtype: DType, block: &[u8], v: &mut [u8], s: &mu
             }
         }
         DType::TQ1_0 | DType::TQ2_0 => {
-            let (d, level): (f32, fn(&[u8], usize) -> u8) = if dtype == DType::TQ1_0 {
-                (f16_at(block, 52), crate::quant::tq1_0_level)
-            } else {
-                (f16_at(block, 64), crate::quant::tq2_0_level)
-            };
+            let tq1 = dtype == DType::TQ1_0;
+            let d = f16_at(block, if tq1 { 52 } else { 64 });
             for (i, x) in v[..256].iter_mut().enumerate() {
-                *x = level(block, i);
+                *x = if tq1 { crate::quant::tq1_0_level(block, i) } else { crate::quant::tq2_0_level(block, i) };
             }
             s[..16].fill(d);
             m[..16].fill(-d);

@@ -140,8 +140,8 @@ unsafe fn table_row<const R: usize, const XS: bool>(
                 if XS {
                     let block = rows[i].add(136 * run);
                     scales[i] = xs_sub_scales(block);
-                    for ib in 0..MAX_RUN {
-                        quants[i][ib] = block.add(8 + 16 * ib);
+                    for (ib, quant) in quants[i].iter_mut().enumerate() {
+                        *quant = block.add(8 + 16 * ib);
                     }
                 } else {
                     for ib in 0..run_len {

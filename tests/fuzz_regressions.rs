@@ -1,0 +1,85 @@
+//! Inputs found by the fuzz targets in `fuzz/` (see docs/FUZZING.md), each once a panic with
+//! overflow checks on, or a wrapped size without them. They must now give typed errors, or read
+//! correctly where the input is valid.
+
+use edgehal::gguf::GgufFile;
+use edgehal::{DType, Error, Graph, Tensor, TensorDesc};
+
+/// `graph` target: a state of `usize::MAX` f32 elements overflowed the byte count (in release it
+/// wrapped to `usize::MAX - 3` and was accepted); `[2⁶², 4]` wrapped to 0 elements.
+#[test]
+fn fuzz_graph_huge_shapes_are_refused_at_build_time() {
+    let mut g = Graph::new();
+    for shape in [&[usize::MAX][..], &[1 << 62, 4], &[1 << 32, 1 << 32], &[usize::MAX / 2, 2, 2], &[1 << 61]] {
+        assert!(matches!(g.state("s", DType::F32, shape), Err(Error::Shape { .. })), "{shape:?}");
+        assert!(matches!(g.input("x", DType::F32, shape), Err(Error::Shape { .. })), "{shape:?}");
+    }
+    assert!(matches!(g.input("q", DType::Q8_0, &[usize::MAX / 32 * 32]), Err(Error::Shape { .. })));
+    assert!(g.input("fits", DType::F32, &[1 << 20, 1 << 10]).is_ok(), "4 GiB is a valid declaration");
+    assert!(g.input("empty", DType::F32, &[usize::MAX, 0]).is_ok(), "a zero dimension takes no bytes");
+}
+
+/// The byte count of every shape is exact or an error, never wrapped.
+#[test]
+fn fuzz_byte_len_is_checked() {
+    let len = |dtype, shape: &[usize]| TensorDesc::new(dtype, shape).byte_len("t").ok();
+    assert_eq!(len(DType::F32, &[1 << 62, 0]), Some(0));
+    assert_eq!(len(DType::Q4_0, &[3, 64]), Some(3 * 2 * 18));
+    assert_eq!(len(DType::F16, &[]), Some(2));
+    assert_eq!(len(DType::F32, &[(1 << 62) + 1, 1]), None, "(2⁶²+1)·4 wraps to 4");
+    assert_eq!(len(DType::I32, &[usize::MAX]), None);
+    assert!(Tensor::from_bytes(DType::I32, [(1 << 62) + 1, 1], &[0; 4]).is_err());
+}
+
+/// `gguf` target: an empty f32 tensor (dims `[2⁶², 0]`, which the reader accepts) overflowed
+/// the row size when made into a `Tensor`.
+#[test]
+fn fuzz_gguf_empty_tensor_with_a_huge_dimension() {
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes()); // version
+    b.extend(1u64.to_le_bytes()); // tensors
+    b.extend(0u64.to_le_bytes()); // metadata entries
+    b.extend(1u64.to_le_bytes()); // name length
+    b.push(b'q');
+    b.extend(2u32.to_le_bytes()); // n_dims
+    b.extend((1u64 << 62).to_le_bytes()); // ne[0]
+    b.extend(0u64.to_le_bytes()); // ne[1]
+    b.extend(0u32.to_le_bytes()); // F32
+    b.extend(0u64.to_le_bytes()); // offset
+    b.resize(b.len().next_multiple_of(32), 0);
+    let file = GgufFile::from_bytes(b).unwrap();
+    let t = file.tensor("q").unwrap();
+    assert_eq!(t.shape(), &[0, 1 << 62]);
+    assert!(t.to_f32_vec().unwrap().is_empty());
+}
+
+/// `graph` target: a state that no node uses, marked as an output, indexed a map of the states
+/// the session holds and panicked at run time.
+#[test]
+fn fuzz_graph_unused_state_as_output() {
+    use edgehal::{CpuBackend, Policy, Session};
+    let mut g = Graph::new();
+    let s = g.state("s", DType::BF16, &[]).unwrap();
+    g.output(s).unwrap();
+    let cpu: Vec<std::sync::Arc<dyn edgehal::Backend>> =
+        vec![std::sync::Arc::new(CpuBackend::with_threads(1).unwrap())];
+    if let Ok(mut session) = Session::new(g, cpu, Policy::default()) {
+        let err = session.run(&[]).unwrap_err();
+        assert!(matches!(err, Error::Graph(_)), "{err}");
+    }
+}
+
+/// `graph` target: the element count of a reshape's target shape overflowed (in release,
+/// `[2⁶²+1, 4]` wrapped to 4 elements and a 4-element tensor "reshaped" to it).
+#[test]
+fn fuzz_graph_reshape_to_an_overflowing_shape() {
+    let mut g = Graph::new();
+    let x = g.input("x", DType::F32, &[4]).unwrap();
+    assert!(matches!(g.reshape(x, &[(1 << 62) + 1, 4]), Err(Error::Shape { .. })));
+    assert!(matches!(g.reshape(x, &[usize::MAX, 255, 42]), Err(Error::Shape { .. })));
+    let empty = g.input("e", DType::F32, &[usize::MAX, usize::MAX, 0]).unwrap();
+    assert!(g.reshape(empty, &[0]).is_ok(), "an empty tensor reshapes to another empty shape");
+    assert!(g.reshape(empty, &[]).is_err());
+    let y = g.reshape(x, &[2, 2]).unwrap();
+    assert_eq!(g.value(y).desc.shape, [2, 2]);
+}
