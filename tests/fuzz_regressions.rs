@@ -83,3 +83,16 @@ fn fuzz_graph_reshape_to_an_overflowing_shape() {
     let y = g.reshape(x, &[2, 2]).unwrap();
     assert_eq!(g.value(y).desc.shape, [2, 2]);
 }
+
+/// `graph` target: attention with a fixed past of `usize::MAX` overflowed `past + s` in the shape
+/// check.
+#[test]
+fn fuzz_graph_attention_past_overflow() {
+    use edgehal::{AttentionOp, Position};
+    let mut g = Graph::new();
+    let q = g.input("q", DType::F32, &[1, 2, 2, 8]).unwrap();
+    let k = g.input("k", DType::F32, &[1, 2, 4, 8]).unwrap();
+    let v = g.input("v", DType::F32, &[1, 2, 4, 8]).unwrap();
+    let params = AttentionOp { past: Some(Position::Fixed(usize::MAX)), ..Default::default() };
+    assert!(matches!(g.attention(q, k, v, None, params), Err(Error::Shape { .. })));
+}

@@ -56,7 +56,7 @@ impl AttentionOp {
             ));
         }
         if let Some(Position::Fixed(p)) = self.past
-            && p + s > cap
+            && p.checked_add(s).is_none_or(|end| end > cap)
         {
             return Err(Error::shape(
                 "attention",
@@ -80,6 +80,7 @@ impl AttentionOp {
             expect_dtype("attention", "mask", mask, &[DType::F32])?;
             let kv_len = match self.past {
                 None => cap,
+                // Checked above: p + s <= cap.
                 Some(Position::Fixed(p)) => p + s,
                 Some(Position::Run) => {
                     return Err(Error::param("attention", "past", "run", "an additive mask needs a fixed KV length"));
