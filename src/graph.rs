@@ -219,11 +219,11 @@ impl Graph {
         }
         let (cap, s) = (cache.desc.shape[2], self.values[inputs[1].0].desc.shape[2]);
         if let Position::Fixed(p) = pos
-            && p + s > cap
+            && p.checked_add(s).is_none_or(|end| end > cap)
         {
             return Err(Error::shape(
                 "kv_write",
-                format!("rows {p}..{} do not fit cache `{}` of capacity {cap}", p + s, cache.name),
+                format!("{s} rows from position {p} do not fit cache `{}` of capacity {cap}", cache.name),
             ));
         }
         Ok(())

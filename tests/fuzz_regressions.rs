@@ -96,3 +96,34 @@ fn fuzz_graph_attention_past_overflow() {
     let params = AttentionOp { past: Some(Position::Fixed(usize::MAX)), ..Default::default() };
     assert!(matches!(g.attention(q, k, v, None, params), Err(Error::Shape { .. })));
 }
+
+/// `graph` target: a kv_write at a fixed position of `usize::MAX` overflowed `p + s`; the same
+/// at run time through `RunOptions::position`.
+#[test]
+fn fuzz_graph_kv_write_position_overflow() {
+    use edgehal::Position;
+    let mut g = Graph::new();
+    let cache = g.state("cache", DType::F32, &[1, 2, 4, 8]).unwrap();
+    let new = g.input("new", DType::F32, &[1, 2, 1, 8]).unwrap();
+    assert!(matches!(g.kv_write(cache, new, Position::Fixed(usize::MAX)), Err(Error::Shape { .. })));
+}
+
+/// A run position of `usize::MAX` for a `Position::Run` cache write is a typed error, and the
+/// session still runs at a valid position afterwards.
+#[test]
+fn run_position_past_the_cache_is_an_error() {
+    use edgehal::{CpuBackend, Policy, Position, RunOptions, Session};
+    let mut g = Graph::new();
+    let cache = g.state("cache", DType::F32, &[1, 1, 4, 8]).unwrap();
+    let new = g.input("new", DType::F32, &[1, 1, 1, 8]).unwrap();
+    let written = g.kv_write(cache, new, Position::Run).unwrap();
+    g.output(written).unwrap();
+    let cpu: Vec<std::sync::Arc<dyn edgehal::Backend>> =
+        vec![std::sync::Arc::new(CpuBackend::with_threads(1).unwrap())];
+    let mut s = Session::new(g, cpu, Policy::default()).unwrap();
+    let x = Tensor::from_f32([1, 1, 1, 8], &[0.5; 8]).unwrap();
+    let far = RunOptions { position: usize::MAX, ..Default::default() };
+    assert!(s.run_with(&[("new", &x)], &far).is_err());
+    let ok = RunOptions { position: 3, ..Default::default() };
+    assert!(s.run_with(&[("new", &x)], &ok).is_ok());
+}

@@ -243,11 +243,8 @@ fn permute_into(x: &View, perm: &[usize], out_desc: &TensorDesc, out: &mut [u8])
 fn kv_write(cache: &TensorDesc, out: &mut [u8], new: &View, pos: usize) -> Result<()> {
     let [b, h, cap, d] = [cache.shape[0], cache.shape[1], cache.shape[2], cache.shape[3]];
     let s = new.desc.shape[2];
-    if pos + s > cap {
-        return Err(Error::Input(format!(
-            "kv_write at position {pos}: rows {pos}..{} do not fit the cache capacity {cap}",
-            pos + s
-        )));
+    if pos.checked_add(s).is_none_or(|end| end > cap) {
+        return Err(Error::Input(format!("kv_write at position {pos}: {s} rows do not fit the cache capacity {cap}")));
     }
     let src = new.f32();
     for bh in 0..b * h {

@@ -99,7 +99,8 @@ impl AttentionOp {
     /// The kernel geometry for inputs `q` and `k` at run position `position`.
     pub fn shape(&self, q: &TensorDesc, k: &TensorDesc, position: usize) -> AttentionShape {
         let (s, cap) = (q.shape[2], k.shape[2]);
-        let kv_len = self.past.map_or(cap, |p| p.resolve(position) + s);
+        // Saturating: a position past the cache gives kv_len > kv_capacity, which every executor refuses.
+        let kv_len = self.past.map_or(cap, |p| p.resolve(position).saturating_add(s));
         AttentionShape {
             batch: q.shape[0],
             n_head: q.shape[1],
