@@ -127,3 +127,19 @@ fn run_position_past_the_cache_is_an_error() {
     let ok = RunOptions { position: 3, ..Default::default() };
     assert!(s.run_with(&[("new", &x)], &ok).is_ok());
 }
+
+/// `graph` target: softmax over an empty tensor with a huge last dimension overflowed the CPU
+/// kernels' work estimate (`3 · d`; a panic with overflow checks, as in a debug `cargo test`).
+#[test]
+fn empty_rows_with_a_huge_last_dimension_run() {
+    use edgehal::{CpuBackend, Policy, Session};
+    let mut g = Graph::new();
+    let x = g.input("x", DType::F32, &[0, 1 << 63]).unwrap();
+    let y = g.softmax(x).unwrap();
+    g.output(y).unwrap();
+    let cpu: Vec<std::sync::Arc<dyn edgehal::Backend>> =
+        vec![std::sync::Arc::new(CpuBackend::with_threads(2).unwrap())];
+    let mut s = Session::new(g, cpu, Policy::default()).unwrap();
+    let empty = Tensor::from_f32([0, 1 << 63], &[]).unwrap();
+    s.run(&[("x", &empty)]).unwrap();
+}

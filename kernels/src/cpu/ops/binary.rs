@@ -39,7 +39,7 @@ pub fn binary(
     }
     let layout = Layout::new(&shape, &broadcast_strides(a_shape, &shape), &broadcast_strides(b_shape, &shape));
     let n = layout.inner;
-    for_row_chunks(out, n, n, |row0, out| binary_rows(kind, a, b, &layout, row0, out));
+    for_row_chunks(out, n, 1, |row0, out| binary_rows(kind, a, b, &layout, row0, out));
     Ok(())
 }
 

@@ -15,7 +15,7 @@ pub fn rms_norm(x: &[f32], d: usize, eps: f32, weight: Option<&[f32]>, out: &mut
     if let Some(w) = weight {
         check_len("weight", d, w.len())?;
     }
-    for_row_chunks(out, d, 2 * d, |row0, out| {
+    for_row_chunks(out, d, 2, |row0, out| {
         norm_rows(&x[row0 * d..row0 * d + out.len()], d, eps, weight, None, false, out);
     });
     Ok(())
@@ -39,7 +39,7 @@ pub fn layer_norm(
     if let Some(b) = bias {
         check_len("bias", d, b.len())?;
     }
-    for_row_chunks(out, d, 3 * d, |row0, out| {
+    for_row_chunks(out, d, 3, |row0, out| {
         norm_rows(&x[row0 * d..row0 * d + out.len()], d, eps, weight, bias, true, out);
     });
     Ok(())

@@ -15,18 +15,20 @@ fn rows_per_task(rows: usize, work_per_row: usize) -> usize {
 }
 
 /// Calls `f(first_row, rows)` on chunks of whole rows of `out` (rows of `row_len` elements, each
-/// costing about `work_per_row`), in parallel when the total work is at least [`PAR_MIN_WORK`].
+/// element costing about `work_per_element`), in parallel when the total work is at least
+/// [`PAR_MIN_WORK`]. Work estimates saturate: shapes with huge empty dimensions reach here.
 pub(crate) fn for_row_chunks(
     out: &mut [f32],
     row_len: usize,
-    work_per_row: usize,
+    work_per_element: usize,
     f: impl Fn(usize, &mut [f32]) + Sync + Send,
 ) {
     if row_len == 0 || out.is_empty() {
         return;
     }
     let rows = out.len() / row_len;
-    if rows * work_per_row < PAR_MIN_WORK || rayon::current_num_threads() <= 1 {
+    let work_per_row = row_len.saturating_mul(work_per_element);
+    if rows.saturating_mul(work_per_row) < PAR_MIN_WORK || rayon::current_num_threads() <= 1 {
         f(0, out);
         return;
     }

@@ -37,7 +37,7 @@ pub fn rope(
         return Ok(());
     }
     let table = cos_sin_table(seq, head_dim, params);
-    for_row_chunks(out, head_dim, 2 * head_dim, |row0, out| {
+    for_row_chunks(out, head_dim, 2, |row0, out| {
         rope_rows(&x[row0 * head_dim..row0 * head_dim + out.len()], row0, seq, params.mode, &table, out)
     });
     Ok(())
@@ -49,7 +49,7 @@ fn cos_sin_table(seq: usize, head_dim: usize, params: &RopeParams) -> Vec<f32> {
     let inv_freq: Vec<f64> = (0..half).map(|i| (params.theta as f64).powf(-2.0 * i as f64 / head_dim as f64)).collect();
     let mut table = vec![0.0f32; seq * head_dim];
     // A sine and cosine cost about 40 element-copies of work.
-    for_row_chunks(&mut table, head_dim, 40 * head_dim, |row0, rows| {
+    for_row_chunks(&mut table, head_dim, 40, |row0, rows| {
         for (r, row) in rows.chunks_exact_mut(head_dim).enumerate() {
             let p = (params.offset + row0 + r) as f64;
             for (pair, &f) in row.chunks_exact_mut(2).zip(&inv_freq) {

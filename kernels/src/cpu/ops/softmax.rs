@@ -14,7 +14,7 @@ use crate::KernelError;
 pub fn softmax(x: &[f32], d: usize, out: &mut [f32]) -> Result<(), KernelError> {
     rows_of("x", x.len(), d)?;
     check_len("out", x.len(), out.len())?;
-    for_row_chunks(out, d, 3 * d, |row0, out| {
+    for_row_chunks(out, d, 3, |row0, out| {
         let x = &x[row0 * d..row0 * d + out.len()];
         softmax_rows(x, d, out);
     });
