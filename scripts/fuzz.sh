@@ -23,6 +23,13 @@ if [ ${#targets[@]} -eq 0 ]; then
     targets=(gguf npy spec param graph)
 fi
 
+if ! command -v c++ >/dev/null 2>&1; then
+    # libfuzzer-sys compiles libFuzzer (C++).
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends g++ >/dev/null 2>&1 ||
+        { $sudo apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends g++ >/dev/null; }
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz"
     cargo install cargo-fuzz --locked
