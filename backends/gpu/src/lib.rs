@@ -9,6 +9,7 @@
 //! one backend and not the other points at the backend, not the kernel.
 
 mod caps;
+pub mod coverage;
 pub mod health;
 mod lower;
 pub mod probe;

@@ -59,26 +59,8 @@ fn full_suite_passes_every_case() {
     let declined: Vec<&str> = report
         .cases
         .iter()
-        .filter(|c| c.status == Status::Unsupported && !without_gpu_format(&c.info.id))
+        .filter(|c| c.status == Status::Unsupported && !edgehal_gpu::coverage::case_lacks_gpu_format(&c.info.id))
         .map(|c| c.info.id.as_str())
         .collect();
     assert!(declined.is_empty(), "the GPU declined {} case(s) the CPU passes: {declined:?}", declined.len());
-}
-
-/// Whether case `id` (`op/dtypes/variant`, dtypes like `w=q4_0,x=f32` or `f32->q4_0`) names a
-/// quant format the GPU has no decoder for, or is a cast to one it has no encoder for.
-fn without_gpu_format(id: &str) -> bool {
-    let formats = edgehal_shaders::formats::all();
-    let decodes = |name: &str| formats.iter().any(|f| f.name == name);
-    let encodes = |name: &str| formats.iter().any(|f| f.name == name && f.encode.is_some());
-    let dtypes = id.split('/').nth(1).unwrap_or("");
-    let names: Vec<&str> = dtypes.split([',', '=', '-', '>']).filter(|t| !t.is_empty()).collect();
-    let quant = |name: &str| edgehal::DType::from_name(name).is_some_and(|d| d.is_quantized());
-    let undecoded = names.iter().any(|n| quant(n) && !decodes(n));
-    let unencoded_cast = id.starts_with("cast/")
-        && dtypes
-            .split("->")
-            .nth(1)
-            .is_some_and(|to| edgehal::DType::from_name(to).is_some_and(|d| d.is_quantized()) && !encodes(to));
-    undecoded || unencoded_cast
 }

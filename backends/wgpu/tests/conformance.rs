@@ -17,11 +17,15 @@ fn run(suite: Suite, options: WgpuOptions, tag: &str) -> Report {
     report
 }
 
+/// Every case passes, except those of formats the GPU has no kernels for ([`edgehal_gpu::coverage::case_lacks_gpu_format`]).
 fn assert_all_pass(report: &Report) {
     let bad: Vec<String> = report
         .cases
         .iter()
-        .filter(|c| c.status != Status::Pass)
+        .filter(|c| {
+            c.status != Status::Pass
+                && !(c.status == Status::Unsupported && edgehal_gpu::coverage::case_lacks_gpu_format(&c.info.id))
+        })
         .map(|c| format!("{} {}: {}", c.info.id, c.status, c.message.clone().unwrap_or_default()))
         .collect();
     assert!(bad.is_empty(), "{} of {} cases did not pass:\n{}", bad.len(), report.cases.len(), bad.join("\n"));
