@@ -27,6 +27,16 @@ pub enum KernelError {
         /// `bytes` or `elements`.
         unit: &'static str,
     },
+    /// Positions `offset .. offset + rows` that do not fit a `usize`.
+    #[error("{op}: positions from {offset} for {rows} rows overflow")]
+    PositionOverflow {
+        /// The kernel.
+        op: &'static str,
+        /// The first row's position.
+        offset: usize,
+        /// The rows.
+        rows: usize,
+    },
     /// A format this kernel does not implement.
     #[error("{op} does not support {dtype}")]
     Unsupported {

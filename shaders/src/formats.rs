@@ -19,13 +19,22 @@
 //! // (scale, min) of those elements: element value = scale * q - min.
 //! fn w_scale8(block_byte: u32, j: u32) -> vec2<f32>;
 //! ```
+//! A decoder may read a code book (the lattice formats): it then uses
+//! `code_book: array<u32>` without declaring it, and every module built with it declares it as the
+//! storage buffer after the family's own bindings ([`Format::needs_code_book`], [`with_code_book`]);
+//! the host binds the words of `edgehal_kernels::quant::code_book` there.
+//!
 //! Encoder interface (`formats/<name>_encode.wgsl`): it reads the module-scope `x: array<f32>` and
 //! defines `fn w_encode(x_base: u32) -> array<u32, W_BLOCK_BYTES>`: the block's bytes (one byte per
 //! entry) for `x[x_base .. x_base + W_BLOCK]`.
 
 mod codebook;
+mod fp4_ternary;
 mod kquant;
+mod lattice;
 mod legacy;
+
+use crate::ModuleSpec;
 
 /// One weight format's WGSL parts.
 #[derive(Copy, Clone, Debug)]
@@ -43,6 +52,8 @@ pub fn all() -> Vec<Format> {
     let mut v = legacy::formats();
     v.extend(kquant::formats());
     v.extend(codebook::formats());
+    v.extend(fp4_ternary::formats());
+    v.extend(lattice::formats());
     v
 }
 
@@ -51,4 +62,38 @@ impl Format {
     pub fn has_i8(&self) -> bool {
         self.decode.contains("fn w_decode8_i8(")
     }
+
+    /// Whether the decoder reads a code book: modules with it then have one more storage binding,
+    /// after all others, which the host binds to the format's code-book words.
+    pub fn needs_code_book(&self) -> bool {
+        self.decode.contains("code_book[")
+    }
 }
+
+/// `spec` with the code-book binding appended when `format` needs one (see
+/// [`Format::needs_code_book`]).
+pub(crate) fn with_code_book(mut spec: ModuleSpec, format: &Format) -> ModuleSpec {
+    if format.needs_code_book() {
+        let at = spec.bindings().len();
+        let Some(decl) = CODE_BOOK_AT.get(at) else {
+            panic!(
+                "edgehal-shaders: {} has {at} bindings, no code-book declaration for that (a bug in this crate)",
+                spec.name
+            )
+        };
+        spec.parts.push(decl);
+    }
+    spec
+}
+
+/// The code book's declaration at binding 0, 1, 2, ... (WGSL binding numbers are literals).
+const CODE_BOOK_AT: [&str; 8] = [
+    "@group(0) @binding(0) var<storage, read> code_book: array<u32>;",
+    "@group(0) @binding(1) var<storage, read> code_book: array<u32>;",
+    "@group(0) @binding(2) var<storage, read> code_book: array<u32>;",
+    "@group(0) @binding(3) var<storage, read> code_book: array<u32>;",
+    "@group(0) @binding(4) var<storage, read> code_book: array<u32>;",
+    "@group(0) @binding(5) var<storage, read> code_book: array<u32>;",
+    "@group(0) @binding(6) var<storage, read> code_book: array<u32>;",
+    "@group(0) @binding(7) var<storage, read> code_book: array<u32>;",
+];

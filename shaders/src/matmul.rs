@@ -20,28 +20,32 @@ const DOT4: &str = include_str!("../matmul_dot4.wgsl");
 pub(crate) fn modules() -> Vec<ModuleSpec> {
     let common = section(SOURCE, "common");
     // Each weight dtype's parts that define `w_load8`.
-    let mut weights: Vec<(&'static str, Vec<&'static str>)> =
-        FLOATS.iter().map(|&(name, part)| (name, vec![part])).collect();
+    let mut weights: Vec<(&'static str, Vec<&'static str>, Option<formats::Format>)> =
+        FLOATS.iter().map(|&(name, part)| (name, vec![part], None)).collect();
     for f in formats::all() {
-        weights.push((f.name, vec![f.decode, section(SOURCE, "quant_w")]));
+        weights.push((f.name, vec![f.decode, section(SOURCE, "quant_w")], Some(f)));
     }
     let mut out = Vec::new();
-    for (name, w) in weights {
+    for (name, w, format) in weights {
         let with = |kernels: &[&str]| {
             let mut parts = w.clone();
             parts.push(common);
             parts.extend(kernels.iter().map(|k| section(SOURCE, k)));
             parts
         };
-        out.push(ModuleSpec::new("matmul", Some(name), Variant::Base, with(&["gemv", "tiled", "tiled_large"])));
-        out.push(ModuleSpec::new("matmul", Some(name), Variant::Subgroup, with(&["gemv_subgroup"])));
+        let push = |out: &mut Vec<ModuleSpec>, spec: ModuleSpec| match &format {
+            Some(f) => out.push(formats::with_code_book(spec, f)),
+            None => out.push(spec),
+        };
+        push(&mut out, ModuleSpec::new("matmul", Some(name), Variant::Base, with(&["gemv", "tiled", "tiled_large"])));
+        push(&mut out, ModuleSpec::new("matmul", Some(name), Variant::Subgroup, with(&["gemv_subgroup"])));
         if name == "f16" {
-            out.push(ModuleSpec::new("matmul", Some(name), Variant::F16, with(&["tiled_f16"])));
+            push(&mut out, ModuleSpec::new("matmul", Some(name), Variant::F16, with(&["tiled_f16"])));
         }
     }
     for f in formats::all().into_iter().filter(|f| f.has_i8()) {
         let parts = vec![f.decode, common, section(DOT4, "gemv_dot4")];
-        out.push(ModuleSpec::new("matmul", Some(f.name), Variant::Dot4, parts));
+        out.push(formats::with_code_book(ModuleSpec::new("matmul", Some(f.name), Variant::Dot4, parts), &f));
     }
     out
 }

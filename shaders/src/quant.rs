@@ -42,7 +42,7 @@ pub(crate) fn modules() -> Vec<ModuleSpec> {
         if f.encode.is_some() {
             parts.push(section(SOURCE, "encode"));
         }
-        out.push(ModuleSpec::new("quant", Some(f.name), Variant::Base, parts));
+        out.push(formats::with_code_book(ModuleSpec::new("quant", Some(f.name), Variant::Base, parts), &f));
     }
     out
 }

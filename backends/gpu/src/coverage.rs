@@ -25,9 +25,11 @@ mod tests {
 
     #[test]
     fn only_formats_without_kernels_may_be_declined() {
-        assert!(case_lacks_gpu_format("matmul/w=iq2_xxs,x=f32/tiny"));
-        assert!(case_lacks_gpu_format("dequantize/tq1_0->f16/odd"));
         assert!(case_lacks_gpu_format("cast/f32->mxfp4/odd"), "MXFP4 decodes but has no encoder");
+        assert!(case_lacks_gpu_format("cast/f32->iq2_xxs/odd"), "the lattice formats have no encoder");
+        assert!(!case_lacks_gpu_format("matmul/w=iq2_xxs,x=f32/tiny"));
+        assert!(!case_lacks_gpu_format("dequantize/tq1_0->f16/odd"));
+        assert!(!case_lacks_gpu_format("cast/f32->tq2_0/odd"), "TQ2_0 has a GPU encoder");
         assert!(!case_lacks_gpu_format("cast/mxfp4->f32/odd"));
         assert!(!case_lacks_gpu_format("matmul/w=q4_0,x=f32/tiny"));
         assert!(!case_lacks_gpu_format("matmul/w=iq4_xs,x=f16/gemv"));

@@ -41,6 +41,20 @@ fn signed8(out: &mut [i8], entry: u64, signs: u8) {
     }
 }
 
+/// The code book `dtype` decodes with, as 32-bit words (see [`super::code_book`]).
+pub(crate) fn code_book(dtype: DType) -> Option<Vec<u32>> {
+    let split = |t: &[u64]| t.iter().flat_map(|&e| [e as u32, (e >> 32) as u32]).collect();
+    match dtype {
+        DType::IQ2_XXS => Some(split(&IQ2XXS_GRID)),
+        DType::IQ2_XS => Some(split(&IQ2XS_GRID)),
+        DType::IQ2_S => Some(split(&IQ2S_GRID)),
+        DType::IQ3_XXS => Some(IQ3XXS_GRID.to_vec()),
+        DType::IQ3_S => Some(IQ3S_GRID.to_vec()),
+        DType::IQ1_S | DType::IQ1_M => Some(split(&IQ1S_GRID)),
+        _ => None,
+    }
+}
+
 /// Decodes one block of a lattice `dtype` into levels `w` (256) and per-16 scales `s` (16).
 pub(crate) fn decode_ints(dtype: DType, block: &[u8], w: &mut [i8], s: &mut [f32]) {
     match dtype {

@@ -179,6 +179,13 @@ pub fn is_lattice(dtype: DType) -> bool {
     )
 }
 
+/// The code book of a lattice format as little-endian 32-bit words, one byte per coordinate (an
+/// 8-coordinate entry is its low word, then its high word), for decoders that read it from memory
+/// (the GPU kernels bind it as a storage buffer); `None` for other dtypes.
+pub fn code_book(dtype: DType) -> Option<Vec<u32>> {
+    iq_lattice::code_book(dtype)
+}
+
 /// Sets IQ1_M's f16 super-scale, which lies in the top nibbles of the block's four scale words,
 /// to `value` (for generators that turn random bytes into sane blocks).
 pub fn set_iq1_m_scale(block: &mut [u8], value: half::f16) {

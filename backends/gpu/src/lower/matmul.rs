@@ -97,12 +97,13 @@ pub(crate) fn lower(cx: &mut Cx, _op: &Op) -> Result<()> {
     let m = rows(&x);
     let x_f16 = x.dtype == DType::F16;
     let params = vec![u32_word("m", m)?, u32_word("n", n)?, u32_word("k", k)?, Word::U32(x_f16 as u32)];
-    let bufs = vec![cx.input(0), cx.input(1), cx.out()];
+    let code_book = cx.code_book(w.dtype)?;
+    let bufs: Vec<_> = [cx.input(0), cx.input(1), cx.out()].into_iter().chain(code_book).collect();
     let wname = w.dtype.name();
     if dot4_gemv(w.dtype, m, cx.caps) {
         // int8 quants (k bytes per row) then one f32 scale per 32 values.
         let xq = cx.scratch((m * k + m * (k / 32) * 4) as u64);
-        let bufs = vec![cx.input(0), cx.input(1), cx.out(), xq];
+        let bufs: Vec<_> = [cx.input(0), cx.input(1), cx.out(), xq].into_iter().chain(code_book).collect();
         let module = format!("matmul.{wname}.dot4");
         let blocks = (m * (k / 32)).div_ceil(Q8X_WG) as u64;
         cx.dispatch_1d(module.clone(), "quantize_x", bufs.clone(), params.clone(), blocks);
@@ -181,6 +182,38 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Lattice weights bind their code book after the module's own buffers, one constant for all
+    /// the nodes that read it, and every dispatch binds exactly the module's storage bindings.
+    #[test]
+    fn code_books_are_bound_last_and_shared() {
+        for caps in [Caps::baseline(), all_features()] {
+            let mut g = Graph::new();
+            let xi = g.input("x", DType::F32, &[1, 256]).unwrap();
+            let w1 = g.weight("w1", Tensor::zeros(TensorDesc::new(DType::IQ2_XXS, vec![3, 256])).unwrap());
+            let w2 = g.weight("w2", Tensor::zeros(TensorDesc::new(DType::IQ2_XXS, vec![5, 256])).unwrap());
+            let (y1, y2) = (g.matmul(xi, w1).unwrap(), g.matmul(xi, w2).unwrap());
+            g.output(y1).unwrap();
+            g.output(y2).unwrap();
+            let part = Partition {
+                nodes: vec![NodeId(0), NodeId(1)],
+                inputs: vec![xi],
+                outputs: vec![y1, y2],
+                states: vec![],
+            };
+            let program = crate::lower(&g, &part, &caps, "test").unwrap();
+            let book = edgehal::kernels::quant::code_book(DType::IQ2_XXS).unwrap();
+            let books: Vec<usize> =
+                (0..program.consts.len()).filter(|&i| program.consts[i].desc().elems() == book.len()).collect();
+            assert_eq!(books.len(), 1, "one code-book constant");
+            for c in &program.commands {
+                let Command::Dispatch(d) = c else { continue };
+                let spec = edgehal_shaders::module(&d.module).unwrap();
+                assert_eq!(d.buffers.len() + 1, spec.bindings().len(), "{}", d.module);
+                assert_eq!(*d.buffers.last().unwrap(), crate::program::Buf::Const(books[0]), "{}", d.module);
             }
         }
     }

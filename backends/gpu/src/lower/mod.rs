@@ -16,8 +16,24 @@ mod softmax;
 use crate::caps::Caps;
 use crate::program::{Buf, Command, Dispatch, Program, Word, grid};
 use edgehal::memory::{Lifetime, plan_buffers};
-use edgehal::{Error, Graph, NodeId, Op, Partition, Result, Support, TensorDesc, ValueId, ValueSource};
+use edgehal::{DType, Error, Graph, NodeId, Op, Partition, Result, Support, Tensor, TensorDesc, ValueId, ValueSource};
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+/// Every code book a GPU decoder reads, as a tensor of its words (made once per process, shared
+/// by every program that binds it).
+static CODE_BOOKS: LazyLock<Vec<(DType, Arc<Tensor>)>> = LazyLock::new(|| {
+    DType::ALL
+        .into_iter()
+        .filter_map(|d| {
+            let words = edgehal::kernels::quant::code_book(d)?;
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let tensor =
+                Tensor::from_bytes(DType::I32, [words.len()], &bytes).expect("a code book is a valid i32 vector");
+            Some((d, Arc::new(tensor)))
+        })
+        .collect()
+});
 
 /// Whether the GPU kernels can run `node` on a device with `caps`.
 pub fn supports(graph: &Graph, node: NodeId, caps: &Caps) -> Support {
@@ -238,6 +254,29 @@ impl Cx<'_> {
     /// module is dispatched with all the module's bindings).
     pub fn dummy(&mut self) -> Buf {
         self.scratch(4)
+    }
+
+    /// The code-book buffer of weight format `dtype` where its decoder reads one
+    /// ([`edgehal_shaders::formats::Format::needs_code_book`]), to bind after the module's own
+    /// buffers: a constant of the program, uploaded once however many nodes bind it.
+    pub fn code_book(&mut self, dtype: DType) -> Result<Option<Buf>> {
+        let formats = edgehal_shaders::formats::all();
+        if !formats.iter().any(|f| f.name == dtype.name() && f.needs_code_book()) {
+            return Ok(None);
+        }
+        let Some((_, book)) = CODE_BOOKS.iter().find(|(d, _)| *d == dtype) else {
+            let why = format!("the GPU decoder of {dtype} reads a code book the kernels crate does not have");
+            return Err(Error::Unsupported { backend: "gpu".into(), op: "code book".into(), why });
+        };
+        let consts = &mut self.program.consts;
+        let at = match consts.iter().position(|c| Arc::ptr_eq(c, book)) {
+            Some(i) => i,
+            None => {
+                consts.push(book.clone());
+                consts.len() - 1
+            }
+        };
+        Ok(Some(Buf::Const(at)))
     }
 
     /// Limits the run position to `max` (for ops at `Position::Run` that must stay inside a cache).

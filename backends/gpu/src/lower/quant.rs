@@ -89,7 +89,8 @@ pub(crate) fn lower(cx: &mut Cx, op: &Op) -> Result<()> {
                 Word::U32(out_f16 as u32),
             ];
             let dummy = cx.dummy();
-            let bufs = vec![cx.input(0), dummy, dummy, cx.out()];
+            let code_book = cx.code_book(src.dtype)?;
+            let bufs = [cx.input(0), dummy, dummy, cx.out()].into_iter().chain(code_book).collect();
             cx.dispatch_1d(module, "dequantize", bufs, params, (count as u64).div_ceil(WG));
             Ok(())
         }
@@ -105,7 +106,8 @@ pub(crate) fn lower(cx: &mut Cx, op: &Op) -> Result<()> {
                 Word::U32(0),
             ];
             let dummy = cx.dummy();
-            let bufs = vec![cx.input(0), cx.input(1), dummy, cx.out()];
+            let code_book = cx.code_book(src.dtype)?;
+            let bufs = [cx.input(0), cx.input(1), dummy, cx.out()].into_iter().chain(code_book).collect();
             cx.dispatch_1d(module, "get_rows", bufs, params, (count as u64).div_ceil(WG));
             Ok(())
         }

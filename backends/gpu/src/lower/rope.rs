@@ -29,9 +29,17 @@ pub(crate) fn lower(cx: &mut Cx, op: &Op) -> Result<()> {
     let [s, d] = [x.shape[2], x.shape[3]];
     let n_pairs = x.elems() / 2;
     let theta_scale = (f64::from(r.theta)).powf(-2.0 / d.max(1) as f64) as f32;
+    // The kernel computes positions offset + row in u32.
     let offset = match r.offset {
-        Position::Fixed(p) => u32_word("rope offset", p)?,
-        Position::Run => Word::Position { plus: 0 },
+        Position::Fixed(p) => {
+            u32_word("rope last position", p.saturating_add(s))?;
+            u32_word("rope offset", p)?
+        }
+        Position::Run => {
+            let max = (u32::MAX as usize).saturating_sub(s);
+            cx.limit_position(max, format!("rope positions of {s} rows are computed in 32 bits"));
+            Word::Position { plus: 0 }
+        }
     };
     let params = vec![
         u32_word("rope pairs", n_pairs)?,

@@ -33,6 +33,9 @@ pub fn rope(
     let n = [batch, n_head, seq, head_dim].iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     check_len("x", n.unwrap_or(usize::MAX), x.len())?;
     check_len("out", x.len(), out.len())?;
+    if params.offset.checked_add(seq).is_none() {
+        return Err(KernelError::PositionOverflow { op: "rope", offset: params.offset, rows: seq });
+    }
     if x.is_empty() {
         return Ok(());
     }

@@ -1,6 +1,7 @@
 //! Tests of the quant module across formats: hand-built blocks, digests of an independent
 //! decoder's output, round trips and argument errors.
 
+mod code_book;
 mod errors;
 mod known_answer;
 mod reference_digests;
