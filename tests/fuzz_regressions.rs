@@ -143,3 +143,25 @@ fn empty_rows_with_a_huge_last_dimension_run() {
     let empty = Tensor::from_f32([0, 1 << 63], &[]).unwrap();
     s.run(&[("x", &empty)]).unwrap();
 }
+
+/// `graph` target: rope at a fixed offset near `usize::MAX` overflowed `offset + row` in the CPU
+/// kernel's position table; a `Position::Run` rope at such a run position is refused at run time,
+/// and the session runs at a valid position afterwards.
+#[test]
+fn fuzz_graph_rope_position_overflow() {
+    use edgehal::{CpuBackend, Policy, Position, RopeMode, RunOptions, Session};
+    let mut g = Graph::new();
+    let x = g.input("x", DType::F32, &[1, 1, 3, 4]).unwrap();
+    assert!(matches!(g.rope(x, 10000.0, RopeMode::Normal, Position::Fixed(usize::MAX - 1)), Err(Error::Param { .. })));
+    assert!(g.rope(x, 10000.0, RopeMode::Normal, Position::Fixed(usize::MAX - 3)).is_ok(), "the last row fits");
+    let y = g.rope(x, 10000.0, RopeMode::Neox, Position::Run).unwrap();
+    g.output(y).unwrap();
+    let cpu: Vec<std::sync::Arc<dyn edgehal::Backend>> =
+        vec![std::sync::Arc::new(CpuBackend::with_threads(2).unwrap())];
+    let mut s = Session::new(g, cpu, Policy::default()).unwrap();
+    let input = Tensor::from_f32([1, 1, 3, 4], &[0.25; 12]).unwrap();
+    let far = RunOptions { position: usize::MAX - 1, ..Default::default() };
+    assert!(s.run_with(&[("x", &input)], &far).is_err());
+    let ok = RunOptions { position: 7, ..Default::default() };
+    assert!(s.run_with(&[("x", &input)], &ok).is_ok());
+}

@@ -26,6 +26,16 @@ impl RopeOp {
         if !(self.theta.is_finite() && self.theta > 1.0) {
             return Err(Error::param("rope", "theta", self.theta, "must be finite and > 1"));
         }
+        if let Position::Fixed(p) = self.offset
+            && p.checked_add(x.shape[2]).is_none()
+        {
+            return Err(Error::param(
+                "rope",
+                "offset",
+                p,
+                format!("offset + {} rows overflows the positions", x.shape[2]),
+            ));
+        }
         Ok(x.clone())
     }
 
