@@ -13,7 +13,7 @@ mod float;
 mod iq1s_grid;
 mod iq4_nl;
 mod iq4_xs;
-mod iq_grids;
+pub(crate) mod iq_grids;
 pub(crate) mod iq_lattice;
 mod mxfp4;
 mod nvfp4;

@@ -12,6 +12,7 @@ use super::gemv_avx512::{add_fifth_bit, nibbles};
 use super::gemv_avx512_k::{q3_k_half, q6_k_half, two_bit_fields};
 use super::layout::{QuantLayout, area_bytes};
 use crate::DType;
+use super::gemv_avx512_lattice as lattice;
 use crate::quant::iq_lattice::has_signed_points;
 
 /// Output columns per panel.
@@ -82,7 +83,11 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
                 [a, b]
             }
             (QuantLayout::Gguf, DType::MXFP4 | DType::IQ4_XS) => super::gemv_avx512_table::decode128(w, row, g),
-            (QuantLayout::Gguf, dtype) if has_signed_points(dtype) => super::gemv_avx512_lattice::decode128(w, row, g),
+            (QuantLayout::Gguf, DType::IQ2_XXS) => lattice::decode128::<{ lattice::IQ2_XXS }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ2_XS) => lattice::decode128::<{ lattice::IQ2_XS }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ2_S) => lattice::decode128::<{ lattice::IQ2_S }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ3_XXS) => lattice::decode128::<{ lattice::IQ3_XXS }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ3_S) => lattice::decode128::<{ lattice::IQ3_S }>(w, row, g),
             (layout, dtype) => unreachable!("no AVX-512 decoder for {dtype} in {layout:?}"),
         }
     }

@@ -32,7 +32,17 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
         (QuantLayout::Gguf, DType::MXFP4) => super::gemv_avx512_table::table_rows::<false>,
         (QuantLayout::Gguf, DType::IQ4_XS) => super::gemv_avx512_table::table_rows::<true>,
-        (QuantLayout::Gguf, dtype) if has_signed_points(dtype) => super::gemv_avx512_lattice::lattice_rows,
+        (QuantLayout::Gguf, dtype) if has_signed_points(dtype) => {
+            use super::gemv_avx512_lattice::{IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of, lattice_rows};
+            match format_of(dtype)? {
+                IQ2_XXS => lattice_rows::<IQ2_XXS>,
+                IQ2_XS => lattice_rows::<IQ2_XS>,
+                IQ2_S => lattice_rows::<IQ2_S>,
+                IQ3_XXS => lattice_rows::<IQ3_XXS>,
+                IQ3_S => lattice_rows::<IQ3_S>,
+                _ => return None,
+            }
+        }
         _ => return None,
     })
 }
@@ -44,8 +54,14 @@ pub(super) const ROWS: usize = 4;
 /// Declares a safe `RowsKernel` wrapper around a `target_feature` function computing `R`
 /// rows at once, called with `R = ROWS` and then `R = 1` for the remainder.
 macro_rules! rows_kernel {
+    ($name:ident, $inner:ident, const $param:ident: $ty:ty) => {
+        rows_kernel!(@rows $name, $inner, [$param: $ty]);
+    };
     ($name:ident, $inner:ident $(, $param:ident)*) => {
-        pub(super) fn $name<$(const $param: bool),*>(
+        rows_kernel!(@rows $name, $inner, [$($param: bool),*]);
+    };
+    (@rows $name:ident, $inner:ident, [$($param:ident: $ty:ty),*]) => {
+        pub(super) fn $name<$(const $param: $ty),*>(
             w: &QuantRows,
             j0: usize,
             acts: &QuantizedActs,
