@@ -10,9 +10,9 @@ use super::QuantRows;
 use super::blocks::{IQ4_NL_VALUES, f16_at};
 use super::gemv_avx512::{add_fifth_bit, nibbles};
 use super::gemv_avx512_k::{q3_k_half, q6_k_half, two_bit_fields};
+use super::gemv_avx512_lattice as lattice;
 use super::layout::{QuantLayout, area_bytes};
 use crate::DType;
-use super::gemv_avx512_lattice as lattice;
 use crate::quant::iq_lattice::has_signed_points;
 
 /// Output columns per panel.

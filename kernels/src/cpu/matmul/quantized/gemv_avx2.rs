@@ -13,6 +13,7 @@ use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
 use super::gemv::RowsKernel;
 use super::gemv_avx2_k::{q2_k_rows, q3_k_rows, q6_k_rows};
+use super::gemv_avx2_table::table_rows;
 use super::layout::QuantLayout;
 use crate::DType;
 
@@ -30,6 +31,8 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::SplitQ6K, _) => q6_k_rows,
         (QuantLayout::Gguf, DType::Q2_K) => q2_k_rows,
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
+        (QuantLayout::Gguf, DType::MXFP4) => table_rows::<false>,
+        (QuantLayout::Gguf, DType::IQ4_XS) => table_rows::<true>,
         _ => return None,
     })
 }

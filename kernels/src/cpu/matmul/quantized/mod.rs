@@ -19,6 +19,7 @@ mod gemm_vnni;
 mod gemv;
 mod gemv_avx2;
 mod gemv_avx2_k;
+mod gemv_avx2_table;
 mod gemv_avx512;
 mod gemv_avx512_k;
 mod gemv_avx512_lattice;
