@@ -165,3 +165,21 @@ fn fuzz_graph_rope_position_overflow() {
     let ok = RunOptions { position: 7, ..Default::default() };
     assert!(s.run_with(&[("x", &input)], &ok).is_ok());
 }
+
+/// `graph` target: permuting an empty tensor whose other axes are huge (`[2⁶², 4, 0]`)
+/// overflowed the CPU executor's input strides.
+#[test]
+fn fuzz_graph_permute_of_an_empty_tensor_with_huge_axes() {
+    use edgehal::{CpuBackend, Policy, Session};
+    let shape = [1 << 62, 4, 0];
+    let mut g = Graph::new();
+    let x = g.input("x", DType::F32, &shape).unwrap();
+    let y = g.permute(x, &[2, 0, 1]).unwrap();
+    g.output(y).unwrap();
+    let cpu: Vec<std::sync::Arc<dyn edgehal::Backend>> =
+        vec![std::sync::Arc::new(CpuBackend::with_threads(1).unwrap())];
+    let mut s = Session::new(g, cpu, Policy::default()).unwrap();
+    let empty = Tensor::from_f32(shape, &[]).unwrap();
+    let out = s.run(&[("x", &empty)]).unwrap();
+    assert_eq!(out.at(0).unwrap().shape(), &[0, 1 << 62, 4]);
+}

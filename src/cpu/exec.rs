@@ -214,6 +214,10 @@ fn cast_into(x: &View, to: DType, out: &mut [u8]) -> Result<()> {
 fn permute_into(x: &View, perm: &[usize], out_desc: &TensorDesc, out: &mut [u8]) {
     let es = x.desc.dtype.block_bytes();
     let shape = &x.desc.shape;
+    // Nothing to copy; the strides of an empty tensor's other axes may not fit a usize.
+    if shape.contains(&0) {
+        return;
+    }
     let mut in_strides = vec![1usize; shape.len()];
     for i in (0..shape.len().saturating_sub(1)).rev() {
         in_strides[i] = in_strides[i + 1] * shape[i + 1];
