@@ -107,11 +107,18 @@ fn a_fake_rapl_tree_gives_attributed_energy_that_sums_to_the_window() {
         })
     };
     // Repeated in one window until it spans many update periods, it is.
+    // On a loaded 2-core CI machine the writer thread can be descheduled for longer than the
+    // meter's stuck threshold (10 update periods); such a window is retried, up to 5 times.
     let mut repeats = 0;
-    let start = std::time::Instant::now();
-    while start.elapsed().as_millis() < 30 {
-        s.run_repeated(&[("x", &x)], &profiled(), 200).unwrap();
-        repeats += 1;
+    for _attempt in 0..5 {
+        let start = std::time::Instant::now();
+        while start.elapsed().as_millis() < 30 {
+            s.run_repeated(&[("x", &x)], &profiled(), 200).unwrap();
+            repeats += 1;
+        }
+        if s.last_profile().unwrap().energy_notes.is_empty() {
+            break;
+        }
     }
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
