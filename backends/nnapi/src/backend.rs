@@ -8,14 +8,39 @@ use crate::options::NnapiOptions;
 use crate::runtime::{Api, NativeCompilation, NativeModel};
 use crate::symbols::{DEFAULT_LIBRARY, LoadedLibrary, Symbols};
 use edgehal::{
-    Backend, Bindings, DeviceBuffer, DeviceInfo, DeviceKind, Executable, Graph, NodeId, NodeTiming, Partition, Peaks,
-    Result, Support, Tensor, TensorDesc, ValueSource,
+    Backend, Bindings, DeviceBuffer, DeviceInfo, DeviceKind, Error, Executable, Graph, NodeId, NodeTiming, Partition,
+    Peaks, Result, Support, Tensor, TensorDesc, ValueSource,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The backend is shared between threads; an executable moves between them (see [`NnapiBackend`]).
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<NnapiBackend>();
+    send::<NnapiExecutable>();
+};
+
 /// The NNAPI backend: one runtime, one chosen device (or the runtime's own choice on runtimes
 /// without the device API), compiling each partition into one NNAPI model.
+///
+/// **Threads.** `NnapiBackend` is `Send + Sync` (checked at compile time in this module), so one
+/// backend is shared by sessions on many threads through an `Arc`: the runtime's entry points,
+/// the device handle and the options are immutable after creation, and the only shared mutable
+/// state, the lost-or-not record, sits behind a mutex. Each `compile` builds its own NNAPI model and
+/// compilation, which no other executable touches; a finished model is immutable and NNAPI
+/// allows its use from any thread. An executable is `Send` but not `Sync`: `run` takes `&mut
+/// self` and creates one `ANeuralNetworksExecution` per run (the compilation's burst, when there
+/// is one, is used by that one executable only), so one session runs on one thread at a time and
+/// may move between threads. Executions of two sessions may reach the runtime at the same time;
+/// ordering their work on the device is the runtime's and the driver's job.
+///
+/// **Faults.** The first `ANEURALNETWORKS_DEAD_OBJECT` from any entry point (the driver or the
+/// NNAPI service died) is `Error::DeviceLost`, and the backend stays lost: every later compile,
+/// allocate, upload, download and run returns `Error::DeviceLost` naming what it was about to do
+/// and the first loss, without calling NNAPI again (dropping what was made still frees its
+/// handles). Drop the sessions and the backend, and create a new backend.
 pub struct NnapiBackend {
     api: Arc<Api>,
     device: Option<(DeviceHandle, NnapiDevice)>,
@@ -72,18 +97,32 @@ impl NnapiBackend {
         &self.options
     }
 
+    /// Whether the NNAPI service was lost (an entry point returned `ANEURALNETWORKS_DEAD_OBJECT`):
+    /// every later call on this backend, and on the executables compiled by it, fails with
+    /// `Error::DeviceLost`; create a new backend.
+    pub fn is_device_lost(&self) -> bool {
+        self.api.health.is_lost()
+    }
+
     /// Lowers a partition to the model [`Backend::compile`] would build (no FFI calls).
     pub fn lower(&self, graph: &Graph, partition: &Partition) -> Result<Lowered> {
         lower(graph, partition, self.feature_level)
     }
 
+    /// The device's answer per operation, or `None` where it cannot be asked: no device API, or
+    /// a lost service (then the lowering's static table answers, and `compile` reports the loss
+    /// as `Error::DeviceLost` rather than the session seeing an unsupported node).
     fn ask_device(&self, lowered: &Lowered) -> Result<Option<Vec<bool>>> {
         let Some((dev, _)) = &self.device else { return Ok(None) };
-        if self.api.symbols.model_get_supported_operations_for_devices.is_none() {
+        if self.api.symbols.model_get_supported_operations_for_devices.is_none() || self.is_device_lost() {
             return Ok(None);
         }
-        let model = NativeModel::build(&self.api, Arc::new(lowered.model.clone()))?;
-        model.supported_operations(*dev, lowered.model.operations.len())
+        let asked = NativeModel::build(&self.api, Arc::new(lowered.model.clone()))
+            .and_then(|model| model.supported_operations(*dev, lowered.model.operations.len()));
+        match asked {
+            Err(Error::DeviceLost { .. }) => Ok(None),
+            other => other,
+        }
     }
 }
 
@@ -177,6 +216,7 @@ impl Backend for NnapiBackend {
     }
 
     fn compile(&self, graph: &Graph, partition: &Partition) -> Result<Box<dyn Executable>> {
+        self.api.health.check("compiling a partition")?;
         let lowered = lower(graph, partition, self.feature_level)?;
         let salt = match &self.device {
             Some((_, d)) => format!("{} {} {}", d.name, d.version, self.feature_level),
@@ -193,15 +233,19 @@ impl Backend for NnapiBackend {
         Ok(Box::new(NnapiExecutable { compilation, inputs, outputs, last_node, constant_bytes }))
     }
 
+    /// Host memory, but refused once the service is lost, as every call is (see the type's docs).
     fn allocate(&self, desc: &TensorDesc) -> Result<Box<dyn DeviceBuffer>> {
+        self.api.health.check("allocating a buffer")?;
         Ok(Box::new(NnapiBuffer::new(desc)?))
     }
 
     fn upload(&self, dst: &mut dyn DeviceBuffer, src: &Tensor) -> Result<()> {
+        self.api.health.check("uploading a tensor")?;
         crate::buffer::upload(dst, src)
     }
 
     fn download(&self, src: &dyn DeviceBuffer) -> Result<Tensor> {
+        self.api.health.check("downloading a tensor")?;
         crate::buffer::download(src)
     }
 }
@@ -220,6 +264,7 @@ impl Executable for NnapiExecutable {
     /// NNAPI times a whole execution, not its operations: with `profile`, the partition's one
     /// duration (device time from `getDuration`, else host time) is reported on its last node.
     fn run(&mut self, bindings: Bindings<'_>, _position: usize, profile: bool) -> Result<Vec<NodeTiming>> {
+        self.compilation.check_lost("running a partition")?;
         let given = bindings.inputs.len() + bindings.states.len();
         if given != self.inputs.len() || bindings.outputs.len() != self.outputs.len() {
             return Err(backend_error(format!(

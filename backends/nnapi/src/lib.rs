@@ -28,12 +28,16 @@
 //! - Compilation sets a preference and, with a cache directory, `setCaching` with a token hashed
 //!   from the model; executions use `compute` or a burst, and with profiling
 //!   `setMeasureTiming`/`getDuration` give the partition's device time.
+//! - Faults: `ANEURALNETWORKS_DEAD_OBJECT` (the driver or service died) is `Error::DeviceLost`
+//!   and stays lost for the backend ([`NnapiBackend::is_device_lost`]); every other result code
+//!   is `Error::Backend` naming the entry point and the code ([`error::check`]).
 
 mod backend;
 mod buffer;
 pub mod devices;
 pub mod error;
 pub mod ffi;
+mod health;
 pub mod lower;
 pub mod model;
 pub mod options;

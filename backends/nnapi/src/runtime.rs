@@ -8,6 +8,7 @@ use crate::ffi::{
     ANeuralNetworksBurst, ANeuralNetworksCompilation, ANeuralNetworksDevice, ANeuralNetworksModel,
     ANeuralNetworksOperandType, ANeuralNetworksSymmPerChannelQuantParams, duration,
 };
+use crate::health::Health;
 use crate::model::NnModel;
 use crate::options::NnapiOptions;
 use crate::symbols::{LoadedLibrary, Symbols};
@@ -15,22 +16,38 @@ use edgehal::Result;
 use std::ffi::c_void;
 use std::sync::Arc;
 
-/// The entry points, and the library they come from (none for a test fake).
+/// The entry points, the library they come from (none for a test fake), and whether the service
+/// behind them was lost. One per backend, shared by its models, compilations and executables.
 pub struct Api {
     /// The entry points.
     pub symbols: Symbols,
+    /// Lost or not (sticky): set by the first `ANEURALNETWORKS_DEAD_OBJECT` seen.
+    pub(crate) health: Health,
     _library: Option<libloading::Library>,
 }
 
 impl Api {
     /// An API over `symbols` that outlive the process (a fake, or a library leaked elsewhere).
     pub fn from_symbols(symbols: Symbols) -> Self {
-        Api { symbols, _library: None }
+        Api { symbols, health: Health::default(), _library: None }
     }
 
     /// An API over an opened library.
     pub fn from_library(loaded: LoadedLibrary) -> Self {
-        Api { symbols: loaded.symbols, _library: Some(loaded.library) }
+        Api { symbols: loaded.symbols, health: Health::default(), _library: Some(loaded.library) }
+    }
+
+    /// [`check`] for a call through this API; a `DEAD_OBJECT` is also recorded, so that the
+    /// backend stays lost (see [`crate::health`]).
+    pub(crate) fn check(&self, function: &str, code: i32) -> Result<()> {
+        check(function, code).map_err(|e| match e {
+            edgehal::Error::DeviceLost { during, why, .. } => {
+                let lost = self.health.mark_lost(&during, &why);
+                tracing::error!("{lost}");
+                lost
+            }
+            other => other,
+        })
     }
 }
 
@@ -64,7 +81,7 @@ impl NativeModel {
         let s = &api.symbols;
         let mut ptr = std::ptr::null_mut();
         // SAFETY: `ptr` is a valid out-pointer.
-        check("ANeuralNetworksModel_create", unsafe { (s.model_create)(&mut ptr) })?;
+        api.check("ANeuralNetworksModel_create", unsafe { (s.model_create)(&mut ptr) })?;
         if ptr.is_null() {
             return Err(backend_error("ANeuralNetworksModel_create returned a null model"));
         }
@@ -78,7 +95,7 @@ impl NativeModel {
                 zero_point: operand.zero_point,
             };
             // SAFETY: `ty` and the dimensions it points at are alive for the call (NNAPI copies them).
-            check("ANeuralNetworksModel_addOperand", unsafe { (s.model_add_operand)(ptr, &ty) })?;
+            api.check("ANeuralNetworksModel_addOperand", unsafe { (s.model_add_operand)(ptr, &ty) })?;
             if let Some(q) = &operand.channel_quant {
                 let set = s.model_set_operand_symm_per_channel_quant_params.ok_or_else(|| {
                     backend_error("ANeuralNetworksModel_setOperandSymmPerChannelQuantParams is missing (Android < 10)")
@@ -90,7 +107,7 @@ impl NativeModel {
                 };
                 // SAFETY: `params` and its scales are alive for the call (NNAPI copies them).
                 let code = unsafe { set(ptr, i as i32, &params) };
-                check("ANeuralNetworksModel_setOperandSymmPerChannelQuantParams", code)?;
+                api.check("ANeuralNetworksModel_setOperandSymmPerChannelQuantParams", code)?;
             }
             if let Some(value) = &operand.value {
                 let bytes = value.as_slice();
@@ -98,7 +115,7 @@ impl NativeModel {
                 // NNAPI requires for values it does not copy.
                 let code =
                     unsafe { (s.model_set_operand_value)(ptr, i as i32, bytes.as_ptr().cast::<c_void>(), bytes.len()) };
-                check("ANeuralNetworksModel_setOperandValue", code)?;
+                api.check("ANeuralNetworksModel_setOperandValue", code)?;
             }
         }
         for op in &desc.operations {
@@ -113,7 +130,7 @@ impl NativeModel {
                     op.outputs.as_ptr(),
                 )
             };
-            check("ANeuralNetworksModel_addOperation", code)?;
+            api.check("ANeuralNetworksModel_addOperation", code)?;
         }
         // SAFETY: the index arrays are alive for the call.
         let code = unsafe {
@@ -125,9 +142,9 @@ impl NativeModel {
                 desc.outputs.as_ptr(),
             )
         };
-        check("ANeuralNetworksModel_identifyInputsAndOutputs", code)?;
+        api.check("ANeuralNetworksModel_identifyInputsAndOutputs", code)?;
         // SAFETY: `ptr` is a model under construction.
-        check("ANeuralNetworksModel_finish", unsafe { (s.model_finish)(ptr) })?;
+        api.check("ANeuralNetworksModel_finish", unsafe { (s.model_finish)(ptr) })?;
         Ok(model)
     }
 
@@ -140,7 +157,7 @@ impl NativeModel {
         // SAFETY: the model is finished, `devices` holds one valid device, `flags` has one slot per
         // operation of the model.
         let code = unsafe { f(self.ptr, devices.as_ptr(), 1, flags.as_mut_ptr()) };
-        check("ANeuralNetworksModel_getSupportedOperationsForDevices", code)?;
+        self.api.check("ANeuralNetworksModel_getSupportedOperationsForDevices", code)?;
         Ok(Some(flags))
     }
 }
@@ -189,12 +206,12 @@ impl NativeCompilation {
                 let devices: [*const ANeuralNetworksDevice; 1] = [dev.0.cast_const()];
                 // SAFETY: the model is finished, `devices` holds one valid device, `ptr` is an out-pointer.
                 let code = unsafe { create(model.ptr, devices.as_ptr(), 1, &mut ptr) };
-                check("ANeuralNetworksCompilation_createForDevices", code)?;
+                api.check("ANeuralNetworksCompilation_createForDevices", code)?;
                 true
             }
             _ => {
                 // SAFETY: the model is finished and `ptr` is an out-pointer.
-                check("ANeuralNetworksCompilation_create", unsafe { (s.compilation_create)(model.ptr, &mut ptr) })?;
+                api.check("ANeuralNetworksCompilation_create", unsafe { (s.compilation_create)(model.ptr, &mut ptr) })?;
                 false
             }
         };
@@ -204,7 +221,7 @@ impl NativeCompilation {
         let mut compilation = NativeCompilation { api: api.clone(), ptr, burst: None, single_device, _model: model };
         // SAFETY: `ptr` is a compilation not yet finished.
         let code = unsafe { (s.compilation_set_preference)(ptr, options.preference.code()) };
-        check("ANeuralNetworksCompilation_setPreference", code)?;
+        api.check("ANeuralNetworksCompilation_setPreference", code)?;
         if let Some(dir) = &options.cache_dir {
             let set = s
                 .compilation_set_caching
@@ -212,19 +229,24 @@ impl NativeCompilation {
             let dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
                 .map_err(|_| backend_error(format!("cache directory {} contains a NUL byte", dir.display())))?;
             // SAFETY: `dir` is NUL-terminated and `token` is CACHE_TOKEN_BYTES long; NNAPI copies both.
-            check("ANeuralNetworksCompilation_setCaching", unsafe { set(ptr, dir.as_ptr(), token.as_ptr()) })?;
+            api.check("ANeuralNetworksCompilation_setCaching", unsafe { set(ptr, dir.as_ptr(), token.as_ptr()) })?;
         }
         // SAFETY: `ptr` is a compilation not yet finished.
-        check("ANeuralNetworksCompilation_finish", unsafe { (s.compilation_finish)(ptr) })?;
+        api.check("ANeuralNetworksCompilation_finish", unsafe { (s.compilation_finish)(ptr) })?;
         if options.burst
             && let (Some(create), Some(_), Some(_)) = (s.burst_create, s.burst_free, s.execution_burst_compute)
         {
             let mut burst = std::ptr::null_mut();
             // SAFETY: the compilation is finished and `burst` is an out-pointer.
-            check("ANeuralNetworksBurst_create", unsafe { create(ptr, &mut burst) })?;
+            api.check("ANeuralNetworksBurst_create", unsafe { create(ptr, &mut burst) })?;
             compilation.burst = (!burst.is_null()).then_some(burst);
         }
         Ok(compilation)
+    }
+
+    /// `Err(DeviceLost)` once the runtime this compilation came from was lost, naming `during`.
+    pub(crate) fn check_lost(&self, during: &str) -> Result<()> {
+        self.api.health.check(during)
     }
 
     /// One execution: `create`, `setInput` per input, `setOutput` per output (host memory,
@@ -240,7 +262,7 @@ impl NativeCompilation {
         let s = &self.api.symbols;
         let mut exec = std::ptr::null_mut();
         // SAFETY: the compilation is finished and `exec` is an out-pointer.
-        check("ANeuralNetworksExecution_create", unsafe { (s.execution_create)(self.ptr, &mut exec) })?;
+        self.api.check("ANeuralNetworksExecution_create", unsafe { (s.execution_create)(self.ptr, &mut exec) })?;
         if exec.is_null() {
             return Err(backend_error("ANeuralNetworksExecution_create returned a null execution"));
         }
@@ -255,19 +277,19 @@ impl NativeCompilation {
             let code = unsafe {
                 (s.execution_set_input)(exec, i as i32, std::ptr::null(), bytes.as_ptr().cast(), bytes.len())
             };
-            check("ANeuralNetworksExecution_setInput", code)?;
+            self.api.check("ANeuralNetworksExecution_setInput", code)?;
         }
         for (i, bytes) in outputs.iter_mut().enumerate() {
             // SAFETY: `bytes` is exclusively borrowed and outlives the synchronous compute below.
             let code = unsafe {
                 (s.execution_set_output)(exec, i as i32, std::ptr::null(), bytes.as_mut_ptr().cast(), bytes.len())
             };
-            check("ANeuralNetworksExecution_setOutput", code)?;
+            self.api.check("ANeuralNetworksExecution_setOutput", code)?;
         }
         let timing = match (measure && self.single_device, s.execution_set_measure_timing, s.execution_get_duration) {
             (true, Some(set), Some(get)) => {
                 // SAFETY: `exec` is an execution not yet started.
-                check("ANeuralNetworksExecution_setMeasureTiming", unsafe { set(exec, true) })?;
+                self.api.check("ANeuralNetworksExecution_setMeasureTiming", unsafe { set(exec, true) })?;
                 Some(get)
             }
             _ => None,
@@ -275,18 +297,18 @@ impl NativeCompilation {
         match (self.burst, s.execution_burst_compute) {
             (Some(burst), Some(compute)) => {
                 // SAFETY: `burst` belongs to this execution's compilation; inputs and outputs are set.
-                check("ANeuralNetworksExecution_burstCompute", unsafe { compute(exec, burst) })?;
+                self.api.check("ANeuralNetworksExecution_burstCompute", unsafe { compute(exec, burst) })?;
             }
             _ => {
                 // SAFETY: inputs and outputs are set; compute is synchronous.
-                check("ANeuralNetworksExecution_compute", unsafe { (s.execution_compute)(exec) })?;
+                self.api.check("ANeuralNetworksExecution_compute", unsafe { (s.execution_compute)(exec) })?;
             }
         }
         let Some(get) = timing else { return Ok(None) };
         for which in [duration::ON_HARDWARE, duration::IN_DRIVER] {
             let mut ns = duration::UNAVAILABLE;
             // SAFETY: the execution has completed and `ns` is an out-pointer.
-            check("ANeuralNetworksExecution_getDuration", unsafe { get(exec, which, &mut ns) })?;
+            self.api.check("ANeuralNetworksExecution_getDuration", unsafe { get(exec, which, &mut ns) })?;
             if ns != duration::UNAVAILABLE {
                 return Ok(Some(ns));
             }

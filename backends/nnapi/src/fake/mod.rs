@@ -1,13 +1,21 @@
 //! A recording fake of the NeuralNetworks C API, for tests: `extern "C"` functions that record
 //! every call (name and arguments) in a thread-local log, return configurable result codes, and
 //! compute executions with a small interpreter ([`interp`]) so outputs reach the caller.
+//!
+//! **Threads.** The fake's state ([`FakeState`]: the log, injected failures, listed devices, live
+//! handle counts) is thread-local, so tests running in parallel do not see each other's calls. A
+//! call made on another thread (a session run in a spawned thread) records into that thread's
+//! own state, a default one unless the thread called [`reset`]: no failures, no devices listed
+//! (device handles, leaked for the process, stay valid on every thread). Handles are separate
+//! heap objects, mutated only while a model is built, so calls from two threads at once share
+//! nothing mutable: the fake is as thread-safe as the NNAPI contract the backend relies on.
 
 mod interp;
 
 use crate::ffi::*;
 use crate::symbols::Symbols;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CStr, CString, c_char, c_void};
 
 /// An operand as the fake saw it in `addOperand`.
@@ -61,6 +69,9 @@ pub struct FakeState {
     pub duration_ns: u64,
     /// Runtime feature level.
     pub runtime_level: i64,
+    /// Handles created and not yet freed on this thread, by kind (`model`, `compilation`,
+    /// `execution`, `burst`): only failed creates hand out none, as NNAPI documents.
+    pub live: BTreeMap<&'static str, i64>,
 }
 
 thread_local! {
@@ -84,6 +95,16 @@ pub fn reset(level: i64) {
 /// Runs `f` on the thread's fake state.
 pub fn with<R>(f: impl FnOnce(&mut FakeState) -> R) -> R {
     STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// The kinds of handle created on this thread and not freed, with how many (empty: no leak).
+pub fn leaked_handles() -> Vec<(&'static str, i64)> {
+    with(|s| s.live.iter().filter(|(_, n)| **n != 0).map(|(k, n)| (*k, *n)).collect())
+}
+
+/// Counts a handle of `kind` created (`+1`) or freed (`-1`) on this thread.
+fn count_live(kind: &'static str, delta: i64) {
+    with(|s| *s.live.entry(kind).or_default() += delta);
 }
 
 /// The calls recorded so far (and clears them).
@@ -153,12 +174,14 @@ unsafe extern "C" fn model_create(model: *mut *mut ANeuralNetworksModel) -> i32 
     if code == result::NO_ERROR {
         // SAFETY: `model` is the caller's out-pointer.
         unsafe { *model = Box::into_raw(Box::new(FakeModel::default())).cast() };
+        count_live("model", 1);
     }
     code
 }
 
 unsafe extern "C" fn model_free(model: *mut ANeuralNetworksModel) {
     record("model_free", "Model_free".into());
+    count_live("model", -1);
     // SAFETY: a handle from `model_create`, freed once.
     drop(unsafe { Box::from_raw(model.cast::<FakeModel>()) });
 }
@@ -255,9 +278,17 @@ unsafe extern "C" fn model_get_supported(
     code
 }
 
-fn new_compilation(model: *mut ANeuralNetworksModel, out: *mut *mut ANeuralNetworksCompilation) {
+/// Hands out a compilation of `model` when `code` is success, else a null one (as NNAPI does).
+fn new_compilation(code: i32, model: *mut ANeuralNetworksModel, out: *mut *mut ANeuralNetworksCompilation) -> i32 {
+    if code != result::NO_ERROR {
+        // SAFETY: `out` is the caller's out-pointer.
+        unsafe { *out = std::ptr::null_mut() };
+        return code;
+    }
     // SAFETY: `out` is the caller's out-pointer.
     unsafe { *out = Box::into_raw(Box::new(FakeCompilation { model: model.cast_const().cast() })).cast() };
+    count_live("compilation", 1);
+    code
 }
 
 unsafe extern "C" fn compilation_create(
@@ -265,8 +296,7 @@ unsafe extern "C" fn compilation_create(
     out: *mut *mut ANeuralNetworksCompilation,
 ) -> i32 {
     let code = record("compilation_create", "Compilation_create".into());
-    new_compilation(model, out);
-    code
+    new_compilation(code, model, out)
 }
 
 unsafe extern "C" fn compilation_create_for_devices(
@@ -281,12 +311,12 @@ unsafe extern "C" fn compilation_create_for_devices(
         .map(|&d| unsafe { &*d.cast::<FakeDevice>() }.name.to_string_lossy().into_owned())
         .collect();
     let code = record("compilation_create_for_devices", format!("Compilation_createForDevices({names:?})"));
-    new_compilation(model, out);
-    code
+    new_compilation(code, model, out)
 }
 
 unsafe extern "C" fn compilation_free(c: *mut ANeuralNetworksCompilation) {
     record("compilation_free", "Compilation_free".into());
+    count_live("compilation", -1);
     // SAFETY: a handle from a compilation create, freed once.
     drop(unsafe { Box::from_raw(c.cast::<FakeCompilation>()) });
 }
@@ -312,13 +342,20 @@ unsafe extern "C" fn compilation_finish(_c: *mut ANeuralNetworksCompilation) -> 
 
 unsafe extern "C" fn burst_create(_c: *mut ANeuralNetworksCompilation, out: *mut *mut ANeuralNetworksBurst) -> i32 {
     let code = record("burst_create", "Burst_create".into());
+    if code != result::NO_ERROR {
+        // SAFETY: `out` is the caller's out-pointer.
+        unsafe { *out = std::ptr::null_mut() };
+        return code;
+    }
     // SAFETY: `out` is the caller's out-pointer; the burst is a dummy allocation.
     unsafe { *out = Box::into_raw(Box::new(0u8)).cast() };
+    count_live("burst", 1);
     code
 }
 
 unsafe extern "C" fn burst_free(b: *mut ANeuralNetworksBurst) {
     record("burst_free", "Burst_free".into());
+    count_live("burst", -1);
     // SAFETY: a handle from `burst_create`, freed once.
     drop(unsafe { Box::from_raw(b.cast::<u8>()) });
 }
@@ -328,6 +365,12 @@ unsafe extern "C" fn execution_create(
     out: *mut *mut ANeuralNetworksExecution,
 ) -> i32 {
     let code = record("execution_create", "Execution_create".into());
+    if code != result::NO_ERROR {
+        // SAFETY: `out` is the caller's out-pointer.
+        unsafe { *out = std::ptr::null_mut() };
+        return code;
+    }
+    count_live("execution", 1);
     let e = FakeExecution { compilation: c.cast_const().cast(), inputs: HashMap::new(), outputs: HashMap::new() };
     // SAFETY: `out` is the caller's out-pointer.
     unsafe { *out = Box::into_raw(Box::new(e)).cast() };
@@ -336,6 +379,7 @@ unsafe extern "C" fn execution_create(
 
 unsafe extern "C" fn execution_free(e: *mut ANeuralNetworksExecution) {
     record("execution_free", "Execution_free".into());
+    count_live("execution", -1);
     // SAFETY: a handle from `execution_create`, freed once.
     drop(unsafe { Box::from_raw(e.cast::<FakeExecution>()) });
 }

@@ -1,6 +1,9 @@
 //! Tests: golden lowerings, the FFI call sequence against the recording fake, and whole graphs
-//! run through the fake and compared with the CPU backend.
+//! run through the fake and compared with the CPU backend; faults (a dead service, out of memory)
+//! and threads through the fake.
 
+mod concurrency;
+mod faults;
 mod ffi_calls;
 mod golden;
 mod through_fake;
