@@ -19,10 +19,7 @@ fn q2k_word(byte: u32) -> u32 {
 
 // Four bytes of `q` as f32 levels, times `scale`, minus `offset`.
 fn q2k_scaled(q: u32, scale: f32, offset: f32) -> vec4<f32> {
-    let b = (vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
-    // 2^23 + b as f32 (the byte in the mantissa), minus 2^23: exact, and cheaper than an int-to-float
-    // conversion on GPUs where those run at a quarter rate.
-    return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388608.0) * scale - offset;
+    return bytes_minus(q, 0.0) * scale - offset;
 }
 
 // (scale, min) of elements 8j .. 8j+7 (sub-block j / 2): d * scale and dmin * min.

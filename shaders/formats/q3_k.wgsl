@@ -25,10 +25,7 @@ fn q3k_byte(byte: u32) -> u32 {
 
 // Four bytes of `q` as f32 levels 0..8, minus 4, times `scale`.
 fn q3k_scaled(q: u32, scale: f32) -> vec4<f32> {
-    let b = (vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
-    // 2^23 + b as f32 (the byte in the mantissa), minus 2^23 + 4: exact, and cheaper than an int-to-float
-    // conversion on GPUs where those run at a quarter rate.
-    return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388612.0) * scale;
+    return bytes_minus(q, 4.0) * scale;
 }
 
 // Levels 0..8 (q + 4) of elements 8j .. 8j+7, one per byte.

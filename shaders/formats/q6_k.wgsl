@@ -19,10 +19,7 @@ fn q6k_words2(byte: u32) -> vec2<u32> {
 
 // Four bytes of `q` as f32 levels 0..64, minus 32, times `scale`.
 fn q6k_scaled(q: u32, scale: f32) -> vec4<f32> {
-    let b = (vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
-    // 2^23 + b as f32 (the byte in the mantissa), minus 2^23 + 32: exact, and cheaper than an int-to-float
-    // conversion on GPUs where those run at a quarter rate.
-    return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388640.0) * scale;
+    return bytes_minus(q, 32.0) * scale;
 }
 
 // Levels 0..64 (q + 32) of elements 8j .. 8j+7, one per byte.

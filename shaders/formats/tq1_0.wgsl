@@ -2,7 +2,7 @@
 // 256 ternary elements as base-3 digits, five per byte of qs and four per byte of qh, stored so
 // that digit n of a byte is ((byte * 3^n) mod 256) * 3 >> 8, a level q in 0..2. Element 32n + m
 // (m < 32) is digit n of qs[m]; 160 + 16n + m (m < 16) digit n of qs[32 + m]; 240 + 4n + m
-// (m < 4) digit n of qh[m]. Value = (q - 1) * d.
+// (m < 4) digit n of qh[m]. Value = (q - 1) * d. Glued after ternary.wgsl.
 
 const W_BLOCK: u32 = 256u;
 const W_BLOCK_BYTES: u32 = 54u;
@@ -30,7 +30,7 @@ fn tq1_digits(q: u32, p: u32) -> u32 {
 }
 
 // Levels 0..2 of elements 8j .. 8j+7, one per byte.
-fn tq1_levels(block_byte: u32, j: u32) -> vec2<u32> {
+fn ternary_levels(block_byte: u32, j: u32) -> vec2<u32> {
     if (j >= 30u) {
         // Elements 240 + 8(j - 30) ..: digits 2(j - 30) and 2(j - 30) + 1 of qh[0..4].
         let q = tq1_word(block_byte + 48u);
@@ -41,35 +41,4 @@ fn tq1_levels(block_byte: u32, j: u32) -> vec2<u32> {
     let at = select(vec2<u32>(8u * (j & 3u), j >> 2u), vec2<u32>(32u + 8u * (j & 1u), (j - 20u) >> 1u), j >= 20u);
     let p = tq1_pow3(at.y);
     return vec2<u32>(tq1_digits(tq1_word(block_byte + at.x), p), tq1_digits(tq1_word(block_byte + at.x + 4u), p));
-}
-
-// d: an f16 at an even byte, so inside one word.
-fn tq1_d(block_byte: u32) -> f32 {
-    let db = block_byte + 52u;
-    return f16_of(w[db >> 2u], (db >> 1u) & 1u);
-}
-
-// Four levels of `q` as f32, minus 1, times `d`.
-fn tq1_scaled(q: u32, d: f32) -> vec4<f32> {
-    let b = (vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
-    // 2^23 + b as f32 (the byte in the mantissa), minus 2^23 + 1: exact.
-    return (bitcast<vec4<f32>>(b | vec4<u32>(0x4b000000u)) - 8388609.0) * d;
-}
-
-fn w_decode8(block_byte: u32, j: u32) -> array<vec4<f32>, 2> {
-    let d = tq1_d(block_byte);
-    let q = tq1_levels(block_byte, j);
-    return array<vec4<f32>, 2>(tq1_scaled(q.x, d), tq1_scaled(q.y, d));
-}
-
-// Integer decoder (dot4 kernels): q - 1 per byte; (b + 0x7f) ^ 0x80 maps 0..2 to -1..1 without
-// borrows between bytes.
-const W_I8_MIN: bool = false;
-
-fn w_decode8_i8(block_byte: u32, j: u32) -> vec2<u32> {
-    return (tq1_levels(block_byte, j) + vec2<u32>(0x7f7f7f7fu)) ^ vec2<u32>(0x80808080u);
-}
-
-fn w_scale8(block_byte: u32, j: u32) -> vec2<f32> {
-    return vec2<f32>(tq1_d(block_byte), 0.0);
 }

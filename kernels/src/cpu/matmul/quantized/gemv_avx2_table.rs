@@ -86,14 +86,15 @@ fn dot_abs_x(w: __m256i, x: __m256i, abs_x: __m256i) -> __m256i {
     unsafe { _mm256_madd_epi16(_mm256_maddubs_epi16(abs_x, _mm256_sign_epi8(w, x)), _mm256_set1_epi16(1)) }
 }
 
-/// The eight sub-block scales `d · (ls − 32)` of the IQ4_XS block at `block`, times the eight
-/// activation scales at `dx`.
+/// The eight sub-block scales `d · (ls − 32)` of the IQ4_XS block at `block`, in one vector
+/// (also used by the AVX-512 kernels of `gemv_avx512_table`).
 ///
 /// # Safety
-/// AVX2 and F16C must be present; 8 bytes must be readable at `block`, 8 f32 at `dx`.
-#[inline(always)]
-unsafe fn xs_scales(block: *const u8, dx: *const f32) -> [f32; 8] {
-    // SAFETY: forwarded from the caller.
+/// AVX2 and F16C must be present; 8 bytes must be readable at `block`.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+pub(super) unsafe fn xs_sub_scales(block: *const u8) -> __m256 {
+    // SAFETY: the block's 8 header bytes (caller's contract).
     unsafe {
         let header = std::slice::from_raw_parts(block, 8);
         let dw = _mm256_cvtph_ps(_mm_set1_epi16(i16::from_le_bytes([header[0], header[1]])));
@@ -108,9 +109,20 @@ unsafe fn xs_scales(block: *const u8, dx: *const f32) -> [f32; 8] {
             _mm256_set1_epi32(3),
         );
         let ls = _mm256_sub_epi32(_mm256_or_si256(low, _mm256_slli_epi32(high, 4)), _mm256_set1_epi32(32));
-        let scale = _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_cvtepi32_ps(ls)), _mm256_loadu_ps(dx));
+        _mm256_mul_ps(dw, _mm256_cvtepi32_ps(ls))
+    }
+}
+
+/// [`xs_sub_scales`] times the eight activation scales at `dx`.
+///
+/// # Safety
+/// AVX2 and F16C must be present; 8 bytes must be readable at `block`, 8 f32 at `dx`.
+#[inline(always)]
+unsafe fn xs_scales(block: *const u8, dx: *const f32) -> [f32; 8] {
+    // SAFETY: forwarded from the caller.
+    unsafe {
         let mut out = [0f32; 8];
-        _mm256_storeu_ps(out.as_mut_ptr(), scale);
+        _mm256_storeu_ps(out.as_mut_ptr(), _mm256_mul_ps(xs_sub_scales(block), _mm256_loadu_ps(dx)));
         out
     }
 }

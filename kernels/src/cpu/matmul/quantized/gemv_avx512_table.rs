@@ -8,6 +8,7 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, MXFP4_VALUES, f16_at};
+use super::gemv_avx2_table;
 use super::gemv_avx512::{PREFETCH, prefetch, rows_kernel};
 use crate::DType;
 
@@ -88,26 +89,13 @@ pub(super) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
 /// The eight sub-block scales `d · (ls − 32)` of the IQ4_XS block at `block`.
 ///
 /// # Safety
-/// AVX-512 F/VL and F16C must be present; 8 bytes must be readable at `block`.
+/// AVX2 and F16C must be present; 8 bytes must be readable at `block`.
 #[inline(always)]
 unsafe fn xs_sub_scales(block: *const u8) -> [f32; 8] {
-    // SAFETY: the block's 8 header bytes (caller's contract).
+    // SAFETY: forwarded from the caller.
     unsafe {
-        let header = std::slice::from_raw_parts(block, 8);
-        let dw = _mm256_cvtph_ps(_mm_set1_epi16(i16::from_le_bytes([header[0], header[1]])));
-        let scales_h = _mm256_set1_epi32(i32::from(u16::from_le_bytes([header[2], header[3]])));
-        let scales_l = _mm256_set1_epi32(i32::from_le_bytes([header[4], header[5], header[6], header[7]]));
-        let low = _mm256_and_si256(
-            _mm256_srlv_epi32(scales_l, _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
-            _mm256_set1_epi32(0x0F),
-        );
-        let high = _mm256_and_si256(
-            _mm256_srlv_epi32(scales_h, _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
-            _mm256_set1_epi32(3),
-        );
-        let ls = _mm256_sub_epi32(_mm256_or_si256(low, _mm256_slli_epi32(high, 4)), _mm256_set1_epi32(32));
         let mut out = [0f32; 8];
-        _mm256_storeu_ps(out.as_mut_ptr(), _mm256_mul_ps(dw, _mm256_cvtepi32_ps(ls)));
+        _mm256_storeu_ps(out.as_mut_ptr(), gemv_avx2_table::xs_sub_scales(block));
         out
     }
 }
