@@ -183,3 +183,25 @@ fn fuzz_graph_permute_of_an_empty_tensor_with_huge_axes() {
     let out = s.run(&[("x", &empty)]).unwrap();
     assert_eq!(out.at(0).unwrap().shape(), &[0, 1 << 62, 4]);
 }
+
+/// `graph` target, after 5,093,443 executions: a matmul against an f32 weight of no rows and
+/// `2⁶⁰` columns (0 bytes, so its byte count checked out) overflowed the padded panel size
+/// while the CPU packed it. The packing now refuses rows whose padded panel passes
+/// `isize::MAX` bytes, as a typed kernel error when the session compiles.
+#[test]
+fn fuzz_graph_matmul_against_an_empty_weight_with_huge_rows() {
+    use edgehal::{CpuBackend, KernelError, Policy, Session};
+    let k = 1usize << 60;
+    let mut g = Graph::new();
+    let x = g.input("x", DType::F32, &[0, k]).unwrap();
+    let w = g.weight("w", Tensor::from_f32([0, k], &[]).unwrap());
+    let y = g.matmul(x, w).unwrap();
+    g.output(y).unwrap();
+    let cpu: Vec<std::sync::Arc<dyn edgehal::Backend>> =
+        vec![std::sync::Arc::new(CpuBackend::with_threads(1).unwrap())];
+    match Session::new(g, cpu, Policy::default()) {
+        Err(Error::Kernel(KernelError::RowTooLong { dtype: DType::F32, elems, .. })) => assert_eq!(elems, k),
+        Err(other) => panic!("expected RowTooLong, got {other}"),
+        Ok(_) => panic!("a weight whose padded panel passes isize::MAX bytes was packed"),
+    }
+}

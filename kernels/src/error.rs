@@ -37,6 +37,20 @@ pub enum KernelError {
         /// The rows.
         rows: usize,
     },
+    /// Rows too long for the packed weight layout: padded to whole panels they would pass
+    /// `isize::MAX` bytes (reachable only with no rows, since the bytes of one such row
+    /// cannot exist).
+    #[error(
+        "{what}: rows of {elems} {dtype} elements are too long to pack (a padded panel would pass isize::MAX bytes)"
+    )]
+    RowTooLong {
+        /// Which buffer.
+        what: &'static str,
+        /// The format.
+        dtype: DType,
+        /// The row length given.
+        elems: usize,
+    },
     /// A format this kernel does not implement.
     #[error("{op} does not support {dtype}")]
     Unsupported {

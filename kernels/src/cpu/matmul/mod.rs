@@ -63,6 +63,17 @@ impl PackedWeights {
         if bytes.len() != expected {
             return Err(KernelError::LengthMismatch { what: "weights", expected, got: bytes.len(), unit: "bytes" });
         }
+        // The packed layouts pad a row to whole 128-element groups and the rows to whole
+        // panels; with n = 0 the byte check above allows any k, so bound the padded panel
+        // (256 elements is a multiple of every block, 64 rows of every panel height).
+        let panel = k
+            .checked_next_multiple_of(256)
+            .and_then(|kp| dtype.bytes_for(kp))
+            .and_then(|row| row.checked_mul(64))
+            .filter(|&b| b <= isize::MAX as usize);
+        if panel.is_none() {
+            return Err(KernelError::RowTooLong { what: "weights", dtype, elems: k });
+        }
         let storage = if dtype.is_float() {
             Storage::Float(FloatPanels::pack(dtype, n, k, bytes))
         } else {

@@ -32,6 +32,9 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
         (QuantLayout::Gguf, DType::MXFP4) => super::gemv_avx512_table::table_rows::<false>,
         (QuantLayout::Gguf, DType::IQ4_XS) => super::gemv_avx512_table::table_rows::<true>,
+        (QuantLayout::Gguf, DType::NVFP4) => super::gemv_avx512_fp4_ternary::nvfp4_rows,
+        (QuantLayout::Gguf, DType::TQ2_0) => super::gemv_avx512_fp4_ternary::tq2_0_rows,
+        (QuantLayout::Gguf, DType::TQ1_0) => super::gemv_avx512_fp4_ternary::tq1_0_rows,
         (QuantLayout::Gguf, dtype) if has_signed_points(dtype) => {
             use super::gemv_avx512_lattice::{IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of, lattice_rows};
             match format_of(dtype)? {

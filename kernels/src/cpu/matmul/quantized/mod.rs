@@ -21,6 +21,7 @@ mod gemv_avx2;
 mod gemv_avx2_k;
 mod gemv_avx2_table;
 mod gemv_avx512;
+mod gemv_avx512_fp4_ternary;
 mod gemv_avx512_k;
 mod gemv_avx512_lattice;
 mod gemv_avx512_table;

@@ -1,0 +1,215 @@
+//! AVX-512 VNNI GEMV kernels for NVFP4 and TQ2_0, in GGUF block order. Both use one
+//! `vpdpbusd` per 64 weights with unsigned codes `v` and subtract the activation sum that the
+//! code's bias adds, in i32 (exact): `Σ (v − c) · x = Σ v · x − c · Σ x`, with `Σ x` per four
+//! lanes from a second `vpdpbusd` against ones, shared by every row of the call.
+//!
+//! - NVFP4 (`{ u8 d[4]; u8 qs[32] }`, 64 elements): one block is one register. Its qword `s`
+//!   of quant bytes is spread over lane `s` as low then high nibbles (the sub-block's element
+//!   order), the doubled E2M1 table is looked up with `vpshufb` as `value + 128` (c = 128), and
+//!   each lane's UE4M3 scale times its activation block's scale multiplies the lane.
+//! - TQ2_0 (`{ u8 qs[64]; f16 d }`, 256 elements): bit pair `l` of the 64 quant bytes is
+//!   elements `32l..32l + 32` (low half) and `128 + 32l..` (high half), levels 0..2 (c = 1).
+//! - TQ1_0 (`{ u8 qs[48]; u8 qh[4]; f16 d }`, 256 elements): digit n of a byte is
+//!   `(byte · 3^n mod 256) · 3 >> 8`, computed for 64 bytes at once with a multiplier per
+//!   128-bit lane (16-bit multiplies, even and odd bytes apart) and two unsigned compares (the
+//!   digit is `[m ≥ 86] + [m ≥ 171]`). Four registers cover a block: digits 0–1 and 2–3 of
+//!   `qs[0..32]` (elements 0..128), digits 0–3 of `qs[32..48]` (160..224), and digit 4 of
+//!   `qs[0..48]` with the four digits of `qh` (128..160 and 224..256); levels 0..2 (c = 1).
+#![cfg(target_arch = "x86_64")]
+
+use std::arch::x86_64::*;
+use std::sync::LazyLock;
+
+use super::QuantRows;
+use super::act::QuantizedActs;
+use super::blocks::{MXFP4_VALUES, f16_at};
+use super::gemv_avx512::{PREFETCH, REPEAT4_LO, prefetch, rows_kernel};
+
+rows_kernel!(nvfp4_rows, nvfp4_row);
+rows_kernel!(tq2_0_rows, tq2_0_row);
+rows_kernel!(tq1_0_rows, tq1_0_row);
+
+/// Half of each UE4M3 scale byte, as ggml's `ggml_ue4m3_to_fp32`.
+static UE4M3_HALF: LazyLock<[f32; 256]> = LazyLock::new(|| std::array::from_fn(|b| crate::quant::ue4m3_half(b as u8)));
+
+/// `R` NVFP4 rows against activation row `r` (natural order).
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI must be present; each of `rows` must start a packed row of `w`, an NVFP4
+/// matrix, and `acts` must hold natural-order activations of at least `w.k` elements.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn nvfp4_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
+    const BLOCK_BYTES: usize = 36;
+    let (q, d) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr());
+    let half = &*UE4M3_HALF;
+    let biased = MXFP4_VALUES.map(|v| (v as u8) ^ 0x80);
+    let mut acc = [_mm512_setzero_ps(); R];
+    // SAFETY: per row, k / 64 blocks of 36 bytes; 64 activations and 2 scales per block.
+    unsafe {
+        let table = _mm512_broadcast_i32x4(_mm_loadu_si128(biased.as_ptr().cast()));
+        let spread = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
+        let nibble_shift = _mm512_setr_epi64(0, 4, 0, 4, 0, 4, 0, 4);
+        let (nibble, ones, repeat4) =
+            (_mm512_set1_epi8(0x0F), _mm512_set1_epi8(1), _mm512_loadu_si512(REPEAT4_LO.as_ptr().cast()));
+        for b in 0..w.k / 64 {
+            let x = _mm512_loadu_si512(q.add(64 * b).cast());
+            let x_sum128 = _mm512_slli_epi32::<7>(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x));
+            let (dx0, dx1) = (*d.add(2 * b), *d.add(2 * b + 1));
+            let dx = _mm_setr_ps(dx0, dx0, dx1, dx1);
+            for i in 0..R {
+                let block = rows[i].add(BLOCK_BYTES * b);
+                prefetch(block.wrapping_add(PREFETCH), R * w.row_stride);
+                let qs = _mm512_castsi256_si512(_mm256_loadu_si256(block.add(4).cast()));
+                let codes =
+                    _mm512_and_si512(_mm512_srlv_epi64(_mm512_permutexvar_epi64(spread, qs), nibble_shift), nibble);
+                let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_shuffle_epi8(table, codes), x);
+                let s = [0, 1, 2, 3].map(|j| half[*block.add(j) as usize]);
+                let scale4 = _mm_mul_ps(_mm_loadu_ps(s.as_ptr()), dx);
+                let scale = _mm512_permutexvar_ps(repeat4, _mm512_castps128_ps512(scale4));
+                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(dot, x_sum128)), scale, acc[i]);
+            }
+        }
+    }
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]))
+}
+
+/// `R` TQ2_0 rows against activation row `r` (natural order).
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI and F16C must be present; each of `rows` must start a packed row of `w`,
+/// a TQ2_0 matrix, and `acts` must hold natural-order activations of at least `w.k` elements.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,f16c")]
+unsafe fn tq2_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
+    const BLOCK_BYTES: usize = 66;
+    let (q, d) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr());
+    let mut acc = [_mm512_setzero_ps(); R];
+    // SAFETY: per row, k / 256 blocks of 66 bytes; 256 activations and 8 scales per block.
+    unsafe {
+        let (levels, ones) = (_mm512_set1_epi8(3), _mm512_set1_epi8(1));
+        for b in 0..w.k / 256 {
+            let mut dw = [0f32; R];
+            let mut qs = [_mm512_setzero_si512(); R];
+            for i in 0..R {
+                let block = rows[i].add(BLOCK_BYTES * b);
+                prefetch(block.wrapping_add(PREFETCH), R * w.row_stride);
+                dw[i] = f16_at(std::slice::from_raw_parts(block, BLOCK_BYTES), 64);
+                qs[i] = _mm512_loadu_si512(block.cast());
+            }
+            for l in 0..4 {
+                let (lo, hi) = (256 * b + 32 * l, 256 * b + 128 + 32 * l);
+                let x = _mm512_inserti64x4::<1>(
+                    _mm512_castsi256_si512(_mm256_loadu_si256(q.add(lo).cast())),
+                    _mm256_loadu_si256(q.add(hi).cast()),
+                );
+                let x_sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x);
+                let (dx_lo, dx_hi) = (*d.add(lo / 32), *d.add(hi / 32));
+                for i in 0..R {
+                    let codes = _mm512_and_si512(_mm512_srl_epi16(qs[i], _mm_cvtsi32_si128(2 * l as i32)), levels);
+                    let dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x), x_sum);
+                    let scale =
+                        _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(dw[i] * dx_lo), _mm512_set1_ps(dw[i] * dx_hi));
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
+                }
+            }
+        }
+    }
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]))
+}
+
+/// The 16-bit multipliers of TQ1_0's four registers (see the module docs): 3^n per 128-bit
+/// lane, and in the last lane of the last one 3^n per 32-bit lane (the four `qh` digits).
+const TQ1_MULTIPLIERS: [[i16; 32]; 4] = {
+    const fn lanes(p: [i16; 4]) -> [i16; 32] {
+        let mut out = [0; 32];
+        let mut i = 0;
+        while i < 32 {
+            out[i] = p[i / 8];
+            i += 1;
+        }
+        out
+    }
+    let mut last = lanes([81, 81, 81, 0]);
+    let qh = [1, 1, 3, 3, 9, 9, 27, 27];
+    let mut i = 0;
+    while i < 8 {
+        last[24 + i] = qh[i];
+        i += 1;
+    }
+    [lanes([1, 1, 3, 3]), lanes([9, 9, 27, 27]), lanes([1, 3, 9, 27]), last]
+};
+
+/// The base-3 digits (0..2) `(b · p mod 256) · 3 >> 8` of the 64 bytes `b` of `bytes`, with
+/// the multiplier `p` of each 16-bit lane in `p16` (the same for both bytes of a lane).
+///
+/// # Safety
+/// AVX-512 F/BW must be present.
+#[inline(always)]
+unsafe fn base3_digits(bytes: __m512i, p16: __m512i) -> __m512i {
+    // SAFETY: AVX-512 F/BW are enabled in every caller.
+    unsafe {
+        let (low, high) = (_mm512_set1_epi16(0x00FF), _mm512_set1_epi16(0xFF00u16 as i16));
+        let even = _mm512_and_si512(_mm512_mullo_epi16(bytes, p16), low);
+        let odd = _mm512_mullo_epi16(_mm512_and_si512(bytes, high), p16);
+        let m = _mm512_or_si512(even, odd);
+        let one = _mm512_set1_epi8(1);
+        let digit = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(m, _mm512_set1_epi8(86)), one);
+        _mm512_mask_add_epi8(digit, _mm512_cmpge_epu8_mask(m, _mm512_set1_epi8(171u8 as i8)), digit, one)
+    }
+}
+
+/// `R` TQ1_0 rows against activation row `r` (natural order).
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI and F16C must be present; each of `rows` must start a packed row of `w`,
+/// a TQ1_0 matrix, and `acts` must hold natural-order activations of at least `w.k` elements.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,f16c")]
+unsafe fn tq1_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
+    const BLOCK_BYTES: usize = 54;
+    // Per register: the first elements of its low and high 256-bit halves (see the module
+    // docs; the multipliers are in `TQ1_MULTIPLIERS`).
+    const HALVES: [(usize, usize); 4] = [(0, 32), (64, 96), (160, 192), (128, 224)];
+    let (q, d) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr());
+    let mut acc = [_mm512_setzero_ps(); R];
+    // SAFETY: per row, k / 256 blocks of 54 bytes (each read below lies inside its block);
+    // 256 activations and 8 scales per block.
+    unsafe {
+        let p16 = TQ1_MULTIPLIERS.map(|m| _mm512_loadu_si512(m.as_ptr().cast()));
+        let ones = _mm512_set1_epi8(1);
+        for b in 0..w.k / 256 {
+            let mut dw = [0f32; R];
+            let mut regs = [[_mm512_setzero_si512(); 4]; R];
+            for i in 0..R {
+                let block = rows[i].add(BLOCK_BYTES * b);
+                prefetch(block.wrapping_add(PREFETCH), R * w.row_stride);
+                dw[i] = f16_at(std::slice::from_raw_parts(block, BLOCK_BYTES), 52);
+                let qs32 = _mm256_loadu_si256(block.cast());
+                let qs16 = _mm_loadu_si128(block.add(32).cast());
+                let qh = _mm_set1_epi32(i32::from_le_bytes(
+                    std::slice::from_raw_parts(block.add(48), 4).try_into().unwrap(),
+                ));
+                let twice = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(qs32), qs32);
+                let last = _mm512_inserti32x4::<3>(_mm512_inserti32x4::<2>(twice, qs16), qh);
+                let bytes = [twice, twice, _mm512_broadcast_i32x4(qs16), last];
+                for g in 0..4 {
+                    regs[i][g] = base3_digits(bytes[g], p16[g]);
+                }
+            }
+            for (g, &(lo, hi)) in HALVES.iter().enumerate() {
+                let (lo, hi) = (256 * b + lo, 256 * b + hi);
+                let x = _mm512_inserti64x4::<1>(
+                    _mm512_castsi256_si512(_mm256_loadu_si256(q.add(lo).cast())),
+                    _mm256_loadu_si256(q.add(hi).cast()),
+                );
+                let x_sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x);
+                let (dx_lo, dx_hi) = (*d.add(lo / 32), *d.add(hi / 32));
+                for i in 0..R {
+                    let dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), regs[i][g], x), x_sum);
+                    let scale =
+                        _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(dw[i] * dx_lo), _mm512_set1_ps(dw[i] * dx_hi));
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
+                }
+            }
+        }
+    }
+    std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]))
+}
