@@ -73,6 +73,38 @@ unsafe fn nvfp4_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
     std::array::from_fn(|i| _mm512_reduce_add_ps(acc[i]))
 }
 
+/// Adds to each of the `R` accumulators 64 ternary weights, `codes(i)` for row `i` (levels
+/// 0..2, value `(level − 1) · dw[i]`), against activations `lo..lo + 32` (low half) and
+/// `hi..hi + 32` (high half) of the quants `q` with block scales `d`.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI must be present; `q` must hold both runs of 32, `d` their blocks' scales.
+#[inline(always)]
+unsafe fn ternary_pass<const R: usize>(
+    acc: &mut [__m512; R],
+    codes: impl Fn(usize) -> __m512i,
+    dw: &[f32; R],
+    q: *const i8,
+    d: *const f32,
+    lo: usize,
+    hi: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let x = _mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(_mm256_loadu_si256(q.add(lo).cast())),
+            _mm256_loadu_si256(q.add(hi).cast()),
+        );
+        let x_sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), x);
+        let (dx_lo, dx_hi) = (*d.add(lo / 32), *d.add(hi / 32));
+        for i in 0..R {
+            let dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes(i), x), x_sum);
+            let scale = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(dw[i] * dx_lo), _mm512_set1_ps(dw[i] * dx_hi));
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
+        }
+    }
+}
+
 /// `R` TQ2_0 rows against activation row `r` (natural order).
 ///
 /// # Safety
@@ -85,7 +117,7 @@ unsafe fn tq2_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
     let mut acc = [_mm512_setzero_ps(); R];
     // SAFETY: per row, k / 256 blocks of 66 bytes; 256 activations and 8 scales per block.
     unsafe {
-        let (levels, ones) = (_mm512_set1_epi8(3), _mm512_set1_epi8(1));
+        let levels = _mm512_set1_epi8(3);
         for b in 0..w.k / 256 {
             let mut dw = [0f32; R];
             let mut qs = [_mm512_setzero_si512(); R];
@@ -96,20 +128,9 @@ unsafe fn tq2_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
                 qs[i] = _mm512_loadu_si512(block.cast());
             }
             for l in 0..4 {
-                let (lo, hi) = (256 * b + 32 * l, 256 * b + 128 + 32 * l);
-                let x = _mm512_inserti64x4::<1>(
-                    _mm512_castsi256_si512(_mm256_loadu_si256(q.add(lo).cast())),
-                    _mm256_loadu_si256(q.add(hi).cast()),
-                );
-                let x_sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x);
-                let (dx_lo, dx_hi) = (*d.add(lo / 32), *d.add(hi / 32));
-                for i in 0..R {
-                    let codes = _mm512_and_si512(_mm512_srl_epi16(qs[i], _mm_cvtsi32_si128(2 * l as i32)), levels);
-                    let dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x), x_sum);
-                    let scale =
-                        _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(dw[i] * dx_lo), _mm512_set1_ps(dw[i] * dx_hi));
-                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
-                }
+                let shift = _mm_cvtsi32_si128(2 * l as i32);
+                let codes = |i: usize| _mm512_and_si512(_mm512_srl_epi16(qs[i], shift), levels);
+                ternary_pass(&mut acc, codes, &dw, q, d, 256 * b + 32 * l, 256 * b + 128 + 32 * l);
             }
         }
     }
@@ -174,7 +195,6 @@ unsafe fn tq1_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
     // 256 activations and 8 scales per block.
     unsafe {
         let p16 = TQ1_MULTIPLIERS.map(|m| _mm512_loadu_si512(m.as_ptr().cast()));
-        let ones = _mm512_set1_epi8(1);
         for b in 0..w.k / 256 {
             let mut dw = [0f32; R];
             let mut regs = [[_mm512_setzero_si512(); 4]; R];
@@ -195,19 +215,7 @@ unsafe fn tq1_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
                 }
             }
             for (g, &(lo, hi)) in HALVES.iter().enumerate() {
-                let (lo, hi) = (256 * b + lo, 256 * b + hi);
-                let x = _mm512_inserti64x4::<1>(
-                    _mm512_castsi256_si512(_mm256_loadu_si256(q.add(lo).cast())),
-                    _mm256_loadu_si256(q.add(hi).cast()),
-                );
-                let x_sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x);
-                let (dx_lo, dx_hi) = (*d.add(lo / 32), *d.add(hi / 32));
-                for i in 0..R {
-                    let dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), regs[i][g], x), x_sum);
-                    let scale =
-                        _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(dw[i] * dx_lo), _mm512_set1_ps(dw[i] * dx_hi));
-                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[i]);
-                }
+                ternary_pass(&mut acc, |i| regs[i][g], &dw, q, d, 256 * b + lo, 256 * b + hi);
             }
         }
     }
