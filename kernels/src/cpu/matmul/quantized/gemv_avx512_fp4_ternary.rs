@@ -1,4 +1,4 @@
-//! AVX-512 VNNI GEMV kernels for NVFP4 and TQ2_0, in GGUF block order. Both use one
+//! AVX-512 VNNI GEMV kernels for NVFP4, TQ2_0 and TQ1_0, in GGUF block order. All use one
 //! `vpdpbusd` per 64 weights with unsigned codes `v` and subtract the activation sum that the
 //! code's bias adds, in i32 (exact): `Σ (v − c) · x = Σ v · x − c · Σ x`, with `Σ x` per four
 //! lanes from a second `vpdpbusd` against ones, shared by every row of the call.
@@ -22,8 +22,9 @@ use std::sync::LazyLock;
 
 use super::QuantRows;
 use super::act::QuantizedActs;
-use super::blocks::{MXFP4_VALUES, f16_at};
+use super::blocks::f16_at;
 use super::gemv_avx512::{PREFETCH, REPEAT4_LO, prefetch, rows_kernel};
+use super::gemv_avx512_table;
 
 rows_kernel!(nvfp4_rows, nvfp4_row);
 rows_kernel!(tq2_0_rows, tq2_0_row);
@@ -42,11 +43,11 @@ unsafe fn nvfp4_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
     const BLOCK_BYTES: usize = 36;
     let (q, d) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr());
     let half = &*UE4M3_HALF;
-    let biased = MXFP4_VALUES.map(|v| (v as u8) ^ 0x80);
     let mut acc = [_mm512_setzero_ps(); R];
     // SAFETY: per row, k / 64 blocks of 36 bytes; 64 activations and 2 scales per block.
     unsafe {
-        let table = _mm512_broadcast_i32x4(_mm_loadu_si128(biased.as_ptr().cast()));
+        // NVFP4's values are MXFP4's doubled E2M1 table.
+        let table = gemv_avx512_table::table::<false>();
         let spread = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
         let nibble_shift = _mm512_setr_epi64(0, 4, 0, 4, 0, 4, 0, 4);
         let (nibble, ones, repeat4) =
@@ -204,9 +205,7 @@ unsafe fn tq1_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
                 dw[i] = f16_at(std::slice::from_raw_parts(block, BLOCK_BYTES), 52);
                 let qs32 = _mm256_loadu_si256(block.cast());
                 let qs16 = _mm_loadu_si128(block.add(32).cast());
-                let qh = _mm_set1_epi32(i32::from_le_bytes(
-                    std::slice::from_raw_parts(block.add(48), 4).try_into().unwrap(),
-                ));
+                let qh = _mm_set1_epi32(std::ptr::read_unaligned(block.add(48).cast::<i32>()));
                 let twice = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(qs32), qs32);
                 let last = _mm512_inserti32x4::<3>(_mm512_inserti32x4::<2>(twice, qs16), qh);
                 let bytes = [twice, twice, _mm512_broadcast_i32x4(qs16), last];

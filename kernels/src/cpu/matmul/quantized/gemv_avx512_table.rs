@@ -40,7 +40,7 @@ unsafe fn block_at<const XS: bool>(row: *const u8, b: usize) -> (*const u8, f32)
 
 /// The code book as unsigned bytes (`value + 128`) in each 128-bit lane.
 #[inline(always)]
-fn table<const XS: bool>() -> __m512i {
+pub(super) fn table<const XS: bool>() -> __m512i {
     let values: [i8; 16] = if XS { IQ4_NL_VALUES } else { MXFP4_VALUES };
     let biased = values.map(|v| (v as u8) ^ 0x80);
     // SAFETY: reading 16 bytes from a 16-byte array; AVX-512 F is enabled in every caller.
