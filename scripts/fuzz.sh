@@ -10,6 +10,8 @@
 # git), so the committed corpus stays small. Crash, timeout and OOM inputs land in
 # fuzz/artifacts/<target>/.
 #
+# FUZZ_RUNS=N stops each target after N executions (libFuzzer's -runs) if that comes first.
+#
 # Prints executions, exec/s and peak RSS per target; exits non-zero on any crash, hang (> 10 s
 # for one input), or input needing more than 512 MB in one allocation or 2 GB in all.
 set -euo pipefail
@@ -45,9 +47,11 @@ for t in "${targets[@]}"; do
     mkdir -p "$work" "$root/fuzz/artifacts/$t"
     echo "fuzz: $t for ${secs}s"
     status=0
+    runs=()
+    if [ -n "${FUZZ_RUNS:-}" ]; then runs=(-runs="$FUZZ_RUNS"); fi
     cargo fuzz run "$t" -s none --release -a "$work" "$root/fuzz/corpus/$t" -- \
         -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
-        -print_final_stats=1 -artifact_prefix="$root/fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
+        -print_final_stats=1 -artifact_prefix="$root/fuzz/artifacts/$t/" "${runs[@]}" >"$log" 2>&1 || status=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)

@@ -82,12 +82,6 @@ pub(super) fn dequantize_block(dtype: DType, block: &[u8], out: &mut [f32]) {
     }
 }
 
-/// Whether `dtype` is one of the signed-magnitude lattice formats (IQ2_*, IQ3_*), whose 8-groups
-/// are a code-book entry and a sign byte ([`sub_block_points`]).
-pub(crate) fn has_signed_points(dtype: DType) -> bool {
-    matches!(dtype, DType::IQ2_XXS | DType::IQ2_XS | DType::IQ2_S | DType::IQ3_XXS | DType::IQ3_S)
-}
-
 /// The scales of the two 16-element halves of 32-element sub-block `ib` (0..8) of a signed
 /// lattice block.
 #[inline(always)]

@@ -10,7 +10,7 @@
 
 mod common;
 mod float;
-mod iq1s_grid;
+pub(crate) mod iq1s_grid;
 mod iq4_nl;
 mod iq4_xs;
 pub(crate) mod iq_grids;

@@ -13,7 +13,6 @@ use super::gemv_avx512_k::{q3_k_half, q6_k_half, two_bit_fields};
 use super::gemv_avx512_lattice as lattice;
 use super::layout::{QuantLayout, area_bytes};
 use crate::DType;
-use crate::quant::iq_lattice::has_signed_points;
 
 /// Output columns per panel.
 const NR: usize = 32;
@@ -88,6 +87,8 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
             (QuantLayout::Gguf, DType::IQ2_S) => lattice::decode128::<{ lattice::IQ2_S }>(w, row, g),
             (QuantLayout::Gguf, DType::IQ3_XXS) => lattice::decode128::<{ lattice::IQ3_XXS }>(w, row, g),
             (QuantLayout::Gguf, DType::IQ3_S) => lattice::decode128::<{ lattice::IQ3_S }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ1_S) => lattice::decode128::<{ lattice::IQ1_S }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ1_M) => lattice::decode128::<{ lattice::IQ1_M }>(w, row, g),
             (layout, dtype) => unreachable!("no AVX-512 decoder for {dtype} in {layout:?}"),
         }
     }
@@ -97,7 +98,7 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
 pub(crate) fn has_decoder(dtype: DType) -> bool {
     match QuantLayout::for_dtype(dtype) {
         QuantLayout::Gguf => {
-            matches!(dtype, DType::Q2_K | DType::Q3_K | DType::MXFP4 | DType::IQ4_XS) || has_signed_points(dtype)
+            matches!(dtype, DType::Q2_K | DType::Q3_K | DType::MXFP4 | DType::IQ4_XS) || lattice::is_lattice(dtype)
         }
         _ => true,
     }

@@ -12,9 +12,9 @@ use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
 use super::gemv::RowsKernel;
 use super::gemv_avx512_k::{q2_k_rows, q3_k_rows, q6_k_rows};
+use super::gemv_avx512_lattice::is_lattice;
 use super::layout::QuantLayout;
 use crate::DType;
-use crate::quant::iq_lattice::has_signed_points;
 
 /// The dedicated kernel for `w`, if any.
 pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
@@ -35,14 +35,18 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::NVFP4) => super::gemv_avx512_fp4_ternary::nvfp4_rows,
         (QuantLayout::Gguf, DType::TQ2_0) => super::gemv_avx512_fp4_ternary::tq2_0_rows,
         (QuantLayout::Gguf, DType::TQ1_0) => super::gemv_avx512_fp4_ternary::tq1_0_rows,
-        (QuantLayout::Gguf, dtype) if has_signed_points(dtype) => {
-            use super::gemv_avx512_lattice::{IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of, lattice_rows};
+        (QuantLayout::Gguf, dtype) if is_lattice(dtype) => {
+            use super::gemv_avx512_lattice::{
+                IQ1_M, IQ1_S, IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of, lattice_rows,
+            };
             match format_of(dtype)? {
                 IQ2_XXS => lattice_rows::<IQ2_XXS>,
                 IQ2_XS => lattice_rows::<IQ2_XS>,
                 IQ2_S => lattice_rows::<IQ2_S>,
                 IQ3_XXS => lattice_rows::<IQ3_XXS>,
                 IQ3_S => lattice_rows::<IQ3_S>,
+                IQ1_S => lattice_rows::<IQ1_S>,
+                IQ1_M => lattice_rows::<IQ1_M>,
                 _ => return None,
             }
         }

@@ -1,11 +1,14 @@
-//! AVX-512 VNNI kernels for the signed lattice formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS,
-//! IQ3_S), kept in GGUF block order. Each 8-group is a code-book entry (eight magnitudes) and a
-//! sign byte ([`crate::quant::iq_lattice`]). Per two sub-blocks (64 elements) the entry indices
-//! are widened into one vector and the IQ2 entries fetched with one `vpgatherdq` (the code books
-//! are 1–8 KiB and stay in L1); IQ3's sixteen 4-byte entries are loaded one by one
-//! ([`entries16`]). The eight sign bytes are the byte mask under which `vpsubb` negates. Values enter the
-//! integer form as `level + 128` with `m = −128 · s`, one scale per 16 elements. The format is
-//! a const parameter, so no per-block dispatch remains.
+//! AVX-512 VNNI kernels for the lattice formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S,
+//! IQ1_M), kept in GGUF block order. Each 8-group of IQ2/IQ3 is a code-book entry (eight
+//! magnitudes) and a sign byte ([`crate::quant::iq_lattice`]). Per two sub-blocks (64 elements)
+//! the entry indices are widened into one vector and the IQ2 entries fetched with one
+//! `vpgatherdq` (the code books are 1–8 KiB and stay in L1); IQ3's sixteen 4-byte entries are
+//! loaded one by one ([`entries16`]). The eight sign bytes are the byte mask under which `vpsubb`
+//! negates. IQ1's 8-groups are a ternary point `g` and a shift `±1`, level `8g ± 1`: the points
+//! are gathered from a copy of the code book that holds `8g + 127` ([`IQ1_GRID_BIASED`]) and the
+//! groups with a positive shift get 2 more. Values enter the integer form as `level + 128` with
+//! `m = −128 · s`, one scale per 16 elements. The format is a const parameter, so no per-block
+//! dispatch remains.
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
@@ -15,6 +18,7 @@ use super::act::QuantizedActs;
 use super::gemv_avx512::{PREFETCH, idx, load_x128, prefetch, rows_kernel};
 use crate::DType;
 use crate::quant::iq_grids::{IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID, IQ3S_GRID, IQ3XXS_GRID};
+use crate::quant::iq1s_grid::IQ1S_GRID;
 
 /// The formats, as the const parameter of the kernels.
 pub(super) const IQ2_XXS: u8 = 0;
@@ -22,6 +26,8 @@ pub(super) const IQ2_XS: u8 = 1;
 pub(super) const IQ2_S: u8 = 2;
 pub(super) const IQ3_XXS: u8 = 3;
 pub(super) const IQ3_S: u8 = 4;
+pub(super) const IQ1_S: u8 = 5;
+pub(super) const IQ1_M: u8 = 6;
 
 /// The kernel parameter of a signed lattice `dtype`.
 pub(super) fn format_of(dtype: DType) -> Option<u8> {
@@ -31,8 +37,15 @@ pub(super) fn format_of(dtype: DType) -> Option<u8> {
         DType::IQ2_S => IQ2_S,
         DType::IQ3_XXS => IQ3_XXS,
         DType::IQ3_S => IQ3_S,
+        DType::IQ1_S => IQ1_S,
+        DType::IQ1_M => IQ1_M,
         _ => return None,
     })
+}
+
+/// Whether `dtype` is one of these kernels' lattice formats.
+pub(crate) fn is_lattice(dtype: DType) -> bool {
+    format_of(dtype).is_some()
 }
 
 const fn dtype_of(f: u8) -> DType {
@@ -41,9 +54,28 @@ const fn dtype_of(f: u8) -> DType {
         IQ2_XS => DType::IQ2_XS,
         IQ2_S => DType::IQ2_S,
         IQ3_XXS => DType::IQ3_XXS,
-        _ => DType::IQ3_S,
+        IQ3_S => DType::IQ3_S,
+        IQ1_S => DType::IQ1_S,
+        _ => DType::IQ1_M,
     }
 }
+
+/// `iq1s_grid` with each point `g` (a byte of −1, 0 or 1) stored as `8g + 127`: the level
+/// `8g − 1` plus 128, to which a positive shift adds 2.
+static IQ1_GRID_BIASED: [u64; 2048] = {
+    let mut t = [0u64; 2048];
+    let mut i = 0;
+    while i < 2048 {
+        let mut j = 0;
+        while j < 8 {
+            let g = (IQ1S_GRID[i] >> (8 * j)) as u8 as i8;
+            t[i] |= ((8 * g as i16 + 127) as u8 as u64) << (8 * j);
+            j += 1;
+        }
+        i += 1;
+    }
+    t
+};
 
 /// ggml's `ksigns_iq2xs`: 7 sign bits plus an eighth that makes the count of negatives even.
 static KSIGNS: [u8; 128] = {
@@ -145,11 +177,44 @@ unsafe fn points<const F: u8>(block: *const u8, ib: usize) -> (__m512i, u64) {
 /// AVX-512 F/BW/VL must be present; `block` must point at a whole block of format `F`.
 #[inline(always)]
 unsafe fn two_sub_blocks<const F: u8>(block: *const u8, ib: usize) -> __m512i {
+    if F == IQ1_S || F == IQ1_M {
+        // SAFETY: forwarded from the caller.
+        return unsafe { iq1_two_sub_blocks::<F>(block, ib) };
+    }
     // SAFETY: forwarded from the caller.
     unsafe {
         let (mags, negate) = points::<F>(block, ib);
         let signed = _mm512_mask_sub_epi8(mags, negate, _mm512_setzero_si512(), mags);
         _mm512_xor_si512(signed, _mm512_set1_epi8(-128))
+    }
+}
+
+/// The 64 values (`level + 128`) of IQ1 sub-blocks `ib` and `ib + 1` (`ib` even). Per group an
+/// 11-bit index (a `qs` byte and 3 bits of `qh`) and a shift sign: IQ1_S keeps one u16 `qh` per
+/// sub-block (index bits 3l..3l + 3, sign in bit 15), IQ1_M one nibble per group (index bits
+/// 0..3, sign in bit 3).
+///
+/// # Safety
+/// AVX-512 F/BW/VL must be present; `block` must point at a whole block of format `F`.
+#[inline(always)]
+unsafe fn iq1_two_sub_blocks<const F: u8>(block: *const u8, ib: usize) -> __m512i {
+    // SAFETY: every read lies inside the block (IQ1_S: qs at 2, qh at 34, 50 bytes; IQ1_M: qs at
+    // 0, qh at 32, 56 bytes; ib <= 6).
+    unsafe {
+        let (qs_at, qh_at) = if F == IQ1_S { (2 + 4 * ib, 34 + 2 * ib) } else { (4 * ib, 32 + 2 * ib) };
+        let low = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(u64_at(block.add(qs_at)) as i64));
+        let qh = _mm256_set1_epi32(block.add(qh_at).cast::<i32>().read_unaligned());
+        let (index_shift, sign_shift, sign_bit) = if F == IQ1_S {
+            (_mm256_setr_epi32(0, 3, 6, 9, 16, 19, 22, 25), _mm256_setr_epi32(15, 15, 15, 15, 31, 31, 31, 31), 1)
+        } else {
+            let nibbles = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+            (nibbles, nibbles, 8)
+        };
+        let high = _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(qh, index_shift), _mm256_set1_epi32(7)), 8);
+        let points = _mm512_i32gather_epi64::<8>(_mm256_or_si256(low, high), IQ1_GRID_BIASED.as_ptr().cast());
+        let negative = _mm256_test_epi32_mask(_mm256_srlv_epi32(qh, sign_shift), _mm256_set1_epi32(sign_bit));
+        // Bytes stay below 138, so adding 2 to each byte as one u64 add carries nowhere.
+        _mm512_mask_add_epi64(points, !negative, points, _mm512_set1_epi8(2))
     }
 }
 
@@ -169,13 +234,18 @@ pub(super) unsafe fn decode128<const F: u8>(w: &QuantRows, row: *const u8, g: us
 }
 
 /// The 16 per-16 scales of a block of format `F`, as ggml computes them: `d · (0.5 + ls) / 4`
-/// (IQ2), `d · (0.5 + ls) / 2` (IQ3_XXS), `d · (2n + 1)` (IQ3_S); the power-of-two factor is
-/// exact, so `(code + 0.5) · (d / 4)` is the same float as ggml's `d · (0.5 + ls) · 0.25`.
+/// (IQ2), `d · (0.5 + ls) / 2` (IQ3_XXS), `d · (2n + 1)` (IQ3_S), `d · (2n + 1) / 8` (IQ1, whose
+/// levels are 8 times ggml's); the power-of-two factor is exact, so `(code + 0.5) · (d / 4)` is
+/// the same float as ggml's `d · (0.5 + ls) · 0.25`.
 ///
 /// # Safety
 /// AVX-512 F and F16C must be present; `block` must point at a whole block of format `F`.
 #[inline(always)]
 unsafe fn block_scales<const F: u8>(block: *const u8) -> __m512 {
+    if F == IQ1_S || F == IQ1_M {
+        // SAFETY: forwarded from the caller.
+        return unsafe { iq1_block_scales::<F>(block) };
+    }
     // SAFETY: every read lies inside the block (offsets per ggml-common.h).
     unsafe {
         let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(block.cast::<u16>().read_unaligned() as i32)));
@@ -199,6 +269,31 @@ unsafe fn block_scales<const F: u8>(block: *const u8) -> __m512 {
             IQ3_XXS => _mm512_mul_ps(_mm512_add_ps(codes, _mm512_set1_ps(0.5)), _mm512_set1_ps(d * 0.5)),
             _ => _mm512_mul_ps(_mm512_fmadd_ps(codes, _mm512_set1_ps(2.0), _mm512_set1_ps(1.0)), _mm512_set1_ps(d)),
         }
+    }
+}
+
+/// [`block_scales`] of IQ1: IQ1_S has a 3-bit code per 32 (bits 12..15 of `qh[ib]`, f16 `d` at
+/// 0); IQ1_M one per 16 (bits `3(j % 4)` of the u16 `scales[j / 4]` at 48), its f16 `d` the top
+/// nibbles of those four u16.
+///
+/// # Safety
+/// AVX-512 F and F16C must be present; `block` must point at a whole block of format `F`.
+#[inline(always)]
+unsafe fn iq1_block_scales<const F: u8>(block: *const u8) -> __m512 {
+    // SAFETY: every read lies inside the block (IQ1_S: d at 0, qh at 34..50; IQ1_M: scales at
+    // 48..56).
+    unsafe {
+        let u16_at = |at: usize| block.add(at).cast::<u16>().read_unaligned();
+        let (bits, codes): (u16, [i32; 16]) = if F == IQ1_S {
+            (u16_at(0), std::array::from_fn(|j| ((u16_at(34 + 2 * (j / 2)) >> 12) & 7) as i32))
+        } else {
+            let sc = [u16_at(48), u16_at(50), u16_at(52), u16_at(54)];
+            let bits = (sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000);
+            (bits, std::array::from_fn(|j| ((sc[j / 4] >> (3 * (j % 4))) & 7) as i32))
+        };
+        let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)));
+        let codes = _mm512_cvtepi32_ps(_mm512_loadu_si512(codes.as_ptr().cast()));
+        _mm512_mul_ps(_mm512_fmadd_ps(codes, _mm512_set1_ps(2.0), _mm512_set1_ps(1.0)), _mm512_set1_ps(d * 0.125))
     }
 }
 
