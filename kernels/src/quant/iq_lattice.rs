@@ -14,10 +14,22 @@ use crate::DType;
 /// Elements per block.
 pub(super) const BLOCK_LEN: usize = 256;
 
-/// ggml's `ksigns_iq2xs`: 7 sign bits plus an eighth that makes the count of negatives even.
+/// ggml's `ksigns_iq2xs`: 7 sign bits plus an eighth that makes the count of negatives even (a
+/// table: without `popcnt` enabled, `count_ones` is a dozen instructions).
+pub(crate) static KSIGNS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = (i as u32 | ((i as u32).count_ones() & 1) << 7) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// [`KSIGNS`] of a 7-bit sign index.
 #[inline(always)]
 fn ksigns(i: u32) -> u8 {
-    (i | ((i.count_ones() & 1) << 7)) as u8
+    KSIGNS[(i & 127) as usize]
 }
 
 fn u16_at(b: &[u8], at: usize) -> u32 {
@@ -57,17 +69,15 @@ pub(crate) fn code_book(dtype: DType) -> Option<Vec<u32>> {
 
 /// Decodes one block of a lattice `dtype` into levels `w` (256) and per-16 scales `s` (16).
 pub(crate) fn decode_ints(dtype: DType, block: &[u8], w: &mut [i8], s: &mut [f32]) {
-    match dtype {
-        DType::IQ1_S => iq1_s(block, w, s),
-        DType::IQ1_M => iq1_m(block, w, s),
-        _ => {
-            for ib in 0..8 {
-                let [s0, s1] = sub_block_scales(dtype, block, ib);
-                s[2 * ib] = s0;
-                s[2 * ib + 1] = s1;
-                for (l, (entry, signs)) in sub_block_points(dtype, block, ib).into_iter().enumerate() {
-                    signed8(&mut w[32 * ib + 8 * l..], entry, signs);
-                }
+    s[..16].copy_from_slice(&block_scales(dtype, block));
+    for ib in 0..8 {
+        if matches!(dtype, DType::IQ1_S | DType::IQ1_M) {
+            for (l, (index, negative)) in iq1_sub_block_points(dtype, block, ib).into_iter().enumerate() {
+                shifted8(&mut w[32 * ib + 8 * l..], index, negative);
+            }
+        } else {
+            for (l, (entry, signs)) in sub_block_points(dtype, block, ib).into_iter().enumerate() {
+                signed8(&mut w[32 * ib + 8 * l..], entry, signs);
             }
         }
     }
@@ -85,7 +95,7 @@ pub(super) fn dequantize_block(dtype: DType, block: &[u8], out: &mut [f32]) {
 /// The scales of the two 16-element halves of 32-element sub-block `ib` (0..8) of a signed
 /// lattice block.
 #[inline(always)]
-pub(crate) fn sub_block_scales(dtype: DType, b: &[u8], ib: usize) -> [f32; 2] {
+fn sub_block_scales(dtype: DType, b: &[u8], ib: usize) -> [f32; 2] {
     let d = read_f16(b, 0);
     match dtype {
         // `{ f16 d; u16 qs[32] }`: the top 4 bits of the second u32 of each 8-byte group.
@@ -103,11 +113,74 @@ pub(crate) fn sub_block_scales(dtype: DType, b: &[u8], ib: usize) -> [f32; 2] {
     }
 }
 
+/// The 16 per-16 scales of a lattice block (any of the seven formats). IQ1's are `dl / 8`,
+/// its levels being 8 times ggml's (`8g ± 1` for `g ± 1/8`).
+#[inline(always)]
+pub(crate) fn block_scales(dtype: DType, b: &[u8]) -> [f32; 16] {
+    // Loops rather than `array::from_fn`: the SIMD kernels inline this, and from_fn's closures
+    // were left as calls there (half the AVX2 kernel's time).
+    let mut s = [0f32; 16];
+    match dtype {
+        // `{ f16 d; u8 qs[32]; u16 qh[8] }`: a 3-bit scale per 32 in bits 12..15 of qh[ib].
+        DType::IQ1_S => {
+            let d = read_f16(b, 0);
+            for (j, s) in s.iter_mut().enumerate() {
+                *s = d * (2 * ((u16_at(b, 34 + 2 * (j / 2)) >> 12) & 7) + 1) as f32 * 0.125;
+            }
+        }
+        // `{ u8 qs[32]; u8 qh[16]; u16 scales[4] }`: a 3-bit scale per 16 (bits 3(j % 4) of
+        // scales[j / 4]); the f16 super-scale is the top nibbles of the four u16.
+        DType::IQ1_M => {
+            let sc = [u16_at(b, 48), u16_at(b, 50), u16_at(b, 52), u16_at(b, 54)];
+            let bits = (sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000);
+            let d = half::f16::from_bits(bits as u16).to_f32();
+            for (j, s) in s.iter_mut().enumerate() {
+                *s = d * (2 * ((sc[j / 4] >> (3 * (j % 4))) & 7) + 1) as f32 * 0.125;
+            }
+        }
+        _ => {
+            for ib in 0..8 {
+                [s[2 * ib], s[2 * ib + 1]] = sub_block_scales(dtype, b, ib);
+            }
+        }
+    }
+    s
+}
+
+/// The four 8-groups of IQ1 sub-block `ib`: each an 11-bit `iq1s_grid` index and whether its
+/// shift is negative. IQ1_S: index bits 8..11 in bits 3l.. of the u16 `qh[ib]` (at 34), one
+/// shift sign (bit 15) per sub-block; IQ1_M: per group a nibble of `qh` (at 32), index bits in
+/// its low 3 bits, the shift sign in bit 3.
+#[inline(always)]
+pub(crate) fn iq1_sub_block_points(dtype: DType, b: &[u8], ib: usize) -> [(usize, bool); 4] {
+    let mut points = [(0usize, false); 4];
+    for (l, point) in points.iter_mut().enumerate() {
+        *point = if dtype == DType::IQ1_S {
+            let qh = u16_at(b, 34 + 2 * ib) as usize;
+            (b[2 + 4 * ib + l] as usize | ((qh >> (3 * l)) & 7) << 8, qh & 0x8000 != 0)
+        } else {
+            let nibble = (b[32 + 2 * ib + l / 2] as usize) >> (4 * (l % 2));
+            (b[4 * ib + l] as usize | (nibble & 7) << 8, nibble & 8 != 0)
+        };
+    }
+    points
+}
+
 /// The four 8-groups of sub-block `ib` of a signed lattice block: each a code-book entry (eight
 /// magnitudes, lowest byte first) and its sign byte (bit j negates element j).
 #[inline(always)]
 pub(crate) fn sub_block_points(dtype: DType, b: &[u8], ib: usize) -> [(u64, u8); 4] {
-    std::array::from_fn(|l| match dtype {
+    let mut points = [(0u64, 0u8); 4];
+    for (l, point) in points.iter_mut().enumerate() {
+        *point = point_of(dtype, b, ib, l);
+    }
+    points
+}
+
+/// Group `l` of [`sub_block_points`].
+#[inline(always)]
+fn point_of(dtype: DType, b: &[u8], ib: usize, l: usize) -> (u64, u8) {
+    match dtype {
         // Grid index bytes 0..4 of the 8-byte group; four 7-bit sign indices in its second u32.
         DType::IQ2_XXS => {
             let aux = u32_at(b, 2 + 8 * ib + 4);
@@ -138,7 +211,7 @@ pub(crate) fn sub_block_points(dtype: DType, b: &[u8], ib: usize) -> [(u64, u8);
             (lo | (hi << 32), b[74 + 4 * ib + l])
         }
         _ => unreachable!("{dtype} has no signed points"),
-    })
+    }
 }
 
 /// Eight ternary points of `iq1s_grid[index]` shifted by ±1/8, as `8g ± 1`.
@@ -146,46 +219,6 @@ fn shifted8(out: &mut [i8], index: usize, negative_shift: bool) {
     let shift = if negative_shift { -1 } else { 1 };
     for (j, o) in out[..8].iter_mut().enumerate() {
         *o = 8 * (byte(IQ1S_GRID[index], j) as i8) + shift;
-    }
-}
-
-/// `{ f16 d; u8 qs[32]; u16 qh[8] }`: per 32, four 11-bit indices (3 high bits each in qh),
-/// the 3-bit scale `d · (2n + 1)` and the shift sign in qh's top bit; `s = dl / 8`.
-fn iq1_s(b: &[u8], w: &mut [i8], s: &mut [f32]) {
-    let d = read_f16(b, 0);
-    for ib in 0..8 {
-        let qh = u16_at(b, 34 + 2 * ib);
-        let dl = d * (2 * ((qh >> 12) & 7) + 1) as f32;
-        s[2 * ib..2 * ib + 2].fill(dl * 0.125);
-        for l in 0..4 {
-            let index = b[2 + 4 * ib + l] as usize | ((((qh >> (3 * l)) & 7) as usize) << 8);
-            shifted8(&mut w[32 * ib + 8 * l..], index, qh & 0x8000 != 0);
-        }
-    }
-}
-
-/// `{ u8 qs[32]; u8 qh[16]; u8 scales[8] }`: the f16 super-scale is the top nibbles of the four
-/// u16 of `scales`; per 16, a 3-bit scale `d · (2n + 1)`; per 8, an 11-bit index and a shift sign.
-fn iq1_m(b: &[u8], w: &mut [i8], s: &mut [f32]) {
-    let sc = [u16_at(b, 48), u16_at(b, 50), u16_at(b, 52), u16_at(b, 54)];
-    let bits = (sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000);
-    let d = half::f16::from_bits(bits as u16).to_f32();
-    for ib in 0..8 {
-        let dl1 = d * (2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 7) + 1) as f32;
-        let dl2 = d * (2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 7) + 1) as f32;
-        s[2 * ib] = dl1 * 0.125;
-        s[2 * ib + 1] = dl2 * 0.125;
-        let (qh0, qh1) = (b[32 + 2 * ib] as usize, b[32 + 2 * ib + 1] as usize);
-        let qs = &b[4 * ib..4 * ib + 4];
-        let points = [
-            (qs[0] as usize | ((qh0 << 8) & 0x700), qh0 & 0x08 != 0),
-            (qs[1] as usize | ((qh0 << 4) & 0x700), qh0 & 0x80 != 0),
-            (qs[2] as usize | ((qh1 << 8) & 0x700), qh1 & 0x08 != 0),
-            (qs[3] as usize | ((qh1 << 4) & 0x700), qh1 & 0x80 != 0),
-        ];
-        for (l, (index, negative)) in points.into_iter().enumerate() {
-            shifted8(&mut w[32 * ib + 8 * l..], index, negative);
-        }
     }
 }
 

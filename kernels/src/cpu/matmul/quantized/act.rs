@@ -51,8 +51,9 @@ impl QuantizedActs {
         &self.dsum32[r * self.kp / 32..(r + 1) * self.kp / 32]
     }
 
-    /// Integer group sums of row `r`.
+    /// Integer group sums of row `r` (read by the x86 VNNI GEMM only).
     #[inline(always)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn row_qsum(&self, r: usize) -> &[i32] {
         &self.qsum[r * self.kp / 16..(r + 1) * self.kp / 16]
     }

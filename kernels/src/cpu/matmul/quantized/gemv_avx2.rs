@@ -14,6 +14,7 @@ use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
 use super::gemv::RowsKernel;
 use super::gemv_avx2_k::{q2_k_rows, q3_k_rows, q6_k_rows};
 use super::gemv_avx2_table::table_rows;
+use super::gemv_avx512_lattice::is_lattice;
 use super::layout::QuantLayout;
 use crate::DType;
 
@@ -33,6 +34,19 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
         (QuantLayout::Gguf, DType::MXFP4) => table_rows::<false>,
         (QuantLayout::Gguf, DType::IQ4_XS) => table_rows::<true>,
+        (QuantLayout::Gguf, dtype) if is_lattice(dtype) => {
+            use super::gemv_avx2_lattice::lattice_rows;
+            use super::gemv_avx512_lattice::{IQ1_M, IQ1_S, IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of};
+            match format_of(dtype)? {
+                IQ2_XXS => lattice_rows::<IQ2_XXS>,
+                IQ2_XS => lattice_rows::<IQ2_XS>,
+                IQ2_S => lattice_rows::<IQ2_S>,
+                IQ3_XXS => lattice_rows::<IQ3_XXS>,
+                IQ3_S => lattice_rows::<IQ3_S>,
+                IQ1_S => lattice_rows::<IQ1_S>,
+                _ => lattice_rows::<IQ1_M>,
+            }
+        }
         _ => return None,
     })
 }

@@ -81,7 +81,7 @@ unsafe fn weights(p: *const u8, table: __m256i) -> __m256i {
 /// i32 lanes: sums of 4 consecutive `w · x` products, as `|x| · sign(w, x)` with `abs_x =
 /// |x|` (both within ±127, so the pair sums fit in i16).
 #[inline(always)]
-fn dot_abs_x(w: __m256i, x: __m256i, abs_x: __m256i) -> __m256i {
+pub(super) fn dot_abs_x(w: __m256i, x: __m256i, abs_x: __m256i) -> __m256i {
     // SAFETY: AVX2 is enabled in every caller.
     unsafe { _mm256_madd_epi16(_mm256_maddubs_epi16(abs_x, _mm256_sign_epi8(w, x)), _mm256_set1_epi16(1)) }
 }

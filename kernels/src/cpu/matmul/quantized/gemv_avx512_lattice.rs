@@ -18,6 +18,7 @@ use super::act::QuantizedActs;
 use super::gemv_avx512::{PREFETCH, idx, load_x128, prefetch, rows_kernel};
 use crate::DType;
 use crate::quant::iq_grids::{IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID, IQ3S_GRID, IQ3XXS_GRID};
+use crate::quant::iq_lattice::KSIGNS;
 use crate::quant::iq1s_grid::IQ1S_GRID;
 
 /// The formats, as the const parameter of the kernels.
@@ -48,7 +49,8 @@ pub(crate) fn is_lattice(dtype: DType) -> bool {
     format_of(dtype).is_some()
 }
 
-const fn dtype_of(f: u8) -> DType {
+/// The `dtype` of kernel parameter `f`.
+pub(super) const fn dtype_of(f: u8) -> DType {
     match f {
         IQ2_XXS => DType::IQ2_XXS,
         IQ2_XS => DType::IQ2_XS,
@@ -62,7 +64,7 @@ const fn dtype_of(f: u8) -> DType {
 
 /// `iq1s_grid` with each point `g` (a byte of −1, 0 or 1) stored as `8g + 127`: the level
 /// `8g − 1` plus 128, to which a positive shift adds 2.
-static IQ1_GRID_BIASED: [u64; 2048] = {
+pub(super) static IQ1_GRID_BIASED: [u64; 2048] = {
     let mut t = [0u64; 2048];
     let mut i = 0;
     while i < 2048 {
@@ -72,17 +74,6 @@ static IQ1_GRID_BIASED: [u64; 2048] = {
             t[i] |= ((8 * g as i16 + 127) as u8 as u64) << (8 * j);
             j += 1;
         }
-        i += 1;
-    }
-    t
-};
-
-/// ggml's `ksigns_iq2xs`: 7 sign bits plus an eighth that makes the count of negatives even.
-static KSIGNS: [u8; 128] = {
-    let mut t = [0u8; 128];
-    let mut i = 0;
-    while i < 128 {
-        t[i] = (i as u32 | ((i as u32).count_ones() & 1) << 7) as u8;
         i += 1;
     }
     t

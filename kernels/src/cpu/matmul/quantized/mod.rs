@@ -19,6 +19,7 @@ mod gemm_vnni;
 mod gemv;
 mod gemv_avx2;
 mod gemv_avx2_k;
+mod gemv_avx2_lattice;
 mod gemv_avx2_table;
 mod gemv_avx512;
 mod gemv_avx512_fp4_ternary;
