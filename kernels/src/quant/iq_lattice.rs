@@ -67,6 +67,14 @@ pub(crate) fn code_book(dtype: DType) -> Option<Vec<u32>> {
     }
 }
 
+/// Whether `dtype` is one of the seven lattice formats.
+pub(crate) fn is_lattice(dtype: DType) -> bool {
+    matches!(
+        dtype,
+        DType::IQ2_XXS | DType::IQ2_XS | DType::IQ2_S | DType::IQ3_XXS | DType::IQ3_S | DType::IQ1_S | DType::IQ1_M
+    )
+}
+
 /// Decodes one block of a lattice `dtype` into levels `w` (256) and per-16 scales `s` (16).
 pub(crate) fn decode_ints(dtype: DType, block: &[u8], w: &mut [i8], s: &mut [f32]) {
     s[..16].copy_from_slice(&block_scales(dtype, block));

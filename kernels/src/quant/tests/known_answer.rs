@@ -256,3 +256,19 @@ fn q6_k_low_nibbles_high_bits_and_signed_scales() {
         ],
     );
 }
+
+/// Every UE4M3 byte decodes as ggml's `ggml_ue4m3_to_fp32` computes it (its formula, with
+/// `ldexp`, written out here as the oracle for the table).
+#[test]
+fn ue4m3_half_matches_ggml_formula() {
+    for x in 0..=255u8 {
+        let expected = if x == 0 || x == 0x7F {
+            0.0
+        } else {
+            let (exp, man) = (((x >> 3) & 0xF) as i32, (x & 7) as f64);
+            let raw = if exp == 0 { man * 2f64.powi(-9) } else { (1.0 + man / 8.0) * 2f64.powi(exp - 7) };
+            (raw * 0.5) as f32
+        };
+        assert_eq!(crate::quant::ue4m3_half(x).to_bits(), expected.to_bits(), "byte {x:#04x}");
+    }
+}

@@ -87,6 +87,9 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
             (QuantLayout::Gguf, DType::IQ2_S) => lattice::decode128::<{ lattice::IQ2_S }>(w, row, g),
             (QuantLayout::Gguf, DType::IQ3_XXS) => lattice::decode128::<{ lattice::IQ3_XXS }>(w, row, g),
             (QuantLayout::Gguf, DType::IQ3_S) => lattice::decode128::<{ lattice::IQ3_S }>(w, row, g),
+            (QuantLayout::Gguf, DType::NVFP4 | DType::TQ2_0 | DType::TQ1_0) => {
+                super::gemv_avx512_fp4_ternary::decode128(w, row, g)
+            }
             (QuantLayout::Gguf, DType::IQ1_S) => lattice::decode128::<{ lattice::IQ1_S }>(w, row, g),
             (QuantLayout::Gguf, DType::IQ1_M) => lattice::decode128::<{ lattice::IQ1_M }>(w, row, g),
             (layout, dtype) => unreachable!("no AVX-512 decoder for {dtype} in {layout:?}"),
@@ -98,7 +101,10 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
 pub(crate) fn has_decoder(dtype: DType) -> bool {
     match QuantLayout::for_dtype(dtype) {
         QuantLayout::Gguf => {
-            matches!(dtype, DType::Q2_K | DType::Q3_K | DType::MXFP4 | DType::IQ4_XS) || lattice::is_lattice(dtype)
+            matches!(
+                dtype,
+                DType::Q2_K | DType::Q3_K | DType::MXFP4 | DType::IQ4_XS | DType::NVFP4 | DType::TQ2_0 | DType::TQ1_0
+            ) || crate::quant::iq_lattice::is_lattice(dtype)
         }
         _ => true,
     }

@@ -62,8 +62,8 @@ enum GroupForm {
     /// code books IQ4_NL, IQ4_XS and MXFP4):
     /// the offset enters the integer sums as `−2^shift · Σ q`, so no float work per offset.
     Fixed32(u32),
-    /// One scale per 16 elements and offset `m = −2^shift · s` (Q3_K, Q6_K, the lattice
-    /// formats IQ1_*, IQ2_* and IQ3_*): the offset enters
+    /// One scale per 16 elements and offset `m = −2^shift · s` (Q3_K, Q6_K, NVFP4, the
+    /// ternary TQ1_0/TQ2_0 and the lattice formats IQ1_*, IQ2_* and IQ3_*): the offset enters
     /// the integer sums and the two 16-groups of a 32-block meet in one float partial, scaled
     /// by the activation scale once per block.
     Fixed16(u32),
@@ -77,7 +77,8 @@ impl GroupForm {
             DType::Q8_0 | DType::IQ4_NL | DType::IQ4_XS | DType::MXFP4 => GroupForm::Fixed32(7),
             DType::Q3_K => GroupForm::Fixed16(2),
             DType::Q6_K => GroupForm::Fixed16(5),
-            dtype if super::gemv_avx512_lattice::is_lattice(dtype) => GroupForm::Fixed16(7),
+            DType::NVFP4 | DType::TQ2_0 | DType::TQ1_0 => GroupForm::Fixed16(7),
+            dtype if crate::quant::iq_lattice::is_lattice(dtype) => GroupForm::Fixed16(7),
             DType::Q2_K => GroupForm::Free16,
             _ => GroupForm::Free32,
         }

@@ -14,9 +14,9 @@ use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
 use super::gemv::RowsKernel;
 use super::gemv_avx2_k::{q2_k_rows, q3_k_rows, q6_k_rows};
 use super::gemv_avx2_table::table_rows;
-use super::gemv_avx512_lattice::is_lattice;
 use super::layout::QuantLayout;
 use crate::DType;
+use crate::quant::iq_lattice::is_lattice;
 
 /// The dedicated kernel for `w`, if any.
 pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {

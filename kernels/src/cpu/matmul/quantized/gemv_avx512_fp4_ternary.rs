@@ -18,20 +18,34 @@
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
-use std::sync::LazyLock;
 
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::f16_at;
 use super::gemv_avx512::{PREFETCH, REPEAT4_LO, prefetch, rows_kernel};
 use super::gemv_avx512_table;
+use crate::DType;
 
 rows_kernel!(nvfp4_rows, nvfp4_row);
 rows_kernel!(tq2_0_rows, tq2_0_row);
 rows_kernel!(tq1_0_rows, tq1_0_row);
 
-/// Half of each UE4M3 scale byte, as ggml's `ggml_ue4m3_to_fp32`.
-static UE4M3_HALF: LazyLock<[f32; 256]> = LazyLock::new(|| std::array::from_fn(|b| crate::quant::ue4m3_half(b as u8)));
+/// The 64 natural-order values (`value + 128`) of the NVFP4 block at `block`: its qword `s` of
+/// quant bytes spread over lane `s` as low then high nibbles, looked up in `table` (MXFP4's
+/// doubled E2M1 values, biased).
+///
+/// # Safety
+/// AVX-512 F/BW must be present; `block` must point at a whole NVFP4 block.
+#[inline(always)]
+unsafe fn nvfp4_values(block: *const u8, table: __m512i) -> __m512i {
+    // SAFETY: bytes 4..36 of the block (caller's contract).
+    unsafe {
+        let qs = _mm512_castsi256_si512(_mm256_loadu_si256(block.add(4).cast()));
+        let spread = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), qs);
+        let codes = _mm512_srlv_epi64(spread, _mm512_setr_epi64(0, 4, 0, 4, 0, 4, 0, 4));
+        _mm512_shuffle_epi8(table, _mm512_and_si512(codes, _mm512_set1_epi8(0x0F)))
+    }
+}
 
 /// `R` NVFP4 rows against activation row `r` (natural order).
 ///
@@ -42,16 +56,12 @@ static UE4M3_HALF: LazyLock<[f32; 256]> = LazyLock::new(|| std::array::from_fn(|
 unsafe fn nvfp4_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &QuantizedActs, r: usize) -> [f32; R] {
     const BLOCK_BYTES: usize = 36;
     let (q, d) = (acts.row_q(r).as_ptr(), acts.row_d(r).as_ptr());
-    let half = &*UE4M3_HALF;
     let mut acc = [_mm512_setzero_ps(); R];
     // SAFETY: per row, k / 64 blocks of 36 bytes; 64 activations and 2 scales per block.
     unsafe {
         // NVFP4's values are MXFP4's doubled E2M1 table.
         let table = gemv_avx512_table::table::<false>();
-        let spread = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
-        let nibble_shift = _mm512_setr_epi64(0, 4, 0, 4, 0, 4, 0, 4);
-        let (nibble, ones, repeat4) =
-            (_mm512_set1_epi8(0x0F), _mm512_set1_epi8(1), _mm512_loadu_si512(REPEAT4_LO.as_ptr().cast()));
+        let (ones, repeat4) = (_mm512_set1_epi8(1), _mm512_loadu_si512(REPEAT4_LO.as_ptr().cast()));
         for b in 0..w.k / 64 {
             let x = _mm512_loadu_si512(q.add(64 * b).cast());
             let x_sum128 = _mm512_slli_epi32::<7>(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x));
@@ -60,11 +70,8 @@ unsafe fn nvfp4_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
             for i in 0..R {
                 let block = rows[i].add(BLOCK_BYTES * b);
                 prefetch(block.wrapping_add(PREFETCH), R * w.row_stride);
-                let qs = _mm512_castsi256_si512(_mm256_loadu_si256(block.add(4).cast()));
-                let codes =
-                    _mm512_and_si512(_mm512_srlv_epi64(_mm512_permutexvar_epi64(spread, qs), nibble_shift), nibble);
-                let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_shuffle_epi8(table, codes), x);
-                let s = [0, 1, 2, 3].map(|j| half[*block.add(j) as usize]);
+                let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nvfp4_values(block, table), x);
+                let s = [0, 1, 2, 3].map(|j| crate::quant::ue4m3_half(*block.add(j)));
                 let scale4 = _mm_mul_ps(_mm_loadu_ps(s.as_ptr()), dx);
                 let scale = _mm512_permutexvar_ps(repeat4, _mm512_castps128_ps512(scale4));
                 acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(dot, x_sum128)), scale, acc[i]);
@@ -179,6 +186,87 @@ unsafe fn base3_digits(bytes: __m512i, p16: __m512i) -> __m512i {
     }
 }
 
+/// The four registers of base-3 digits (levels 0..2) of the TQ1_0 block at `block` (see the
+/// module docs), given [`TQ1_MULTIPLIERS`] as vectors.
+///
+/// # Safety
+/// AVX-512 F/BW must be present; `block` must point at a whole TQ1_0 block.
+#[inline(always)]
+unsafe fn tq1_0_digits(block: *const u8, p16: &[__m512i; 4]) -> [__m512i; 4] {
+    // SAFETY: bytes 0..52 of the block (caller's contract).
+    unsafe {
+        let qs32 = _mm256_loadu_si256(block.cast());
+        let qs16 = _mm_loadu_si128(block.add(32).cast());
+        let qh = _mm_set1_epi32(std::ptr::read_unaligned(block.add(48).cast::<i32>()));
+        let twice = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(qs32), qs32);
+        let last = _mm512_inserti32x4::<3>(_mm512_inserti32x4::<2>(twice, qs16), qh);
+        let bytes = [twice, twice, _mm512_broadcast_i32x4(qs16), last];
+        // A loop, not `array::from_fn`: its closure may stay a call in `target_feature` code.
+        let mut digits = [_mm512_setzero_si512(); 4];
+        for g in 0..4 {
+            digits[g] = base3_digits(bytes[g], p16[g]);
+        }
+        digits
+    }
+}
+
+/// The 64-element halves `2h`, `2h + 1` of the TQ2_0 block at `block` as levels 0..2: bit pair
+/// `l` of quant bytes `32h..32h + 32` is elements `128h + 32l..`.
+///
+/// # Safety
+/// AVX-512 F/BW must be present; `block` must point at a whole TQ2_0 block, `h < 2`.
+#[inline(always)]
+unsafe fn tq2_0_levels(block: *const u8, h: usize) -> [__m512i; 2] {
+    // SAFETY: bytes 32h..32h + 32 of the block (caller's contract).
+    unsafe {
+        let qs = _mm256_loadu_si256(block.add(32 * h).cast());
+        let three = _mm256_set1_epi8(3);
+        let field = |shift: i32| _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(shift)), three);
+        let pair = |a: __m256i, b: __m256i| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(a), b);
+        [pair(field(0), field(2)), pair(field(4), field(6))]
+    }
+}
+
+/// Elements `128g..128g + 128` of a row as `[__m512i; 2]`, each `level + 128` (the GEMM's
+/// decoder; NVFP4, TQ2_0 and TQ1_0 read as `s · v − 128 · s` per 16 elements).
+///
+/// # Safety
+/// AVX-512 F/BW must be present; `row` must start a packed row of `w` (one of these formats)
+/// and `g < kp / 128`.
+#[inline(always)]
+pub(super) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m512i; 2] {
+    // SAFETY: the blocks read lie inside the row (caller's contract; NVFP4 rows are padded to
+    // whole 128-element groups).
+    unsafe {
+        let bias = _mm512_set1_epi8(127);
+        match w.dtype {
+            DType::NVFP4 => {
+                let table = gemv_avx512_table::table::<false>();
+                [nvfp4_values(row.add(72 * g), table), nvfp4_values(row.add(72 * g + 36), table)]
+            }
+            DType::TQ2_0 => {
+                let [lo, hi] = tq2_0_levels(row.add(66 * (g / 2)), g % 2);
+                [_mm512_add_epi8(lo, bias), _mm512_add_epi8(hi, bias)]
+            }
+            _ => {
+                let mut p16 = [_mm512_setzero_si512(); 4];
+                for (v, m) in p16.iter_mut().zip(&TQ1_MULTIPLIERS) {
+                    *v = _mm512_loadu_si512(m.as_ptr().cast());
+                }
+                let [r0, r1, r2, r3] = tq1_0_digits(row.add(54 * (g / 2)), &p16);
+                // Registers 0 and 1 hold elements 0..128; register 3's halves 128..160 and
+                // 224..256 go around register 2 (160..224).
+                let [lo, hi] = if g % 2 == 0 {
+                    [r0, r1]
+                } else {
+                    [_mm512_shuffle_i64x2::<0x44>(r3, r2), _mm512_shuffle_i64x2::<0xEE>(r2, r3)]
+                };
+                [_mm512_add_epi8(lo, bias), _mm512_add_epi8(hi, bias)]
+            }
+        }
+    }
+}
+
 /// `R` TQ1_0 rows against activation row `r` (natural order).
 ///
 /// # Safety
@@ -203,15 +291,7 @@ unsafe fn tq1_0_row<const R: usize>(w: &QuantRows, rows: [*const u8; R], acts: &
                 let block = rows[i].add(BLOCK_BYTES * b);
                 prefetch(block.wrapping_add(PREFETCH), R * w.row_stride);
                 dw[i] = f16_at(std::slice::from_raw_parts(block, BLOCK_BYTES), 52);
-                let qs32 = _mm256_loadu_si256(block.cast());
-                let qs16 = _mm_loadu_si128(block.add(32).cast());
-                let qh = _mm_set1_epi32(std::ptr::read_unaligned(block.add(48).cast::<i32>()));
-                let twice = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(qs32), qs32);
-                let last = _mm512_inserti32x4::<3>(_mm512_inserti32x4::<2>(twice, qs16), qh);
-                let bytes = [twice, twice, _mm512_broadcast_i32x4(qs16), last];
-                for g in 0..4 {
-                    regs[i][g] = base3_digits(bytes[g], p16[g]);
-                }
+                regs[i] = tq1_0_digits(block, &p16);
             }
             for (g, &(lo, hi)) in HALVES.iter().enumerate() {
                 ternary_pass(&mut acc, |i| regs[i][g], &dw, q, d, 256 * b + lo, 256 * b + hi);

@@ -44,11 +44,6 @@ pub(super) fn format_of(dtype: DType) -> Option<u8> {
     })
 }
 
-/// Whether `dtype` is one of these kernels' lattice formats.
-pub(crate) fn is_lattice(dtype: DType) -> bool {
-    format_of(dtype).is_some()
-}
-
 /// The `dtype` of kernel parameter `f`.
 pub(super) const fn dtype_of(f: u8) -> DType {
     match f {

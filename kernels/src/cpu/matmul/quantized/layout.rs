@@ -26,7 +26,9 @@
 
 use rayon::prelude::*;
 
-use super::blocks::{IQ4_NL_VALUES, decode_gguf_block, f16_at, k_quant_scales, nibbles_32, q6_k_scales};
+use super::blocks::{
+    IQ4_NL_VALUES, decode_gguf_block, decode_gguf_scales, f16_at, k_quant_scales, nibbles_32, q6_k_scales,
+};
 use super::layout_pack::split_block;
 use crate::AlignedBytes;
 use crate::DType;
@@ -130,7 +132,9 @@ impl QuantRows {
     pub(crate) fn pack(dtype: DType, n: usize, k: usize, bytes: &[u8]) -> QuantRows {
         let layout = QuantLayout::for_dtype(dtype);
         let (bl, bb) = (dtype.block_len(), dtype.block_bytes());
-        let kp = if bl == 32 { k.div_ceil(128) * 128 } else { k };
+        // Rows of 32- and 64-element blocks are padded with zero blocks to whole 128-element
+        // groups, the unit the SIMD decoders read.
+        let kp = if bl <= 64 { k.div_ceil(128) * 128 } else { k };
         let blocks = kp / bl;
         let [quant, high, scale, _] = area_bytes(dtype);
         let high_offset = blocks * quant;
@@ -201,8 +205,7 @@ impl QuantRows {
         match self.layout {
             QuantLayout::Gguf => {
                 let bb = self.dtype.block_bytes();
-                let mut v = [0u8; 256];
-                decode_gguf_block(self.dtype, &row[b * bb..(b + 1) * bb], &mut v, s, m);
+                decode_gguf_scales(self.dtype, &row[b * bb..(b + 1) * bb], s, m);
             }
             QuantLayout::SplitNibble32 => {
                 let d = f16_at(row, so + 2 * b);

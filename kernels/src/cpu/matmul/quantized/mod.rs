@@ -62,8 +62,8 @@ pub(crate) fn quantizes_rows(level: SimdLevel, dtype: DType, m: usize) -> bool {
     m <= GEMV_MAX_ROWS || vnni_gemm(level, dtype)
 }
 
-/// Whether more rows run the VNNI GEMM: AVX-512 VNNI and a panel decoder for the format (NVFP4
-/// and the ternary formats have none yet: they take the f32-panel GEMM).
+/// Whether more rows run the VNNI GEMM: AVX-512 VNNI and a panel decoder for the format (every
+/// block format has one; f32, f16 and bf16 take the float GEMM).
 fn vnni_gemm(level: SimdLevel, dtype: DType) -> bool {
     #[cfg(target_arch = "x86_64")]
     return level == SimdLevel::Avx512Vnni && decode_avx512::has_decoder(dtype);
