@@ -256,7 +256,7 @@ pub(super) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
                 let [r0, r1, r2, r3] = tq1_0_digits(row.add(54 * (g / 2)), &p16);
                 // Registers 0 and 1 hold elements 0..128; register 3's halves 128..160 and
                 // 224..256 go around register 2 (160..224).
-                let [lo, hi] = if g % 2 == 0 {
+                let [lo, hi] = if g.is_multiple_of(2) {
                     [r0, r1]
                 } else {
                     [_mm512_shuffle_i64x2::<0x44>(r3, r2), _mm512_shuffle_i64x2::<0xEE>(r2, r3)]
