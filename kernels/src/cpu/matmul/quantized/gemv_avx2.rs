@@ -34,6 +34,9 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::Q3_K) => q3_k_rows,
         (QuantLayout::Gguf, DType::MXFP4) => table_rows::<false>,
         (QuantLayout::Gguf, DType::IQ4_XS) => table_rows::<true>,
+        (QuantLayout::Gguf, DType::NVFP4) => super::gemv_avx2_fp4_ternary::nvfp4_rows,
+        (QuantLayout::Gguf, DType::TQ2_0) => super::gemv_avx2_fp4_ternary::tq2_0_rows,
+        (QuantLayout::Gguf, DType::TQ1_0) => super::gemv_avx2_fp4_ternary::tq1_0_rows,
         (QuantLayout::Gguf, dtype) if is_lattice(dtype) => {
             use super::gemv_avx2_lattice::lattice_rows;
             use super::gemv_avx512_lattice::{IQ1_M, IQ1_S, IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of};
@@ -70,6 +73,41 @@ macro_rules! rows_kernel {
     };
 }
 pub(super) use rows_kernel;
+
+/// Rows the GGUF-order kernels compute at once (sharing each activation load).
+pub(super) const ROWS: usize = 4;
+
+/// Declares a safe `RowsKernel` wrapper around a `target_feature` function computing `R` rows
+/// at once (`fn(w, [*const u8; R], acts, r) -> [f32; R]`, one const parameter of type `$ty`),
+/// called with `R = ROWS` and then `R = 1` for the remainder.
+macro_rules! multi_rows_kernel {
+    ($name:ident, $inner:ident $(, const $param:ident: $ty:ty)?) => {
+        pub(super) fn $name$(<const $param: $ty>)?(
+            w: &QuantRows,
+            j0: usize,
+            acts: &QuantizedActs,
+            r: usize,
+            out: &mut [f32],
+        ) {
+            use super::gemv_avx2::ROWS;
+            let mut chunks = out.chunks_exact_mut(ROWS);
+            let mut j = j0;
+            for chunk in &mut chunks {
+                let rows: [*const u8; ROWS] = std::array::from_fn(|i| w.row(j + i).as_ptr());
+                // SAFETY: reachable only through `SimdLevel::Avx2` or higher, which checked the
+                // CPU; each pointer starts a packed row of `w`, activations in natural order.
+                chunk.copy_from_slice(&unsafe { $inner::<ROWS $(, $param)?>(w, rows, acts, r) });
+                j += ROWS;
+            }
+            for y in chunks.into_remainder() {
+                // SAFETY: as above.
+                *y = unsafe { $inner::<1 $(, $param)?>(w, [w.row(j).as_ptr()], acts, r) }[0];
+                j += 1;
+            }
+        }
+    };
+}
+pub(super) use multi_rows_kernel;
 
 rows_kernel!(nibble32_rows, nibble32_row, HIGH, LUT, MIN);
 rows_kernel!(q8_0_rows, q8_0_row);

@@ -13,32 +13,12 @@ use std::arch::x86_64::*;
 
 use super::QuantRows;
 use super::act::QuantizedActs;
-use super::gemv_avx2::{PREFETCH, hsum256, prefetch};
+use super::gemv_avx2::{PREFETCH, hsum256, multi_rows_kernel, prefetch};
 use super::gemv_avx2_table::dot_abs_x;
 use super::gemv_avx512_lattice::{IQ1_GRID_BIASED, IQ1_M, IQ1_S, dtype_of};
 use crate::quant::iq_lattice::{block_scales, iq1_sub_block_points, sub_block_points};
 
-/// Rows processed together (sharing each activation load).
-const ROWS: usize = 4;
-
-/// Computes `out[i] = w[j0 + i] · acts[r]` for a lattice matrix of format `F` (a
-/// [`super::gemv_avx512_lattice`] format constant), [`ROWS`] rows at a time.
-pub(super) fn lattice_rows<const F: u8>(w: &QuantRows, j0: usize, acts: &QuantizedActs, r: usize, out: &mut [f32]) {
-    let mut chunks = out.chunks_exact_mut(ROWS);
-    let mut j = j0;
-    for chunk in &mut chunks {
-        let rows: [*const u8; ROWS] = std::array::from_fn(|i| w.row(j + i).as_ptr());
-        // SAFETY: reachable only through `SimdLevel::Avx2` or higher, which checked the CPU;
-        // each pointer starts a packed row of `w`, the activations are in natural order.
-        chunk.copy_from_slice(&unsafe { lattice_row::<ROWS, F>(w, rows, acts, r) });
-        j += ROWS;
-    }
-    for y in chunks.into_remainder() {
-        // SAFETY: as above.
-        *y = unsafe { lattice_row::<1, F>(w, [w.row(j).as_ptr()], acts, r) }[0];
-        j += 1;
-    }
-}
+multi_rows_kernel!(lattice_rows, lattice_row, const F: u8);
 
 /// Byte `i` of the result is 0xFF where bit `i` of `bits` is set, else 0.
 #[inline(always)]

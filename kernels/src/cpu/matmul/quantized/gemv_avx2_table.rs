@@ -5,7 +5,7 @@
 //! the high lane); `vpshufb` on the signed code book gives the weights, and the dot with the
 //! activations is `vpmaddubsw(|x|, sign(w, x))` + `vpmaddwd`. Both `|w|` and `|x|` are at most
 //! 127, so the pair sums fit in i16, and the signed values need no offset term: each row is
-//! `Σ (s_w · d_x) · Σ table[q] · x_q` over its sub-blocks. `|x|` is shared by [`ROWS`] rows.
+//! `Σ (s_w · d_x) · Σ table[q] · x_q` over its sub-blocks. `|x|` is shared by the rows of a call.
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
@@ -13,19 +13,16 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, MXFP4_VALUES};
-use super::gemv_avx2::{PREFETCH, hsum256, prefetch};
-
-/// Rows processed together (sharing each activation load).
-const ROWS: usize = 4;
+use super::gemv_avx2::{PREFETCH, hsum256, multi_rows_kernel, prefetch};
 
 /// How far ahead of the current weight bytes, in the rows the next call will read, to
 /// prefetch into L2. With 4096-element rows (2 KB) the L1 prefetch mostly lands in rows
 /// already read; this lead took IQ4_XS 14336×4096 from about 3.0 to 1.7 ms.
-const NEXT_ROWS_LEAD: usize = 2048;
+pub(super) const NEXT_ROWS_LEAD: usize = 2048;
 
 /// Prefetches the cache line holding `p` into L2 (prefetches never fault).
 #[inline(always)]
-fn prefetch_l2(p: *const u8) {
+pub(super) fn prefetch_l2(p: *const u8) {
     // SAFETY: SSE is part of the x86_64 baseline; prefetching any address is harmless.
     unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
 }
@@ -36,28 +33,11 @@ const fn run_len(xs: bool) -> usize {
     if xs { 8 } else { 4 }
 }
 
-/// Computes `out[i] = w[j0 + i] · acts[r]` for an MXFP4 (`XS = false`) or IQ4_XS (`XS = true`)
-/// matrix in GGUF order, [`ROWS`] rows at a time.
-pub(super) fn table_rows<const XS: bool>(w: &QuantRows, j0: usize, acts: &QuantizedActs, r: usize, out: &mut [f32]) {
-    let mut chunks = out.chunks_exact_mut(ROWS);
-    let mut j = j0;
-    for chunk in &mut chunks {
-        let rows: [*const u8; ROWS] = std::array::from_fn(|i| w.row(j + i).as_ptr());
-        // SAFETY: reachable only through `SimdLevel::Avx2` or higher, which checked the CPU;
-        // each pointer starts a packed row of `w`, the activations are in natural order.
-        chunk.copy_from_slice(&unsafe { table_row::<ROWS, XS>(w, rows, acts, r) });
-        j += ROWS;
-    }
-    for y in chunks.into_remainder() {
-        // SAFETY: as above.
-        *y = unsafe { table_row::<1, XS>(w, [w.row(j).as_ptr()], acts, r) }[0];
-        j += 1;
-    }
-}
+multi_rows_kernel!(table_rows, table_row, const XS: bool);
 
 /// The signed code book in both 128-bit lanes.
 #[inline(always)]
-fn table<const XS: bool>() -> __m256i {
+pub(super) fn table<const XS: bool>() -> __m256i {
     let values: [i8; 16] = if XS { IQ4_NL_VALUES } else { MXFP4_VALUES };
     // SAFETY: reading 16 bytes from a 16-byte array; AVX2 is enabled in every caller.
     unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(values.as_ptr().cast())) }
@@ -68,7 +48,7 @@ fn table<const XS: bool>() -> __m256i {
 /// # Safety
 /// AVX2 must be present; 16 bytes must be readable at `p`.
 #[inline(always)]
-unsafe fn weights(p: *const u8, table: __m256i) -> __m256i {
+pub(super) unsafe fn weights(p: *const u8, table: __m256i) -> __m256i {
     // SAFETY: forwarded from the caller.
     unsafe {
         let both = _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast()));

@@ -18,6 +18,7 @@ mod f32_panels;
 mod gemm_vnni;
 mod gemv;
 mod gemv_avx2;
+mod gemv_avx2_fp4_ternary;
 mod gemv_avx2_k;
 mod gemv_avx2_lattice;
 mod gemv_avx2_table;
