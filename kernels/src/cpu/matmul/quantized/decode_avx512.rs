@@ -11,6 +11,7 @@ use super::blocks::{IQ4_NL_VALUES, f16_at};
 use super::gemv_avx512::{add_fifth_bit, nibbles};
 use super::gemv_avx512_k::{q3_k_half, q6_k_half, two_bit_fields};
 use super::gemv_avx512_lattice as lattice;
+use super::lattice_formats::{IQ1_M, IQ1_S, IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS};
 use super::layout::{QuantLayout, area_bytes};
 use crate::DType;
 
@@ -82,16 +83,16 @@ pub(crate) unsafe fn decode128(w: &QuantRows, row: *const u8, g: usize) -> [__m5
                 [a, b]
             }
             (QuantLayout::Gguf, DType::MXFP4 | DType::IQ4_XS) => super::gemv_avx512_table::decode128(w, row, g),
-            (QuantLayout::Gguf, DType::IQ2_XXS) => lattice::decode128::<{ lattice::IQ2_XXS }>(w, row, g),
-            (QuantLayout::Gguf, DType::IQ2_XS) => lattice::decode128::<{ lattice::IQ2_XS }>(w, row, g),
-            (QuantLayout::Gguf, DType::IQ2_S) => lattice::decode128::<{ lattice::IQ2_S }>(w, row, g),
-            (QuantLayout::Gguf, DType::IQ3_XXS) => lattice::decode128::<{ lattice::IQ3_XXS }>(w, row, g),
-            (QuantLayout::Gguf, DType::IQ3_S) => lattice::decode128::<{ lattice::IQ3_S }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ2_XXS) => lattice::decode128::<IQ2_XXS>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ2_XS) => lattice::decode128::<IQ2_XS>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ2_S) => lattice::decode128::<IQ2_S>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ3_XXS) => lattice::decode128::<IQ3_XXS>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ3_S) => lattice::decode128::<IQ3_S>(w, row, g),
             (QuantLayout::Gguf, DType::NVFP4 | DType::TQ2_0 | DType::TQ1_0) => {
                 super::gemv_avx512_fp4_ternary::decode128(w, row, g)
             }
-            (QuantLayout::Gguf, DType::IQ1_S) => lattice::decode128::<{ lattice::IQ1_S }>(w, row, g),
-            (QuantLayout::Gguf, DType::IQ1_M) => lattice::decode128::<{ lattice::IQ1_M }>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ1_S) => lattice::decode128::<IQ1_S>(w, row, g),
+            (QuantLayout::Gguf, DType::IQ1_M) => lattice::decode128::<IQ1_M>(w, row, g),
             (layout, dtype) => unreachable!("no AVX-512 decoder for {dtype} in {layout:?}"),
         }
     }

@@ -14,6 +14,7 @@ use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
 use super::gemv::RowsKernel;
 use super::gemv_avx2_k::{q2_k_rows, q3_k_rows, q6_k_rows};
 use super::gemv_avx2_table::table_rows;
+use super::lattice_formats::lattice_kernel;
 use super::layout::QuantLayout;
 use crate::DType;
 use crate::quant::iq_lattice::is_lattice;
@@ -39,16 +40,7 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::TQ1_0) => super::gemv_avx2_fp4_ternary::tq1_0_rows,
         (QuantLayout::Gguf, dtype) if is_lattice(dtype) => {
             use super::gemv_avx2_lattice::lattice_rows;
-            use super::gemv_avx512_lattice::{IQ1_M, IQ1_S, IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of};
-            match format_of(dtype)? {
-                IQ2_XXS => lattice_rows::<IQ2_XXS>,
-                IQ2_XS => lattice_rows::<IQ2_XS>,
-                IQ2_S => lattice_rows::<IQ2_S>,
-                IQ3_XXS => lattice_rows::<IQ3_XXS>,
-                IQ3_S => lattice_rows::<IQ3_S>,
-                IQ1_S => lattice_rows::<IQ1_S>,
-                _ => lattice_rows::<IQ1_M>,
-            }
+            lattice_kernel!(dtype, lattice_rows)?
         }
         _ => return None,
     })
@@ -73,41 +65,6 @@ macro_rules! rows_kernel {
     };
 }
 pub(super) use rows_kernel;
-
-/// Rows the GGUF-order kernels compute at once (sharing each activation load).
-pub(super) const ROWS: usize = 4;
-
-/// Declares a safe `RowsKernel` wrapper around a `target_feature` function computing `R` rows
-/// at once (`fn(w, [*const u8; R], acts, r) -> [f32; R]`, one const parameter of type `$ty`),
-/// called with `R = ROWS` and then `R = 1` for the remainder.
-macro_rules! multi_rows_kernel {
-    ($name:ident, $inner:ident $(, const $param:ident: $ty:ty)?) => {
-        pub(super) fn $name$(<const $param: $ty>)?(
-            w: &QuantRows,
-            j0: usize,
-            acts: &QuantizedActs,
-            r: usize,
-            out: &mut [f32],
-        ) {
-            use super::gemv_avx2::ROWS;
-            let mut chunks = out.chunks_exact_mut(ROWS);
-            let mut j = j0;
-            for chunk in &mut chunks {
-                let rows: [*const u8; ROWS] = std::array::from_fn(|i| w.row(j + i).as_ptr());
-                // SAFETY: reachable only through `SimdLevel::Avx2` or higher, which checked the
-                // CPU; each pointer starts a packed row of `w`, activations in natural order.
-                chunk.copy_from_slice(&unsafe { $inner::<ROWS $(, $param)?>(w, rows, acts, r) });
-                j += ROWS;
-            }
-            for y in chunks.into_remainder() {
-                // SAFETY: as above.
-                *y = unsafe { $inner::<1 $(, $param)?>(w, [w.row(j).as_ptr()], acts, r) }[0];
-                j += 1;
-            }
-        }
-    };
-}
-pub(super) use multi_rows_kernel;
 
 rows_kernel!(nibble32_rows, nibble32_row, HIGH, LUT, MIN);
 rows_kernel!(q8_0_rows, q8_0_row);

@@ -16,8 +16,9 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::f16_at;
-use super::gemv_avx2::{PREFETCH, hsum256, multi_rows_kernel, prefetch};
+use super::gemv_avx2::{PREFETCH, hsum256, prefetch};
 use super::gemv_avx2_table::{NEXT_ROWS_LEAD, dot_abs_x, prefetch_l2, table, weights};
+use super::rows_kernel::multi_rows_kernel;
 
 multi_rows_kernel!(nvfp4_rows, nvfp4_row);
 multi_rows_kernel!(tq2_0_rows, tq2_0_row);

@@ -3,7 +3,7 @@
 //! format's own decoding ([`crate::quant::iq_lattice`]): IQ2/IQ3 give code-book magnitudes
 //! (at most 62) and sign bits, which are put on the activations (`vpsignb`) so that
 //! `vpmaddubsw(magnitudes, ±x)` + `vpmaddwd` form the dot; IQ1 gives points whose levels
-//! `8g ± 1` come from the biased code book of [`super::gemv_avx512_lattice`] and enter as
+//! `8g ± 1` come from the biased code book of [`super::lattice_formats`] and enter as
 //! `vpmaddubsw(|x|, sign(w, x))`. The values are signed, so no offset term is needed: each row is
 //! `Σ (s · d_x) · Σ w · x` with one scale per 16 elements. Entries are loaded one by one
 //! (ggml's AVX2 kernels do the same; gathers are slow on AVX2 parts).
@@ -13,9 +13,10 @@ use std::arch::x86_64::*;
 
 use super::QuantRows;
 use super::act::QuantizedActs;
-use super::gemv_avx2::{PREFETCH, hsum256, multi_rows_kernel, prefetch};
+use super::gemv_avx2::{PREFETCH, hsum256, prefetch};
 use super::gemv_avx2_table::dot_abs_x;
-use super::gemv_avx512_lattice::{IQ1_GRID_BIASED, IQ1_M, IQ1_S, dtype_of};
+use super::lattice_formats::{IQ1_GRID_BIASED, IQ1_M, IQ1_S, dtype_of};
+use super::rows_kernel::multi_rows_kernel;
 use crate::quant::iq_lattice::{block_scales, iq1_sub_block_points, sub_block_points};
 
 multi_rows_kernel!(lattice_rows, lattice_row, const F: u8);

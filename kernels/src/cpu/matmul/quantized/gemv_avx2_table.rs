@@ -13,7 +13,8 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, MXFP4_VALUES};
-use super::gemv_avx2::{PREFETCH, hsum256, multi_rows_kernel, prefetch};
+use super::gemv_avx2::{PREFETCH, hsum256, prefetch};
+use super::rows_kernel::multi_rows_kernel;
 
 /// How far ahead of the current weight bytes, in the rows the next call will read, to
 /// prefetch into L2. With 4096-element rows (2 KB) the L1 prefetch mostly lands in rows

@@ -12,7 +12,9 @@ use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, q4_k_scales_mins};
 use super::gemv::RowsKernel;
 use super::gemv_avx512_k::{q2_k_rows, q3_k_rows, q6_k_rows};
+use super::lattice_formats::lattice_kernel;
 use super::layout::QuantLayout;
+use super::rows_kernel::multi_rows_kernel;
 use crate::DType;
 use crate::quant::iq_lattice::is_lattice;
 
@@ -36,68 +38,16 @@ pub(super) fn kernel(w: &QuantRows) -> Option<RowsKernel> {
         (QuantLayout::Gguf, DType::TQ2_0) => super::gemv_avx512_fp4_ternary::tq2_0_rows,
         (QuantLayout::Gguf, DType::TQ1_0) => super::gemv_avx512_fp4_ternary::tq1_0_rows,
         (QuantLayout::Gguf, dtype) if is_lattice(dtype) => {
-            use super::gemv_avx512_lattice::{
-                IQ1_M, IQ1_S, IQ2_S, IQ2_XS, IQ2_XXS, IQ3_S, IQ3_XXS, format_of, lattice_rows,
-            };
-            match format_of(dtype)? {
-                IQ2_XXS => lattice_rows::<IQ2_XXS>,
-                IQ2_XS => lattice_rows::<IQ2_XS>,
-                IQ2_S => lattice_rows::<IQ2_S>,
-                IQ3_XXS => lattice_rows::<IQ3_XXS>,
-                IQ3_S => lattice_rows::<IQ3_S>,
-                IQ1_S => lattice_rows::<IQ1_S>,
-                IQ1_M => lattice_rows::<IQ1_M>,
-                _ => return None,
-            }
+            use super::gemv_avx512_lattice::lattice_rows;
+            lattice_kernel!(dtype, lattice_rows)?
         }
         _ => return None,
     })
 }
 
-/// Weight rows a kernel call works on at once (sharing activation loads, and giving the
-/// memory system several streams to fetch).
-pub(super) const ROWS: usize = 4;
-
-/// Declares a safe `RowsKernel` wrapper around a `target_feature` function computing `R`
-/// rows at once, called with `R = ROWS` and then `R = 1` for the remainder.
-macro_rules! rows_kernel {
-    ($name:ident, $inner:ident, const $param:ident: $ty:ty) => {
-        rows_kernel!(@rows $name, $inner, [$param: $ty]);
-    };
-    ($name:ident, $inner:ident $(, $param:ident)*) => {
-        rows_kernel!(@rows $name, $inner, [$($param: bool),*]);
-    };
-    (@rows $name:ident, $inner:ident, [$($param:ident: $ty:ty),*]) => {
-        pub(super) fn $name<$(const $param: $ty),*>(
-            w: &QuantRows,
-            j0: usize,
-            acts: &QuantizedActs,
-            r: usize,
-            out: &mut [f32],
-        ) {
-            use super::gemv_avx512::ROWS;
-            let mut chunks = out.chunks_exact_mut(ROWS);
-            let mut j = j0;
-            for chunk in &mut chunks {
-                let rows: [*const u8; ROWS] = std::array::from_fn(|i| w.row(j + i).as_ptr());
-                // SAFETY: reachable only through `SimdLevel::Avx512Vnni`, which checked the
-                // CPU; each pointer starts a packed row of `w`, activations match its layout.
-                chunk.copy_from_slice(&unsafe { $inner::<ROWS, $($param),*>(w, rows, acts, r) });
-                j += ROWS;
-            }
-            for y in chunks.into_remainder() {
-                // SAFETY: as above.
-                *y = unsafe { $inner::<1, $($param),*>(w, [w.row(j).as_ptr()], acts, r) }[0];
-                j += 1;
-            }
-        }
-    };
-}
-pub(super) use rows_kernel;
-
-rows_kernel!(nibble32_rows, nibble32_row, HIGH, LUT, MIN);
-rows_kernel!(q8_0_rows, q8_0_row);
-rows_kernel!(k4_rows, k4_row, HIGH);
+multi_rows_kernel!(nibble32_rows, nibble32_row, HIGH, LUT, MIN);
+multi_rows_kernel!(q8_0_rows, q8_0_row);
+multi_rows_kernel!(k4_rows, k4_row, HIGH);
 
 /// How far ahead of the current weight bytes to prefetch.
 pub(super) const PREFETCH: usize = 1024;

@@ -22,13 +22,14 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::f16_at;
-use super::gemv_avx512::{PREFETCH, REPEAT4_LO, prefetch, rows_kernel};
+use super::gemv_avx512::{PREFETCH, REPEAT4_LO, prefetch};
 use super::gemv_avx512_table;
+use super::rows_kernel::multi_rows_kernel;
 use crate::DType;
 
-rows_kernel!(nvfp4_rows, nvfp4_row);
-rows_kernel!(tq2_0_rows, tq2_0_row);
-rows_kernel!(tq1_0_rows, tq1_0_row);
+multi_rows_kernel!(nvfp4_rows, nvfp4_row);
+multi_rows_kernel!(tq2_0_rows, tq2_0_row);
+multi_rows_kernel!(tq1_0_rows, tq1_0_row);
 
 /// The 64 natural-order values (`value + 128`) of the NVFP4 block at `block`: its qword `s` of
 /// quant bytes spread over lane `s` as low then high nibbles, looked up in `table` (MXFP4's

@@ -9,11 +9,12 @@ use std::arch::x86_64::*;
 use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::q3_k_scales;
-use super::gemv_avx512::{PREFETCH, dot_lo_hi, idx, load_x128, prefetch, rows_kernel};
+use super::gemv_avx512::{PREFETCH, dot_lo_hi, idx, load_x128, prefetch};
+use super::rows_kernel::multi_rows_kernel;
 
-rows_kernel!(q6_k_rows, q6_k_row);
-rows_kernel!(q2_k_rows, q2_k_row);
-rows_kernel!(q3_k_rows, q3_k_row);
+multi_rows_kernel!(q6_k_rows, q6_k_row);
+multi_rows_kernel!(q2_k_rows, q2_k_row);
+multi_rows_kernel!(q3_k_rows, q3_k_row);
 
 /// Lane indices repeating values 0..8 twice each.
 const REPEAT2_LO: [i32; 16] = [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7];

@@ -5,7 +5,7 @@
 //! `vpgatherdq` (the code books are 1–8 KiB and stay in L1); IQ3's sixteen 4-byte entries are
 //! loaded one by one ([`entries16`]). The eight sign bytes are the byte mask under which `vpsubb`
 //! negates. IQ1's 8-groups are a ternary point `g` and a shift `±1`, level `8g ± 1`: the points
-//! are gathered from a copy of the code book that holds `8g + 127` ([`IQ1_GRID_BIASED`]) and the
+//! are gathered from a copy of the code book that holds `8g + 127` ([`super::lattice_formats::IQ1_GRID_BIASED`]) and the
 //! groups with a positive shift get 2 more. Values enter the integer form as `level + 128` with
 //! `m = −128 · s`, one scale per 16 elements. The format is a const parameter, so no per-block
 //! dispatch remains.
@@ -15,64 +15,11 @@ use std::arch::x86_64::*;
 
 use super::QuantRows;
 use super::act::QuantizedActs;
-use super::gemv_avx512::{PREFETCH, idx, load_x128, prefetch, rows_kernel};
-use crate::DType;
+use super::gemv_avx512::{PREFETCH, idx, load_x128, prefetch};
+use super::lattice_formats::{IQ1_GRID_BIASED, IQ1_M, IQ1_S, IQ2_S, IQ2_XS, IQ2_XXS, IQ3_XXS, dtype_of};
+use super::rows_kernel::multi_rows_kernel;
 use crate::quant::iq_grids::{IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID, IQ3S_GRID, IQ3XXS_GRID};
 use crate::quant::iq_lattice::KSIGNS;
-use crate::quant::iq1s_grid::IQ1S_GRID;
-
-/// The formats, as the const parameter of the kernels.
-pub(super) const IQ2_XXS: u8 = 0;
-pub(super) const IQ2_XS: u8 = 1;
-pub(super) const IQ2_S: u8 = 2;
-pub(super) const IQ3_XXS: u8 = 3;
-pub(super) const IQ3_S: u8 = 4;
-pub(super) const IQ1_S: u8 = 5;
-pub(super) const IQ1_M: u8 = 6;
-
-/// The kernel parameter of a signed lattice `dtype`.
-pub(super) fn format_of(dtype: DType) -> Option<u8> {
-    Some(match dtype {
-        DType::IQ2_XXS => IQ2_XXS,
-        DType::IQ2_XS => IQ2_XS,
-        DType::IQ2_S => IQ2_S,
-        DType::IQ3_XXS => IQ3_XXS,
-        DType::IQ3_S => IQ3_S,
-        DType::IQ1_S => IQ1_S,
-        DType::IQ1_M => IQ1_M,
-        _ => return None,
-    })
-}
-
-/// The `dtype` of kernel parameter `f`.
-pub(super) const fn dtype_of(f: u8) -> DType {
-    match f {
-        IQ2_XXS => DType::IQ2_XXS,
-        IQ2_XS => DType::IQ2_XS,
-        IQ2_S => DType::IQ2_S,
-        IQ3_XXS => DType::IQ3_XXS,
-        IQ3_S => DType::IQ3_S,
-        IQ1_S => DType::IQ1_S,
-        _ => DType::IQ1_M,
-    }
-}
-
-/// `iq1s_grid` with each point `g` (a byte of −1, 0 or 1) stored as `8g + 127`: the level
-/// `8g − 1` plus 128, to which a positive shift adds 2.
-pub(super) static IQ1_GRID_BIASED: [u64; 2048] = {
-    let mut t = [0u64; 2048];
-    let mut i = 0;
-    while i < 2048 {
-        let mut j = 0;
-        while j < 8 {
-            let g = (IQ1S_GRID[i] >> (8 * j)) as u8 as i8;
-            t[i] |= ((8 * g as i16 + 127) as u8 as u64) << (8 * j);
-            j += 1;
-        }
-        i += 1;
-    }
-    t
-};
 
 /// The sign bytes of the four 7-bit sign indices of `aux0` (groups 0..4) and `aux1` (4..8).
 #[inline(always)]
@@ -301,7 +248,7 @@ const QUARTER_LANES: [[i32; 16]; 4] = {
 /// Lane indices repeating each of 8 per-32 values twice (per-32 activation scales to per-16).
 const REPEAT2: [i32; 16] = [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7];
 
-rows_kernel!(lattice_rows, lattice_row, const F: u8);
+multi_rows_kernel!(lattice_rows, lattice_row, const F: u8);
 
 /// `R` rows against activation row `r` (natural order): per block, the 16 scales times the
 /// activation scales in one vector, spread over the `vpdpbusd` lanes of each 64-element dot;

@@ -9,10 +9,11 @@ use super::QuantRows;
 use super::act::QuantizedActs;
 use super::blocks::{IQ4_NL_VALUES, MXFP4_VALUES, f16_at};
 use super::gemv_avx2_table;
-use super::gemv_avx512::{PREFETCH, prefetch, rows_kernel};
+use super::gemv_avx512::{PREFETCH, prefetch};
+use super::rows_kernel::multi_rows_kernel;
 use crate::DType;
 
-rows_kernel!(table_rows, table_row, XS);
+multi_rows_kernel!(table_rows, table_row, XS);
 
 /// Where one 32-element block of a row of `w` keeps its 16 quant bytes, and its scale.
 ///

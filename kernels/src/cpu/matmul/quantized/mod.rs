@@ -28,8 +28,10 @@ mod gemv_avx512_k;
 mod gemv_avx512_lattice;
 mod gemv_avx512_table;
 mod gemv_neon;
+mod lattice_formats;
 pub(crate) mod layout;
 mod layout_pack;
+mod rows_kernel;
 
 pub(crate) use layout::QuantRows;
 
